@@ -1,0 +1,74 @@
+"""Start-up validation of the configuration: every message names the variable to set."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import Error, Tags, Warning, register
+
+from config.env import PROBLEMS
+
+
+@register(Tags.compatibility)
+def check_environment(app_configs: Any = None, **kwargs: Any) -> list[Error | Warning]:
+    messages: list[Error | Warning] = [
+        Error(message, hint=f"Fix the environment variable {name}.", id="sessionscribe.E001")
+        for name, message in PROBLEMS
+    ]
+    return messages
+
+
+@register(Tags.security, deploy=True)
+def check_production_secrets(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    """Run by ``manage.py check --deploy``, which the production start runs before serving."""
+    messages: list[Error] = []
+    if getattr(settings, "SECRET_KEY_IS_DEFAULT", False):
+        messages.append(
+            Error(
+                "SECRET_KEY is not set.",
+                hint="Set SECRET_KEY to a long random string (python -c 'import secrets; print(secrets.token_urlsafe(50))').",
+                id="sessionscribe.E002",
+            )
+        )
+    if not settings.ALLOWED_HOSTS:
+        messages.append(
+            Error(
+                "ALLOWED_HOSTS is empty, so every request would be refused.",
+                hint="Set ALLOWED_HOSTS to the host names this server answers to, separated by commas.",
+                id="sessionscribe.E003",
+            )
+        )
+    return messages
+
+
+@register(Tags.compatibility)
+def check_providers(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    messages: list[Error] = []
+    if settings.AI_MODE == "live":
+        if not settings.OPENAI_API_KEY:
+            messages.append(
+                Error(
+                    "AI_MODE is live but no transcription key is set.",
+                    hint="Set OPENAI_API_KEY (and OPENAI_BASE_URL for a compatible server), or AI_MODE=stub.",
+                    id="sessionscribe.E004",
+                )
+            )
+        drafting_key = "ANTHROPIC_API_KEY" if settings.DRAFTING_PROVIDER == "anthropic" else "OPENAI_API_KEY"
+        if not getattr(settings, drafting_key):
+            messages.append(
+                Error(
+                    f"AI_MODE is live but {drafting_key} is not set for DRAFTING_PROVIDER={settings.DRAFTING_PROVIDER}.",
+                    hint=f"Set {drafting_key}, or AI_MODE=stub.",
+                    id="sessionscribe.E005",
+                )
+            )
+    if bool(settings.STRIPE_SECRET_KEY) and not settings.STRIPE_WEBHOOK_SECRET:
+        messages.append(
+            Error(
+                "STRIPE_SECRET_KEY is set but STRIPE_WEBHOOK_SECRET is not, so Stripe events cannot be verified.",
+                hint="Set STRIPE_WEBHOOK_SECRET to the endpoint's signing secret (whsec_…).",
+                id="sessionscribe.E006",
+            )
+        )
+    return messages

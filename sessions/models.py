@@ -1,0 +1,130 @@
+"""A clinical session and the recording of it."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.db import models
+from django.db.models import Q
+
+from accounts.models import Practice, User
+from accounts.tenancy import practice_ids_seen_whole_by, practice_ids_visible_to
+
+
+class ClinicalSessionQuerySet(models.QuerySet["ClinicalSession"]):
+    def visible_to(self, user: User | AnonymousUser) -> ClinicalSessionQuerySet:
+        """Owners and admins see their practice's sessions; a clinician sees the ones they run."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(
+            Q(practice_id__in=practice_ids_seen_whole_by(user))
+            | Q(practice_id__in=practice_ids_visible_to(user), clinician_id=user.pk)
+        )
+
+
+class ClinicalSession(models.Model):
+    class Status(models.TextChoices):
+        AWAITING_RECORDING = "awaiting_recording", "Awaiting recording"
+        RECORDED = "recorded", "Recorded"
+        PROCESSING = "processing", "Processing"
+        READY = "ready", "Note ready"
+        FAILED = "failed", "Failed"
+
+    class ConsentMethod(models.TextChoices):
+        VERBAL = "verbal", "Verbal"
+        WRITTEN = "written", "Written"
+        ELECTRONIC = "electronic", "Electronic"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="sessions")
+    clinician = models.ForeignKey(User, on_delete=models.PROTECT, related_name="clinical_sessions")
+    client_label = models.CharField(
+        max_length=80, help_text="A pseudonymous label for the client, such as initials or a chart number."
+    )
+    occurred_at = models.DateTimeField()
+    note_type = models.CharField(max_length=64, default="soap")
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.AWAITING_RECORDING)
+    consent_method = models.CharField(max_length=16, choices=ConsentMethod.choices, blank=True)
+    consent_recorded_at = models.DateTimeField(null=True, blank=True)
+    consent_recorded_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ClinicalSessionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-occurred_at", "-created_at"]
+        verbose_name = "clinical session"
+        indexes = [
+            models.Index(fields=["practice", "-occurred_at"], name="session_practice_occurred"),
+            models.Index(fields=["practice", "clinician", "-occurred_at"], name="session_clinician_occurred"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Session {self.id}"
+
+    @property
+    def has_consent(self) -> bool:
+        return bool(self.consent_method)
+
+
+def recording_upload_to(instance: Recording, filename: str) -> str:
+    # The stored name never contains anything the client sent.
+    return f"recordings/{instance.session.practice_id}/{instance.id}{instance.storage_extension}"
+
+
+class RecordingQuerySet(models.QuerySet["Recording"]):
+    def visible_to(self, user: User | AnonymousUser) -> RecordingQuerySet:
+        return self.filter(session__in=ClinicalSession.objects.visible_to(user))
+
+
+class Recording(models.Model):
+    """The current audio of a session, validated by decoding before this row exists.
+
+    A replacement is validated and stored first; only then does one transaction swap the rows, and
+    the old file is deleted after that transaction commits.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    session = models.OneToOneField(ClinicalSession, on_delete=models.CASCADE, related_name="recording")
+    file = models.FileField(upload_to=recording_upload_to, max_length=255)
+    original_filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100)
+    bytes = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64, db_index=True)
+    duration_seconds = models.FloatField()
+    codec = models.CharField(max_length=32)
+    container = models.CharField(max_length=64)
+    sample_rate = models.PositiveIntegerField(null=True, blank=True)
+    channels = models.PositiveSmallIntegerField(null=True, blank=True)
+    has_video = models.BooleanField(default=False)
+    uploaded_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = RecordingQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Recording {self.id}"
+
+    @property
+    def storage_extension(self) -> str:
+        return {
+            "matroska,webm": ".webm",
+            "webm": ".webm",
+            "mp3": ".mp3",
+            "flac": ".flac",
+            "ogg": ".ogg",
+            "wav": ".wav",
+            "mov,mp4,m4a,3gp,3g2,mj2": ".mp4",
+        }.get(self.container, ".bin")
+
+
+def max_upload_bytes() -> int:
+    return int(settings.MAX_UPLOAD_MB) * 1024 * 1024

@@ -1,0 +1,76 @@
+"""The fixed cast: Alice owns a practice, Bob is a clinician in it, Charlie has his own practice
+and must see nothing of theirs."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from accounts.models import Membership, Practice, User
+from tests.factories import MembershipFactory, PracticeFactory, UserFactory
+
+FIXTURES = Path(__file__).parent / "fixtures"
+AUDIO = FIXTURES / "audio"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _clean_media_root() -> Iterator[None]:
+    yield
+    shutil.rmtree(settings.MEDIA_ROOT, ignore_errors=True)
+
+
+@pytest.fixture
+def practice(db: None) -> Practice:
+    return PracticeFactory(name="Alder Clinic", slug="alder-clinic")
+
+
+@pytest.fixture
+def alice(practice: Practice) -> User:
+    user = UserFactory(email="alice@alder.test", full_name="Alice Alder")
+    MembershipFactory(user=user, practice=practice, role=Membership.Role.OWNER)
+    return user
+
+
+@pytest.fixture
+def bob(practice: Practice) -> User:
+    user = UserFactory(email="bob@alder.test", full_name="Bob Birch")
+    MembershipFactory(user=user, practice=practice, role=Membership.Role.CLINICIAN)
+    return user
+
+
+@pytest.fixture
+def other_practice(db: None) -> Practice:
+    return PracticeFactory(name="Cedar Practice", slug="cedar-practice")
+
+
+@pytest.fixture
+def charlie(other_practice: Practice) -> User:
+    user = UserFactory(email="charlie@cedar.test", full_name="Charlie Cedar")
+    MembershipFactory(user=user, practice=other_practice, role=Membership.Role.OWNER)
+    return user
+
+
+def _client_for(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def alice_client(alice: User) -> Client:
+    return _client_for(alice)
+
+
+@pytest.fixture
+def bob_client(bob: User) -> Client:
+    return _client_for(bob)
+
+
+@pytest.fixture
+def charlie_client(charlie: User) -> Client:
+    return _client_for(charlie)
