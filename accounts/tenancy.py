@@ -6,6 +6,8 @@ views load objects only through those querysets, so another practice's object is
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
 
@@ -18,12 +20,12 @@ def memberships_of(user: User | AnonymousUser) -> QuerySet[Membership]:
     return Membership.objects.filter(user=user)
 
 
-def practice_ids_visible_to(user: User | AnonymousUser) -> QuerySet[Membership]:
+def practice_ids_visible_to(user: User | AnonymousUser) -> QuerySet[Membership, Any]:
     """A subquery of the practice ids the user belongs to."""
     return memberships_of(user).values("practice_id")
 
 
-def practice_ids_seen_whole_by(user: User | AnonymousUser) -> QuerySet[Membership]:
+def practice_ids_seen_whole_by(user: User | AnonymousUser) -> QuerySet[Membership, Any]:
     """Practices where the user is owner or admin and so sees every clinician's work."""
     roles = [Membership.Role.OWNER, Membership.Role.ADMIN]
     return memberships_of(user).filter(role__in=roles).values("practice_id")

@@ -67,7 +67,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         exc = exceptions.PermissionDenied()
     response = drf_exception_handler(exc, context)
     if response is None:
-        logger.exception("unhandled API error")
+        logger.error("unhandled API error", exc_info=exc)
         return Response(
             error_body("internal_error", "Something went wrong on our side; the error has been logged."),
             status=status.HTTP_500_INTERNAL_SERVER_ERROR,
@@ -82,8 +82,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         message = "Some fields are invalid; see details.fields."
     elif isinstance(exc, exceptions.APIException):
         message = str(exc.detail)
-    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-        details = {"retry_after_seconds": int(exc.wait)}
+    wait = getattr(exc, "wait", None)
+    if isinstance(exc, exceptions.Throttled) and wait is not None:
+        details = {"retry_after_seconds": int(wait)}
     response.data = error_body(code, message, details)
     return response
 

@@ -27,7 +27,8 @@ def check_production_secrets(app_configs: Any = None, **kwargs: Any) -> list[Err
         messages.append(
             Error(
                 "SECRET_KEY is not set.",
-                hint="Set SECRET_KEY to a long random string (python -c 'import secrets; print(secrets.token_urlsafe(50))').",
+                hint="Set SECRET_KEY to a long random string, e.g. the output of "
+                "python -c 'import secrets; print(secrets.token_urlsafe(50))'.",
                 id="sessionscribe.E002",
             )
         )
@@ -58,7 +59,8 @@ def check_providers(app_configs: Any = None, **kwargs: Any) -> list[Error]:
         if not getattr(settings, drafting_key):
             messages.append(
                 Error(
-                    f"AI_MODE is live but {drafting_key} is not set for DRAFTING_PROVIDER={settings.DRAFTING_PROVIDER}.",
+                    f"AI_MODE is live but {drafting_key} is not set "
+                    f"for DRAFTING_PROVIDER={settings.DRAFTING_PROVIDER}.",
                     hint=f"Set {drafting_key}, or AI_MODE=stub.",
                     id="sessionscribe.E005",
                 )

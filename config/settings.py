@@ -11,9 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+import django_stubs_ext
 from csp.constants import NONE, SELF
 
 from config.env import env_bool, env_choice, env_int, env_list, env_str
+
+# Lets generic classes such as admin.ModelAdmin[Model] be subscripted at run time, for the types.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))

@@ -29,22 +29,42 @@ BUILTIN_TEMPLATES: dict[str, TemplateSpec] = {
         _spec(
             "soap",
             "SOAP",
-            ("subjective", "Subjective", "The client's own account: presenting concerns, symptoms, history, in their words where useful."),
-            ("objective", "Objective", "What the clinician observed or measured: appearance, affect, behaviour, vital signs, test results."),
+            (
+                "subjective",
+                "Subjective",
+                "The client's own account: presenting concerns, symptoms, history, in their words where useful.",
+            ),
+            (
+                "objective",
+                "Objective",
+                "What the clinician observed or measured: appearance, affect, behaviour, vital signs, test results.",
+            ),
             ("assessment", "Assessment", "The clinician's interpretation: progress, diagnosis or impressions, risk."),
             ("plan", "Plan", "Next steps: interventions, homework, referrals, medication changes, next appointment."),
         ),
         _spec(
             "dap",
             "DAP",
-            ("data", "Data", "Subjective and objective information from the session: what was said, observed and done."),
-            ("assessment", "Assessment", "The clinician's interpretation of the data: progress toward goals, clinical impressions, risk."),
+            (
+                "data",
+                "Data",
+                "Subjective and objective information from the session: what was said, observed and done.",
+            ),
+            (
+                "assessment",
+                "Assessment",
+                "The clinician's interpretation of the data: progress toward goals, clinical impressions, risk.",
+            ),
             ("plan", "Plan", "Interventions, homework, and what happens next, including the next session."),
         ),
         _spec(
             "birp",
             "BIRP",
-            ("behavior", "Behavior", "The client's presentation and reported behaviour: mood, affect, statements, concerns."),
+            (
+                "behavior",
+                "Behavior",
+                "The client's presentation and reported behaviour: mood, affect, statements, concerns.",
+            ),
             ("intervention", "Intervention", "What the clinician did: techniques, modalities, topics addressed."),
             ("response", "Response", "How the client responded to the interventions during the session."),
             ("plan", "Plan", "Next steps: homework, follow-up, referrals, the next session."),
@@ -69,11 +89,19 @@ BUILTIN_TEMPLATES: dict[str, TemplateSpec] = {
             "medical",
             "Medical visit note",
             ("chief_complaint", "Chief complaint", "The main reason for the visit, briefly."),
-            ("hpi", "History of present illness", "Onset, course, character, severity, modifying factors and associated symptoms."),
+            (
+                "hpi",
+                "History of present illness",
+                "Onset, course, character, severity, modifying factors and associated symptoms.",
+            ),
             ("ros", "Review of systems", "Symptoms reported or denied, by system."),
             ("exam", "Physical examination", "Examination findings stated during the visit."),
             ("results", "Results", "Laboratory, imaging and other results discussed."),
-            ("assessment_plan", "Assessment and plan", "Each problem with its assessment and plan: tests, treatment, referrals, follow-up."),
+            (
+                "assessment_plan",
+                "Assessment and plan",
+                "Each problem with its assessment and plan: tests, treatment, referrals, follow-up.",
+            ),
         ),
     )
 }

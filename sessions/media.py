@@ -8,6 +8,7 @@ A file is refused with a ``MediaRejected`` whose ``code`` is stable (for the API
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -50,7 +51,7 @@ class MediaInfo:
 
 
 def format_duration(seconds: float) -> str:
-    whole = int(round(seconds))
+    whole = round(seconds)
     hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
@@ -58,14 +59,17 @@ def format_duration(seconds: float) -> str:
 
 def probe(path: str | os.PathLike[str], *, max_seconds: float | None = None) -> MediaInfo:
     """Probe the file at ``path``; raise ``MediaRejected`` with a specific reason if it is unusable."""
-    if os.path.getsize(path) == 0:
-        raise MediaRejected("empty_file", "The file is empty (0 bytes). Choose the recording again; it may not have finished saving.")
+    if Path(path).stat().st_size == 0:
+        raise MediaRejected(
+            "empty_file", "The file is empty (0 bytes). Choose the recording again; it may not have finished saving."
+        )
     try:
         container = av.open(os.fspath(path), mode="r", metadata_errors="ignore")
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError):
         raise MediaRejected(
             "not_audio",
-            "This file is not audio or video that can be read. Upload a recording such as .webm, .mp3, .m4a, .wav, .flac or .ogg.",
+            "This file is not audio or video that can be read. "
+            "Upload a recording such as .webm, .mp3, .m4a, .wav, .flac or .ogg.",
         ) from None
     with container:
         if not container.streams.audio:
@@ -101,7 +105,11 @@ def probe(path: str | os.PathLike[str], *, max_seconds: float | None = None) -> 
         )
     return MediaInfo(
         container=format_name,
-        content_type=("video/mp4" if has_video and format_name.startswith("mov") else CONTAINER_CONTENT_TYPES.get(format_name, "application/octet-stream")),
+        content_type=(
+            "video/mp4"
+            if has_video and format_name.startswith("mov")
+            else CONTAINER_CONTENT_TYPES.get(format_name, "application/octet-stream")
+        ),
         codec=codec,
         duration_seconds=round(end, 3),
         sample_rate=codec_context.sample_rate or None,

@@ -48,9 +48,7 @@ class ClinicalSession(models.Model):
     status = models.CharField(max_length=24, choices=Status.choices, default=Status.AWAITING_RECORDING)
     consent_method = models.CharField(max_length=16, choices=ConsentMethod.choices, blank=True)
     consent_recorded_at = models.DateTimeField(null=True, blank=True)
-    consent_recorded_by = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    consent_recorded_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -1,4 +1,16 @@
 from __future__ import annotations
 
+from django.urls import path
+
+from sessions import views
+
 app_name = "clinical_sessions"
-urlpatterns: list[object] = []
+
+urlpatterns = [
+    path("", views.session_list, name="list"),
+    path("new/", views.session_create_view, name="create"),
+    path("<uuid:pk>/", views.session_detail, name="detail"),
+    path("<uuid:pk>/edit/", views.session_edit, name="edit"),
+    path("<uuid:pk>/delete/", views.session_delete_view, name="delete"),
+    path("<uuid:pk>/recording/", views.recording_upload, name="upload"),
+]

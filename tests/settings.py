@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import tempfile
+from pathlib import Path
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-0123456789abcdefghijklmnop")
 os.environ.setdefault("AI_MODE", "stub")
 
-from config.settings import *  # noqa: E402,F403
-from config.settings import STORAGES  # noqa: E402
+from config.settings import *  # noqa: F403
+from config.settings import STORAGES
 
 DEBUG = False
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
@@ -25,13 +26,13 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
 # Each test process gets its own media folder, removed by the session fixture in conftest.
-MEDIA_ROOT = tempfile.mkdtemp(prefix="sessionscribe-test-media-")
-STATIC_ROOT = tempfile.mkdtemp(prefix="sessionscribe-test-static-")
+MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="sessionscribe-test-media-"))
+STATIC_ROOT = Path(tempfile.mkdtemp(prefix="sessionscribe-test-static-"))
 STORAGES = {
     **STORAGES,
     "default": {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": MEDIA_ROOT, "file_permissions_mode": 0o600},
+        "OPTIONS": {"location": str(MEDIA_ROOT), "file_permissions_mode": 0o600},
     },
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Membership, Practice, User
+from sessions.models import ClinicalSession
+from sessions.services import recording_replace, session_create
+
+DEMO_RECORDING = Path(__file__).resolve().parents[2] / "demo" / "dialogue_short.webm"
+DEMO_PRACTICE_SLUG = "demo-practice"
+DEMO_CLINICIAN_EMAIL = "clinician@demo.sessionscribe.test"
+DEMO_STAFF_EMAIL = "staff@demo.sessionscribe.test"
+DEMO_PASSWORD = "sessionscribe-demo"  # noqa: S105 — a local demo account, printed on purpose
+
+
+class Command(BaseCommand):
+    help = "Create (or refresh) the demo practice, its clinician and a sample session with a recording."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        with transaction.atomic():
+            practice, _ = Practice.objects.get_or_create(slug=DEMO_PRACTICE_SLUG, defaults={"name": "Demo Practice"})
+            clinician = self._user(DEMO_CLINICIAN_EMAIL, "Dana Demo", staff=False)
+            Membership.objects.get_or_create(
+                user=clinician, practice=practice, defaults={"role": Membership.Role.OWNER}
+            )
+            staff = self._user(DEMO_STAFF_EMAIL, "Sam Staff", staff=True)
+        if not ClinicalSession.objects.filter(practice=practice).exists():
+            session = session_create(
+                practice=practice,
+                clinician=clinician,
+                client_label="Demo client A",
+                occurred_at=timezone.now() - dt.timedelta(hours=2),
+                note_type="medical",
+                consent_method=ClinicalSession.ConsentMethod.VERBAL,
+                created_by=clinician,
+            )
+            recording_replace(
+                session=session,
+                upload_path=DEMO_RECORDING,
+                original_filename="dialogue_short.webm",
+                uploaded_by=clinician,
+            )
+        self.stdout.write(
+            "Demo ready.\n"
+            f"  Clinician login: {clinician.email} / {DEMO_PASSWORD}\n"
+            f"  Staff admin login (/admin/): {staff.email} / {DEMO_PASSWORD}"
+        )
+
+    def _user(self, email: str, full_name: str, *, staff: bool) -> User:
+        user = User.objects.filter(email=email).first() or User(email=email)
+        user.full_name = full_name
+        user.is_staff = staff
+        user.is_superuser = staff
+        user.set_password(DEMO_PASSWORD)
+        user.save()
+        return user

@@ -1,0 +1,157 @@
+"""Writes with side effects for sessions and recordings."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import logging
+import os
+import unicodedata
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Practice, User
+from sessions.media import MediaInfo, probe
+from sessions.models import ClinicalSession, Recording
+
+logger = logging.getLogger(__name__)
+
+HASH_CHUNK = 1024 * 1024
+
+
+def sanitise_filename(name: str) -> str:
+    """A display name only: never used for a path. Keeps the base name, drops control characters."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = "".join(ch for ch in unicodedata.normalize("NFC", base) if unicodedata.category(ch)[0] != "C")
+    cleaned = cleaned.strip().strip(".") or "recording"
+    return cleaned[:200]
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _delete_stored_file_rollback_unsafe(name: str) -> None:
+    """Delete a stored file. Only call it once the row pointing at it is gone for good."""
+    try:
+        default_storage.delete(name)
+    except OSError:
+        logger.warning("could not delete stored file %s; the orphan sweep will retry", name)
+
+
+def session_create(
+    *,
+    practice: Practice,
+    clinician: User,
+    client_label: str,
+    occurred_at: dt.datetime,
+    note_type: str,
+    consent_method: str = "",
+    created_by: User,
+) -> ClinicalSession:
+    session = ClinicalSession(
+        practice=practice,
+        clinician=clinician,
+        client_label=client_label.strip(),
+        occurred_at=occurred_at,
+        note_type=note_type,
+    )
+    _apply_consent(session, consent_method, created_by)
+    session.save()
+    return session
+
+
+def session_update(
+    *,
+    session: ClinicalSession,
+    client_label: str,
+    occurred_at: dt.datetime,
+    note_type: str,
+    consent_method: str,
+    changed_by: User,
+) -> ClinicalSession:
+    session.client_label = client_label.strip()
+    session.occurred_at = occurred_at
+    session.note_type = note_type
+    if consent_method != session.consent_method:
+        _apply_consent(session, consent_method, changed_by)
+    session.save()
+    return session
+
+
+def _apply_consent(session: ClinicalSession, consent_method: str, recorded_by: User) -> None:
+    session.consent_method = consent_method
+    if consent_method:
+        session.consent_recorded_at = timezone.now()
+        session.consent_recorded_by = recorded_by
+    else:
+        session.consent_recorded_at = None
+        session.consent_recorded_by = None
+
+
+def session_delete(*, session: ClinicalSession) -> None:
+    """Delete the session with its rows; its stored audio goes once the deletion has committed."""
+    names = [name for name in Recording.objects.filter(session=session).values_list("file", flat=True) if name]
+    with transaction.atomic():
+        session.delete()
+        for name in names:
+            transaction.on_commit(functools.partial(_delete_stored_file_rollback_unsafe, name))
+
+
+def recording_replace(
+    *, session: ClinicalSession, upload_path: Path, original_filename: str, uploaded_by: User
+) -> Recording:
+    """Validate the uploaded file by decoding it, store it, and make it the session's recording.
+
+    Raises ``sessions.media.MediaRejected`` for a file we cannot use; the session keeps what it had.
+    The previous recording is replaced only after the new one is validated and stored.
+    """
+    info: MediaInfo = probe(upload_path, max_seconds=settings.MAX_RECORDING_MINUTES * 60)
+    recording = Recording(
+        id=uuid.uuid4(),
+        session=session,
+        original_filename=sanitise_filename(original_filename),
+        content_type=info.content_type,
+        bytes=upload_path.stat().st_size,
+        sha256=_sha256_of(upload_path),
+        duration_seconds=info.duration_seconds,
+        codec=info.codec,
+        container=info.container,
+        sample_rate=info.sample_rate,
+        channels=info.channels,
+        has_video=info.has_video,
+        uploaded_by=uploaded_by,
+    )
+    with upload_path.open("rb") as handle:
+        recording.file.save("upload", File(handle), save=False)
+    stored_name = recording.file.name
+    try:
+        with transaction.atomic():
+            locked = ClinicalSession.objects.select_for_update().get(pk=session.pk)
+            previous = Recording.objects.filter(session=locked).first()
+            old_name = previous.file.name if previous else None
+            if previous is not None:
+                previous.delete()
+            recording.save(force_insert=True)
+            if locked.status == ClinicalSession.Status.AWAITING_RECORDING:
+                ClinicalSession.objects.filter(pk=locked.pk).update(
+                    status=ClinicalSession.Status.RECORDED, updated_at=timezone.now()
+                )
+            if old_name:
+                transaction.on_commit(lambda: _delete_stored_file_rollback_unsafe(old_name))
+    except BaseException:
+        _delete_stored_file_rollback_unsafe(stored_name)
+        raise
+    session.refresh_from_db()
+    return recording

@@ -1,0 +1,234 @@
+"""Clinician pages for sessions and their recordings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import BadRequest, RequestDataTooBig
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.http.multipartparser import MultiPartParserError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_http_methods
+
+from accounts.models import User
+from accounts.tenancy import current_membership
+from notes.templates import note_type_choices
+from sessions.forms import SessionFilterForm, SessionForm
+from sessions.media import MediaRejected, format_duration
+from sessions.models import ClinicalSession, max_upload_bytes
+from sessions.services import recording_replace, session_create, session_delete, session_update
+from sessions.uploads import SizeLimitedUploadHandler
+
+PAGE_SIZE = 25
+# Multipart framing around the file; a declared length beyond limit + this is refused unread.
+MULTIPART_OVERHEAD = 1024 * 1024
+UPLOAD_STATUS = {
+    "empty_file": 400,
+    "not_audio": 415,
+    "no_audio_track": 415,
+    "unsupported_codec": 415,
+    "no_audio": 400,
+    "corrupt": 400,
+    "truncated": 400,
+    "too_long": 400,
+    "too_large": 413,
+    "no_file": 400,
+    "bad_request": 400,
+}
+
+
+def _user(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)
+    return request.user
+
+
+def _get_session(request: HttpRequest, pk: Any) -> ClinicalSession:
+    return get_object_or_404(ClinicalSession.objects.visible_to(request.user), pk=pk)
+
+
+@require_http_methods(["GET"])
+def session_list(request: HttpRequest) -> HttpResponse:
+    membership = current_membership(request.user)
+    choices = note_type_choices(membership.practice if membership else None)
+    form = SessionFilterForm(request.GET or None, note_type_choices=choices)
+    sessions = ClinicalSession.objects.visible_to(request.user).select_related("clinician", "recording")
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        if data["q"]:
+            sessions = sessions.filter(client_label__icontains=data["q"])
+        if data["status"]:
+            sessions = sessions.filter(status=data["status"])
+        if data["note_type"]:
+            sessions = sessions.filter(note_type=data["note_type"])
+        if data["date_from"]:
+            sessions = sessions.filter(occurred_at__date__gte=data["date_from"])
+        if data["date_to"]:
+            sessions = sessions.filter(occurred_at__date__lte=data["date_to"])
+    page = Paginator(sessions, PAGE_SIZE).get_page(request.GET.get("page"))
+    names = dict(choices)
+    page.object_list = list(page.object_list)
+    for session in page.object_list:
+        session.note_type_name = names.get(session.note_type, session.note_type)  # type: ignore[attr-defined]
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "sessions/list.html",
+        {
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "has_practice": membership is not None,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def session_create_view(request: HttpRequest) -> HttpResponse:
+    membership = current_membership(request.user)
+    if membership is None:
+        messages.error(request, "Your account is not a member of any practice yet. Ask your practice owner to add you.")
+        return redirect("clinical_sessions:list")
+    choices = note_type_choices(membership.practice)
+    form = SessionForm(request.POST or None, note_type_choices=choices)
+    if request.method == "POST" and form.is_valid():
+        session = session_create(
+            practice=membership.practice,
+            clinician=_user(request),
+            created_by=_user(request),
+            **form.cleaned_data,
+        )
+        messages.success(request, "Session created. Upload its recording below.")
+        return redirect("clinical_sessions:detail", pk=session.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "sessions/form.html", {"form": form, "creating": True}, status=status)
+
+
+@require_http_methods(["GET"])
+def session_detail(request: HttpRequest, pk: Any) -> HttpResponse:
+    session = _get_session(request, pk)
+    return _render_detail(request, session)
+
+
+def _render_detail(
+    request: HttpRequest, session: ClinicalSession, *, upload_error: str | None = None, status: int = 200
+) -> HttpResponse:
+    recording = getattr(session, "recording", None)
+    notes = list(session.notes.all())
+    return render(
+        request,
+        "sessions/detail.html",
+        {
+            "session": session,
+            "recording": recording,
+            "recording_duration": format_duration(recording.duration_seconds) if recording else None,
+            "notes": notes,
+            "note_type_name": dict(note_type_choices(session.practice)).get(session.note_type, session.note_type),
+            "upload_error": upload_error,
+            "max_upload_bytes": max_upload_bytes(),
+        },
+        status=status,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def session_edit(request: HttpRequest, pk: Any) -> HttpResponse:
+    session = _get_session(request, pk)
+    choices = note_type_choices(session.practice)
+    initial = {
+        "client_label": session.client_label,
+        "occurred_at": session.occurred_at,
+        "note_type": session.note_type,
+        "consent_method": session.consent_method,
+    }
+    form = SessionForm(request.POST or None, initial=initial, note_type_choices=choices)
+    if request.method == "POST" and form.is_valid():
+        session_update(session=session, changed_by=_user(request), **form.cleaned_data)
+        messages.success(request, "Session updated.")
+        return redirect("clinical_sessions:detail", pk=session.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "sessions/form.html", {"form": form, "session": session, "creating": False}, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def session_delete_view(request: HttpRequest, pk: Any) -> HttpResponse:
+    session = _get_session(request, pk)
+    if request.method == "POST":
+        session_delete(session=session)
+        messages.success(request, "The session, its recording and its notes were deleted.")
+        return redirect("clinical_sessions:list")
+    return render(request, "sessions/delete.html", {"session": session})
+
+
+@csrf_exempt
+@require_http_methods(["POST"])
+def recording_upload(request: HttpRequest, pk: Any) -> HttpResponseBase:
+    # The tenancy check comes before a byte of the body is read; the upload handler has to be
+    # set before anything (CSRF included) parses the body, hence csrf_protect on the inner view.
+    session = _get_session(request, pk)
+    limit = max_upload_bytes()
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit + MULTIPART_OVERHEAD:
+        return _upload_refused(request, session, "too_large", _too_large_message(declared, limit))
+    handler = SizeLimitedUploadHandler(request, max_bytes=limit)
+    request.upload_handlers = [handler]
+    return _recording_upload_protected(request, session, handler)
+
+
+def _too_large_message(size: int | None, limit: int) -> str:
+    limit_mb = limit // (1024 * 1024)
+    if size:
+        return f"The file is {size / (1024 * 1024):.0f} MB; the largest accepted is {limit_mb} MB."
+    return f"The file is larger than the {limit_mb} MB limit."
+
+
+@csrf_protect
+def _recording_upload_protected(
+    request: HttpRequest, session: ClinicalSession, handler: SizeLimitedUploadHandler
+) -> HttpResponseBase:
+    try:
+        files = request.FILES
+    except (MultiPartParserError, RequestDataTooBig, BadRequest):
+        return _upload_refused(request, session, "bad_request", "The upload could not be read. Try again.")
+    if handler.exceeded:
+        return _upload_refused(request, session, "too_large", _too_large_message(None, handler.max_bytes))
+    uploaded = files.get("file")
+    if uploaded is None:
+        return _upload_refused(request, session, "no_file", "Choose a recording to upload.")
+    try:
+        recording_replace(
+            session=session,
+            upload_path=Path(uploaded.temporary_file_path()),  # type: ignore[attr-defined]
+            original_filename=uploaded.name or "recording",
+            uploaded_by=_user(request),
+        )
+    except MediaRejected as rejected:
+        return _upload_refused(request, session, rejected.code, rejected.message)
+    finally:
+        uploaded.close()
+    message = "Recording uploaded."
+    detail_url = reverse("clinical_sessions:detail", kwargs={"pk": session.pk})
+    if _wants_json(request):
+        return JsonResponse({"ok": True, "message": message, "redirect": detail_url}, status=201)
+    messages.success(request, message)
+    return redirect(detail_url)
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _upload_refused(request: HttpRequest, session: ClinicalSession, code: str, message: str) -> HttpResponse:
+    status = UPLOAD_STATUS.get(code, 400)
+    if _wants_json(request):
+        return JsonResponse({"ok": False, "code": code, "message": message}, status=status)
+    session.refresh_from_db()
+    return _render_detail(request, session, upload_error=message, status=status)

@@ -1,0 +1,210 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from sessions.models import ClinicalSession
+from tests.factories import ClinicalSessionFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _session_of(user, **kwargs):
+    return ClinicalSessionFactory(practice=user.memberships.get().practice, clinician=user, **kwargs)
+
+
+# --- list -----------------------------------------------------------------------------------
+
+
+def test_session_list_needs_login(client):
+    response = client.get(reverse("clinical_sessions:list"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("accounts:login"))
+
+
+def test_session_list_shows_own_practices_sessions_only(alice, alice_client, charlie):
+    _session_of(alice, client_label="AA-1")
+    _session_of(charlie, client_label="CC-9")
+    response = alice_client.get(reverse("clinical_sessions:list"))
+    assert response.status_code == 200
+    assert b"AA-1" in response.content
+    assert b"CC-9" not in response.content
+
+
+def test_owner_sees_the_whole_practice_but_a_clinician_only_their_own(alice, bob, alice_client, bob_client):
+    _session_of(alice, client_label="owner-session")
+    _session_of(bob, client_label="bob-session")
+    owner_page = alice_client.get(reverse("clinical_sessions:list")).content
+    clinician_page = bob_client.get(reverse("clinical_sessions:list")).content
+    assert b"owner-session" in owner_page
+    assert b"bob-session" in owner_page
+    assert b"bob-session" in clinician_page
+    assert b"owner-session" not in clinician_page
+
+
+def test_session_list_refuses_post(alice_client):
+    assert alice_client.post(reverse("clinical_sessions:list")).status_code == 405
+
+
+def test_session_list_searches_and_filters(alice, alice_client):
+    _session_of(alice, client_label="JD-42", note_type="dap")
+    _session_of(alice, client_label="KL-7", note_type="soap", status=ClinicalSession.Status.READY)
+    url = reverse("clinical_sessions:list")
+    assert b"KL-7" not in alice_client.get(url, {"q": "jd"}).content
+    assert b"JD-42" in alice_client.get(url, {"q": "jd"}).content
+    by_status = alice_client.get(url, {"status": "ready"}).content
+    assert b"KL-7" in by_status
+    assert b"JD-42" not in by_status
+    by_type = alice_client.get(url, {"note_type": "dap"}).content
+    assert b"JD-42" in by_type
+    assert b"KL-7" not in by_type
+
+
+def test_session_list_filters_by_date_range(alice, alice_client):
+    _session_of(alice, client_label="old-one", occurred_at=timezone.now() - dt.timedelta(days=40))
+    _session_of(alice, client_label="new-one", occurred_at=timezone.now() - dt.timedelta(hours=1))
+    since = (timezone.now() - dt.timedelta(days=7)).date().isoformat()
+    page = alice_client.get(reverse("clinical_sessions:list"), {"date_from": since}).content
+    assert b"new-one" in page
+    assert b"old-one" not in page
+
+
+def test_session_list_ignores_invalid_filters_instead_of_failing(alice_client):
+    response = alice_client.get(reverse("clinical_sessions:list"), {"date_from": "not-a-date", "page": "x"})
+    assert response.status_code == 200
+
+
+def test_session_list_paginates(alice, alice_client):
+    for number in range(30):
+        _session_of(alice, client_label=f"P-{number:02d}", occurred_at=timezone.now() - dt.timedelta(minutes=number))
+    first = alice_client.get(reverse("clinical_sessions:list")).content.decode()
+    second = alice_client.get(reverse("clinical_sessions:list"), {"page": 2}).content.decode()
+    assert "P-00" in first
+    assert "P-29" not in first
+    assert "P-29" in second
+    assert "Page 2 of 2" in second
+
+
+def test_session_list_query_count_does_not_grow_with_rows(alice, alice_client):
+    url = reverse("clinical_sessions:list")
+    _session_of(alice)
+    alice_client.get(url)
+    with CaptureQueriesContext(connection) as few:
+        alice_client.get(url)
+    for _ in range(20):
+        _session_of(alice)
+    with CaptureQueriesContext(connection) as many:
+        alice_client.get(url)
+    assert len(many) == len(few)
+
+
+# --- create, detail, edit, delete -----------------------------------------------------------
+
+
+def test_clinician_creates_a_session(bob, bob_client):
+    response = bob_client.post(
+        reverse("clinical_sessions:create"),
+        {"client_label": " RB-3 ", "occurred_at": "2026-11-20T10:30", "note_type": "birp", "consent_method": "verbal"},
+    )
+    session = ClinicalSession.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("clinical_sessions:detail", kwargs={"pk": session.pk})
+    assert session.client_label == "RB-3"
+    assert session.clinician == bob
+    assert session.practice == bob.memberships.get().practice
+    assert session.note_type == "birp"
+    assert session.consent_recorded_by == bob
+    assert session.consent_recorded_at is not None
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"client_label": "   ", "occurred_at": "2026-11-20T10:30", "note_type": "soap"},
+        {"client_label": "X", "occurred_at": "yesterday", "note_type": "soap"},
+        {"client_label": "X", "occurred_at": "2026-11-20T10:30", "note_type": "unknown"},
+        {"client_label": "X" * 500, "occurred_at": "2026-11-20T10:30", "note_type": "soap"},
+        {"client_label": "X", "occurred_at": "2999-01-01T10:30", "note_type": "soap"},
+    ],
+)
+def test_invalid_session_forms_answer_400_and_create_nothing(alice_client, data):
+    response = alice_client.post(reverse("clinical_sessions:create"), data)
+    assert response.status_code == 400
+    assert not ClinicalSession.objects.exists()
+
+
+def test_user_without_a_practice_cannot_create_sessions(client, db):
+    from tests.factories import UserFactory
+
+    client.force_login(UserFactory())
+    response = client.post(
+        reverse("clinical_sessions:create"),
+        {"client_label": "X", "occurred_at": "2026-11-20T10:30", "note_type": "soap"},
+    )
+    assert response.status_code == 302
+    assert not ClinicalSession.objects.exists()
+
+
+def test_session_detail_shows_the_session(alice, alice_client):
+    session = _session_of(alice, client_label="DX-1")
+    response = alice_client.get(reverse("clinical_sessions:detail", kwargs={"pk": session.pk}))
+    assert response.status_code == 200
+    assert b"DX-1" in response.content
+    assert b"No recording yet" in response.content
+
+
+def test_session_edit_changes_fields_and_records_consent(alice, alice_client):
+    session = _session_of(alice, client_label="before")
+    response = alice_client.post(
+        reverse("clinical_sessions:edit", kwargs={"pk": session.pk}),
+        {"client_label": "after", "occurred_at": "2026-11-19T09:00", "note_type": "dap", "consent_method": "written"},
+    )
+    assert response.status_code == 302
+    session.refresh_from_db()
+    assert session.client_label == "after"
+    assert session.note_type == "dap"
+    assert session.consent_method == "written"
+    assert session.consent_recorded_by == alice
+
+
+def test_session_delete_asks_then_deletes(alice, alice_client):
+    session = _session_of(alice)
+    url = reverse("clinical_sessions:delete", kwargs={"pk": session.pk})
+    assert alice_client.get(url).status_code == 200
+    assert ClinicalSession.objects.filter(pk=session.pk).exists()
+    response = alice_client.post(url)
+    assert response.status_code == 302
+    assert not ClinicalSession.objects.filter(pk=session.pk).exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "method"),
+    [("detail", "get"), ("edit", "get"), ("edit", "post"), ("delete", "get"), ("delete", "post"), ("upload", "post")],
+)
+def test_another_practices_session_is_a_404_everywhere(alice, charlie_client, name, method):
+    session = _session_of(alice)
+    url = reverse(f"clinical_sessions:{name}", kwargs={"pk": session.pk})
+    response = getattr(charlie_client, method)(url, {"client_label": "hijack"})
+    assert response.status_code == 404
+    session.refresh_from_db()
+    assert session.client_label != "hijack"
+
+
+def test_a_clinician_cannot_open_a_colleagues_session(alice, bob_client):
+    session = _session_of(alice)
+    assert bob_client.get(reverse("clinical_sessions:detail", kwargs={"pk": session.pk})).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("name", "method"), [("detail", "post"), ("detail", "delete"), ("upload", "get"), ("edit", "put")]
+)
+def test_session_pages_refuse_the_wrong_method(alice, alice_client, name, method):
+    session = _session_of(alice)
+    url = reverse(f"clinical_sessions:{name}", kwargs={"pk": session.pk})
+    assert getattr(alice_client, method)(url).status_code == 405

@@ -1,0 +1,100 @@
+"""The settings module as production starts it: in a fresh process, from the environment alone."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PRODUCTION = {
+    "DEBUG": "false",
+    "SECRET_KEY": "x7Gq-2vP9sLwT4mZ8rN1cB6yH3jK5dF0aE_uQ-iO9pR2tS4vW6xY8zA1bC3dE5fG",
+    "ALLOWED_HOSTS": "scribe.example.org",
+    "DJANGO_SETTINGS_MODULE": "config.settings",
+}
+
+
+def _check(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "AI_", "OPENAI_", "ANTHROPIC_"))}
+    clean.pop("DATABASE_URL", None)
+    clean.update({"VAR_DIR": str(tmp_path), **env})
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", *args], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_production_settings_pass_the_deploy_check_with_no_warnings(tmp_path):
+    result = _check(tmp_path, "--deploy", "--fail-level", "WARNING", **PRODUCTION)
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "no issues" in result.stdout
+
+
+def test_deploy_check_names_the_missing_secret_key(tmp_path):
+    env = {**PRODUCTION, "SECRET_KEY": ""}
+    result = _check(tmp_path, "--deploy", **env)
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_deploy_check_names_missing_allowed_hosts(tmp_path):
+    env = {**PRODUCTION, "ALLOWED_HOSTS": ""}
+    result = _check(tmp_path, "--deploy", **env)
+    assert result.returncode != 0
+    assert "ALLOWED_HOSTS" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("AI_MODE", "sometimes"), ("MAX_UPLOAD_MB", "lots"), ("DEBUG", "perhaps"), ("DRAFTING_PROVIDER", "oracle")],
+)
+def test_a_malformed_variable_is_reported_by_name(tmp_path, variable, value):
+    result = _check(tmp_path, **{**PRODUCTION, variable: value})
+    assert result.returncode != 0
+    assert variable in result.stderr
+
+
+def test_live_ai_mode_without_keys_says_which_key_to_set(tmp_path):
+    result = _check(tmp_path, **{**PRODUCTION, "AI_MODE": "live"})
+    assert result.returncode != 0
+    assert "OPENAI_API_KEY" in result.stderr
+    assert "ANTHROPIC_API_KEY" in result.stderr
+
+
+def test_production_cookies_are_host_prefixed_and_secure(tmp_path):
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.SESSION_COOKIE_NAME, s.CSRF_COOKIE_NAME, s.SESSION_COOKIE_SECURE, s.SECURE_SSL_REDIRECT, "
+        "s.SECURE_HSTS_SECONDS, s.DATABASES['default']['OPTIONS'].get('transaction_mode'))"
+    )
+    clean = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**clean, **PRODUCTION, "VAR_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.stdout.split() == ["__Host-sessionid", "__Host-csrftoken", "True", "True", "31536000", "IMMEDIATE"]
+
+
+def test_the_default_sqlite_database_runs_in_wal_mode_with_a_busy_timeout(tmp_path):
+    code = (
+        "import django; django.setup(); from django.db import connection; c = connection.cursor(); "
+        "c.execute('PRAGMA journal_mode'); print(c.fetchone()[0]); "
+        "c.execute('PRAGMA busy_timeout'); print(c.fetchone()[0])"
+    )
+    clean = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**clean, **PRODUCTION, "VAR_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.stdout.split() == ["wal", "20000"], result.stderr
