@@ -4,6 +4,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
@@ -49,7 +50,9 @@ class Command(BaseCommand):
         self.stdout.write(
             "Demo ready.\n"
             f"  Clinician login: {clinician.email} / {DEMO_PASSWORD}\n"
-            f"  Staff admin login (/admin/): {staff.email} / {DEMO_PASSWORD}"
+            f"  Staff admin login (/admin/): {staff.email} / {DEMO_PASSWORD}\n"
+            f"  AI mode: {settings.AI_MODE}"
+            + (" (transcripts and notes are simulated)" if settings.AI_MODE == "stub" else "")
         )
 
     def _user(self, email: str, full_name: str, *, staff: bool) -> User:
