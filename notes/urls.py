@@ -1,4 +1,14 @@
 from __future__ import annotations
 
+from django.urls import path
+
+from notes import views
+
 app_name = "notes"
-urlpatterns: list[object] = []
+
+urlpatterns = [
+    path("open/<uuid:session_id>/", views.open_note, name="open"),
+    path("<uuid:pk>/", views.edit_note, name="edit"),
+    path("<uuid:pk>/revisions/", views.revision_list, name="revisions"),
+    path("<uuid:pk>/revisions/<int:version>/", views.revision_detail, name="revision"),
+]

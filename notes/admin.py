@@ -1,0 +1,79 @@
+"""Staff views of notes: metadata only. Note text is clinical content and stays out of the admin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from notes.forms import NoteTemplateAdminForm
+from notes.models import Note, NoteRevision, NoteTemplate
+
+
+class NoteRevisionInline(admin.TabularInline[NoteRevision, Note]):
+    model = NoteRevision
+    fields = ("version", "source", "author", "created_at")
+    readonly_fields = fields
+    exclude = ("sections",)
+    extra = 0
+    can_delete = False
+    ordering = ("-version",)
+    verbose_name_plural = "revisions (text not shown)"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[NoteRevision]:
+        return super().get_queryset(request).defer("sections").select_related("author")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Note)
+class NoteAdmin(admin.ModelAdmin[Note]):
+    list_display = ("id", "session", "note_type", "status", "version", "updated_at")
+    list_filter = ("status", "note_type")
+    search_fields = ("id", "session__id")
+    list_select_related = ("session",)
+    exclude = ("sections",)
+    readonly_fields = (
+        "id",
+        "session",
+        "note_type",
+        "template_name",
+        "status",
+        "version",
+        "created_at",
+        "updated_at",
+        "signed_at",
+        "signed_by",
+    )
+    inlines = (NoteRevisionInline,)
+    ordering = ("-updated_at",)
+    show_full_result_count = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Note]:
+        return super().get_queryset(request).defer("sections")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Notes are created from a session by the note service, never by hand.
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Note | None = None) -> bool:
+        # Edits must go through the versioned save; staff read the metadata.
+        return False
+
+
+@admin.register(NoteTemplate)
+class NoteTemplateAdmin(admin.ModelAdmin[NoteTemplate]):
+    form = NoteTemplateAdminForm
+    list_display = ("name", "key", "practice", "updated_at")
+    list_filter = ("practice",)
+    search_fields = ("name", "key", "practice__name", "practice__slug")
+    list_select_related = ("practice",)
+    autocomplete_fields = ("practice",)
+    readonly_fields = ("created_at", "updated_at")
+    fields = ("practice", "key", "name", "sections", "created_at", "updated_at")
