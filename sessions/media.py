@@ -8,9 +8,9 @@ A file is refused with a ``MediaRejected`` whose ``code`` is stable (for the API
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from dataclasses import dataclass
 from fractions import Fraction
+from pathlib import Path
 
 import av
 import av.error

@@ -6,7 +6,6 @@ import datetime as dt
 import functools
 import hashlib
 import logging
-import os
 import unicodedata
 import uuid
 from pathlib import Path
