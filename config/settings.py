@@ -245,7 +245,7 @@ _drafting_key = ANTHROPIC_API_KEY if DRAFTING_PROVIDER == "anthropic" else OPENA
 AI_MODE = env_choice("AI_MODE", "live" if OPENAI_API_KEY and _drafting_key else "stub", ("live", "stub", "off"))
 TRANSCRIPTION_MODEL = env_str("TRANSCRIPTION_MODEL", "whisper-1")
 TRANSCRIPTION_CONCURRENCY = env_int("TRANSCRIPTION_CONCURRENCY", 4, minimum=1)
-DRAFTING_MODEL = env_str("DRAFTING_MODEL", "claude-sonnet-4-5" if DRAFTING_PROVIDER == "anthropic" else "gpt-4o")
+DRAFTING_MODEL = env_str("DRAFTING_MODEL", "claude-sonnet-4-6" if DRAFTING_PROVIDER == "anthropic" else "gpt-4o")
 
 # --- Retention and jobs ----------------------------------------------------------------------
 
@@ -306,3 +306,17 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
     },
 }
+
+# --- Pipeline --------------------------------------------------------------------------------
+
+# A running job's lease; the worker's heartbeat renews it every third of this. A job whose lease ran out
+# (its worker died) is reclaimed by the dispatcher.
+JOB_LEASE_SECONDS = env_int("JOB_LEASE_SECONDS", 120, minimum=5)
+# Automatic attempts for transient failures, and worker crashes tolerated, before a job fails for good.
+JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 6, minimum=1)
+JOB_MAX_CRASHES = env_int("JOB_MAX_CRASHES", 3, minimum=1)
+# Backoff before attempt n+1 is min(base * 2^(n-1), cap) seconds, or the provider's Retry-After if longer.
+JOB_BACKOFF_BASE_SECONDS = env_int("JOB_BACKOFF_BASE_SECONDS", 10, minimum=0)
+JOB_BACKOFF_CAP_SECONDS = env_int("JOB_BACKOFF_CAP_SECONDS", 1800, minimum=0)
+# Seconds of overlap between neighbouring transcription chunks.
+CHUNK_OVERLAP_SECONDS = 5.0

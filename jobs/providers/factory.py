@@ -1,0 +1,61 @@
+"""The configured providers, from django settings: the one place that reads them."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from jobs.providers.base import Drafter, ProviderError, ProviderErrorCode, Transcriber
+
+TRANSCRIPTION_TIMEOUT_SECONDS = 600.0
+DRAFTING_TIMEOUT_SECONDS = 300.0
+
+
+def get_transcriber() -> Transcriber:
+    mode = _ai_mode()
+    if mode == "stub":
+        from jobs.providers.stub import StubTranscriber
+
+        return StubTranscriber()
+    # Imported here so that processes which never call a live provider do not load the SDKs.
+    from jobs.providers.openai_transcriber import OpenAITranscriber
+
+    return OpenAITranscriber(
+        api_key=settings.OPENAI_API_KEY,
+        base_url=settings.OPENAI_BASE_URL,
+        model=settings.TRANSCRIPTION_MODEL,
+        timeout=TRANSCRIPTION_TIMEOUT_SECONDS,
+    )
+
+
+def get_drafter() -> Drafter:
+    mode = _ai_mode()
+    if mode == "stub":
+        from jobs.providers.stub import StubDrafter
+
+        return StubDrafter()
+    if settings.DRAFTING_PROVIDER == "openai":
+        from jobs.providers.openai_drafter import OpenAIDrafter
+
+        return OpenAIDrafter(
+            api_key=settings.OPENAI_API_KEY,
+            base_url=settings.OPENAI_BASE_URL,
+            model=settings.DRAFTING_MODEL,
+            timeout=DRAFTING_TIMEOUT_SECONDS,
+        )
+    from jobs.providers.anthropic_drafter import AnthropicDrafter
+
+    return AnthropicDrafter(
+        api_key=settings.ANTHROPIC_API_KEY,
+        base_url=settings.ANTHROPIC_BASE_URL,
+        model=settings.DRAFTING_MODEL,
+        timeout=DRAFTING_TIMEOUT_SECONDS,
+    )
+
+
+def _ai_mode() -> str:
+    mode = str(settings.AI_MODE)
+    if mode == "off":
+        raise ProviderError(ProviderErrorCode.AI_DISABLED)
+    if mode not in ("live", "stub"):
+        raise ValueError(f"AI_MODE must be live, stub or off, not {mode!r}")
+    return mode
