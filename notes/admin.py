@@ -14,7 +14,7 @@ from notes.models import Note, NoteRevision, NoteTemplate
 
 class NoteRevisionInline(admin.TabularInline[NoteRevision, Note]):
     model = NoteRevision
-    fields = ("version", "source", "author", "created_at")
+    fields = ("version", "source", "author", "draft_ref", "meta", "created_at")
     readonly_fields = fields
     exclude = ("sections",)
     extra = 0
@@ -38,7 +38,8 @@ class NoteAdmin(admin.ModelAdmin[Note]):
     list_filter = ("status", "note_type")
     search_fields = ("id", "session__id")
     list_select_related = ("session",)
-    exclude = ("sections",)
+    # Pending AI drafts hold note text just as sections do.
+    exclude = ("sections", "pending_draft")
     readonly_fields = (
         "id",
         "session",
@@ -50,6 +51,8 @@ class NoteAdmin(admin.ModelAdmin[Note]):
         "updated_at",
         "signed_at",
         "signed_by",
+        "has_pending_draft",
+        "last_draft_ref",
     )
     inlines = (NoteRevisionInline,)
     ordering = ("-updated_at",)
@@ -57,6 +60,10 @@ class NoteAdmin(admin.ModelAdmin[Note]):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Note]:
         return super().get_queryset(request).defer("sections")
+
+    @admin.display(boolean=True, description="AI draft waiting for review")
+    def has_pending_draft(self, obj: Note) -> bool:
+        return obj.has_pending_draft
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Notes are created from a session by the note service, never by hand.

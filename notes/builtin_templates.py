@@ -87,7 +87,7 @@ BUILTIN_TEMPLATES: dict[str, TemplateSpec] = {
         ),
         _spec(
             "medical",
-            "Medical visit note",
+            "Medical visit",
             ("chief_complaint", "Chief complaint", "The main reason for the visit, briefly."),
             (
                 "hpi",

@@ -53,6 +53,32 @@ class NoteEditForm(forms.Form):
         }
 
 
+class DraftAcceptForm(forms.Form):
+    """Accept the pending AI draft the clinician compared, over the version they were looking at."""
+
+    version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    draft_ref = forms.CharField(max_length=100, widget=forms.HiddenInput)
+
+
+class DraftDismissForm(forms.Form):
+    draft_ref = forms.CharField(max_length=100, widget=forms.HiddenInput)
+
+
+class NoteSignForm(forms.Form):
+    """Signing asks the clinician to confirm the review; the version makes sure they sign what they read."""
+
+    version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    reviewed = forms.BooleanField(
+        label="I have reviewed this note",
+        error_messages={"required": "Tick “I have reviewed this note” to sign it."},
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # The editor form on the same page already uses the default ids.
+        kwargs.setdefault("auto_id", "sign_%s")
+        super().__init__(*args, **kwargs)
+
+
 class NoteTemplateAdminForm(forms.ModelForm[NoteTemplate]):
     class Meta:
         model = NoteTemplate

@@ -80,6 +80,12 @@ class Note(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     signed_at = models.DateTimeField(null=True, blank=True)
     signed_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # An AI draft that arrived after the clinician edited or signed the note, kept aside for them to compare
+    # and accept: {"draft_ref", "sections", "created_at", "model", "prompt_version"}.
+    pending_draft = models.JSONField(null=True, blank=True)
+    # The newest AI draft delivered to this note, whether applied, pending or dismissed: a repeated delivery
+    # of a draft the clinician dismissed must not bring it back.
+    last_draft_ref = models.CharField(max_length=100, blank=True, default="")
 
     objects = NoteQuerySet.as_manager()
 
@@ -99,6 +105,10 @@ class Note(models.Model):
     def section_texts(self) -> dict[str, str]:
         return {section["key"]: section.get("text", "") for section in self.sections}
 
+    @property
+    def has_pending_draft(self) -> bool:
+        return bool(self.pending_draft)
+
 
 class NoteRevision(models.Model):
     """Every saved state of a note, newest last: the history the clinician can read back."""
@@ -113,11 +123,22 @@ class NoteRevision(models.Model):
     sections = models.JSONField()
     source = models.CharField(max_length=16, choices=Source.choices)
     author = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # The pipeline run that produced an AI draft revision; applying the same draft twice is a no-op.
+    draft_ref = models.CharField(max_length=100, blank=True, default="")
+    # Where an AI draft came from: {"model", "prompt_version"}. Never note text.
+    meta = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["note", "version"]
-        constraints = [models.UniqueConstraint(fields=["note", "version"], name="noterevision_unique_version")]
+        constraints = [
+            models.UniqueConstraint(fields=["note", "version"], name="noterevision_unique_version"),
+            models.UniqueConstraint(
+                fields=["note", "draft_ref"],
+                condition=~models.Q(draft_ref=""),
+                name="noterevision_unique_draft_ref",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Revision {self.version} of {self.note_id}"

@@ -1,11 +1,17 @@
-"""Writes to notes: opening a session's note and saving a clinician's edits.
+"""Writes to notes: opening a session's note, saving a clinician's edits, putting an AI draft into it,
+and signing it.
 
 Every save is guarded by the note's ``version``: the row is updated only where the version is the one
-the clinician started from, so two people editing the same note can never overwrite each other.
+the clinician started from, so two people editing the same note can never overwrite each other. An AI
+draft never replaces text a clinician wrote: once they have edited the note, or signed it, a new draft is
+kept aside as ``pending_draft`` for them to compare and accept.
 """
 
 from __future__ import annotations
 
+import logging
+import re
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -16,7 +22,15 @@ from notes.models import Note, NoteRevision
 from notes.templates import get_template
 from sessions.models import ClinicalSession
 
+logger = logging.getLogger(__name__)
+
+# NUL and lone surrogates cannot be stored in a PostgreSQL JSON value; model output may still carry them.
+_UNSTORABLE_CHARACTERS = re.compile("[\x00\ud800-\udfff]")
+
 EDITED_FLAG = "edited"
+UNSUPPORTED_FLAG = "unsupported"
+# A guarded write that keeps losing races to other writers gives up rather than spin.
+MAX_DRAFT_ATTEMPTS = 5
 
 
 class NoteTemplateUnavailable(Exception):
@@ -40,6 +54,14 @@ class NoteLocked(Exception):
 
     def __init__(self, current: Note) -> None:
         super().__init__(f"Note {current.pk} is signed.")
+        self.current = current
+
+
+class NoteDraftUnavailable(Exception):
+    """The AI draft asked for is not the one pending on the note (accepted, dismissed or superseded)."""
+
+    def __init__(self, current: Note) -> None:
+        super().__init__(f"Note {current.pk} has no such pending AI draft.")
         self.current = current
 
 
@@ -127,5 +149,310 @@ def note_save(*, note: Note, version: int, texts: dict[str, str], author: User) 
 
     note.sections = sections
     note.version = new_version
+    note.updated_at = now
+    return note
+
+
+# --- AI drafts -----------------------------------------------------------------------------------
+
+
+def _draft_text(text: str) -> str:
+    return _UNSTORABLE_CHARACTERS.sub("", normalise_section_text(text))
+
+
+def _int_list(value: Any, what: str) -> list[int]:
+    if not isinstance(value, list | tuple):
+        raise ValueError(f"{what} must be a list of segment ids.")
+    ids: list[int] = []
+    for item in value:
+        # bool is an int subclass; True is not a segment id.
+        if isinstance(item, bool) or not isinstance(item, int):
+            raise ValueError(f"{what} must hold integer segment ids.")
+        if item not in ids:
+            ids.append(item)
+    return ids
+
+
+def _draft_statement(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict) or not isinstance(value.get("text"), str):
+        raise ValueError(f"{where} needs a text.")
+    supported = value.get("supported", False)
+    if not isinstance(supported, bool):
+        raise ValueError(f"{where} must say whether it is supported (true or false).")
+    return {
+        "text": _draft_text(value["text"]),
+        "evidence": _int_list(value.get("evidence", []), f"{where} evidence"),
+        "supported": supported,
+    }
+
+
+def normalise_draft_sections(sections: Sequence[Any]) -> list[dict[str, Any]]:
+    """The drafted sections in the shape a note stores, or ValueError naming what is malformed.
+
+    The ``unsupported`` flag is derived from the statements so it cannot disagree with them.
+    """
+    if isinstance(sections, str | bytes) or not isinstance(sections, Sequence) or not sections:
+        raise ValueError("An AI draft needs at least one section.")
+    normalised: list[dict[str, Any]] = []
+    keys: set[str] = set()
+    for position, section in enumerate(sections, start=1):
+        where = f"Draft section {position}"
+        if not isinstance(section, dict):
+            raise ValueError(f"{where} is not an object.")
+        key, heading, text = section.get("key"), section.get("heading"), section.get("text", "")
+        if not isinstance(key, str) or not key:
+            raise ValueError(f"{where} needs a key.")
+        if key in keys:
+            raise ValueError(f"{where} repeats the key {key!r}.")
+        if not isinstance(heading, str) or not heading.strip():
+            raise ValueError(f"{where} needs a heading.")
+        if not isinstance(text, str):
+            raise ValueError(f"{where} needs its text as a string.")
+        flags = section.get("flags", [])
+        if not isinstance(flags, list | tuple) or not all(isinstance(flag, str) for flag in flags):
+            raise ValueError(f"{where} flags must be a list of strings.")
+        raw_statements = section.get("statements", [])
+        if not isinstance(raw_statements, list | tuple):
+            raise ValueError(f"{where} statements must be a list.")
+        statements = [
+            _draft_statement(statement, f"{where}, statement {index}")
+            for index, statement in enumerate(raw_statements, start=1)
+        ]
+        kept_flags = [flag for flag in dict.fromkeys(flags) if flag not in (UNSUPPORTED_FLAG, EDITED_FLAG)]
+        if any(not statement["supported"] for statement in statements):
+            kept_flags.append(UNSUPPORTED_FLAG)
+        keys.add(key)
+        normalised.append(
+            {
+                "key": key,
+                "heading": _draft_text(heading),
+                "text": _draft_text(text),
+                "evidence": _int_list(section.get("evidence", []), f"{where} evidence"),
+                "flags": kept_flags,
+                "statements": statements,
+            }
+        )
+    return normalised
+
+
+def _draft_already_delivered(note: Note, draft_ref: str) -> bool:
+    pending = note.pending_draft or {}
+    return (
+        note.last_draft_ref == draft_ref
+        or pending.get("draft_ref") == draft_ref
+        or NoteRevision.objects.filter(note=note, draft_ref=draft_ref).exists()
+    )
+
+
+def _clinician_has_edited(note: Note) -> bool:
+    return NoteRevision.objects.filter(note=note, source=NoteRevision.Source.CLINICIAN).exists()
+
+
+def _create_drafted_note(
+    *, session: ClinicalSession, sections: list[dict[str, Any]], draft_ref: str, meta: dict[str, str]
+) -> Note | None:
+    """The new note holding the draft, or None when another writer created the session's note first."""
+    spec = get_template(session.practice, session.note_type)
+    if spec is None:
+        raise NoteTemplateUnavailable(session.note_type)
+    try:
+        with transaction.atomic():
+            note = Note.objects.create(
+                session=session,
+                note_type=session.note_type,
+                template_name=spec.name,
+                sections=sections,
+                last_draft_ref=draft_ref,
+            )
+            NoteRevision.objects.create(
+                note=note,
+                version=note.version,
+                sections=sections,
+                source=NoteRevision.Source.AI_DRAFT,
+                draft_ref=draft_ref,
+                meta=meta,
+            )
+    except IntegrityError:
+        return None
+    return note
+
+
+def _replace_with_draft(
+    *, note: Note, sections: list[dict[str, Any]], draft_ref: str, meta: dict[str, str]
+) -> Note | None:
+    """The note with the draft as its new version, or None when the note moved since it was read."""
+    version = note.version
+    new_version = version + 1
+    now = timezone.now()
+    with transaction.atomic():
+        updated = Note.objects.filter(pk=note.pk, version=version, status=Note.Status.DRAFT).update(
+            sections=sections, version=new_version, last_draft_ref=draft_ref, pending_draft=None, updated_at=now
+        )
+        if updated:
+            NoteRevision.objects.create(
+                note=note,
+                version=new_version,
+                sections=sections,
+                source=NoteRevision.Source.AI_DRAFT,
+                draft_ref=draft_ref,
+                meta=meta,
+            )
+    if not updated:
+        return None
+    note.sections = sections
+    note.version = new_version
+    note.last_draft_ref = draft_ref
+    note.pending_draft = None
+    note.updated_at = now
+    return note
+
+
+def _keep_draft_pending(*, note: Note, sections: list[dict[str, Any]], draft_ref: str, meta: dict[str, str]) -> Note:
+    # Only the pending draft changes: the clinician's sections and version stay exactly as they are, and
+    # a newer draft simply takes the place of an older one nobody accepted.
+    pending = {"draft_ref": draft_ref, "sections": sections, "created_at": timezone.now().isoformat(), **meta}
+    Note.objects.filter(pk=note.pk).update(pending_draft=pending, last_draft_ref=draft_ref)
+    note.pending_draft = pending
+    note.last_draft_ref = draft_ref
+    return note
+
+
+def note_apply_draft(
+    *, session: ClinicalSession, sections: Sequence[dict[str, Any]], draft_ref: str, model: str, prompt_version: str
+) -> Note:
+    """Put an AI draft into the session's note, never over a clinician's work.
+
+    ``sections`` come in template order as ``{"key", "heading", "text", "evidence", "flags", "statements"}``;
+    ``draft_ref`` identifies the pipeline run, and delivering the same one again changes nothing. With no note
+    yet, the note is created from the draft. A note nobody has edited gets the draft as a new version. A note a
+    clinician has edited, or a signed one, keeps its text and holds the draft as ``pending_draft``.
+
+    Raises ValueError for malformed sections and NoteTemplateUnavailable when the session's format is gone.
+    """
+    if not draft_ref:
+        raise ValueError("An AI draft needs a draft_ref.")
+    normalised = normalise_draft_sections(sections)
+    meta = {"model": model, "prompt_version": prompt_version}
+    note: Note | None = None
+    for _ in range(MAX_DRAFT_ATTEMPTS):
+        note = Note.objects.filter(session=session, note_type=session.note_type).first()
+        if note is None:
+            created = _create_drafted_note(session=session, sections=normalised, draft_ref=draft_ref, meta=meta)
+            if created is not None:
+                return created
+            continue
+        if _draft_already_delivered(note, draft_ref):
+            return note
+        if note.is_signed or _clinician_has_edited(note):
+            return _keep_draft_pending(note=note, sections=normalised, draft_ref=draft_ref, meta=meta)
+        replaced = _replace_with_draft(note=note, sections=normalised, draft_ref=draft_ref, meta=meta)
+        if replaced is not None:
+            return replaced
+    # Only a note rewritten by others on every attempt gets here; the caller may retry later.
+    current = note if note is not None else Note.objects.get(session=session, note_type=session.note_type)
+    current.refresh_from_db()
+    raise NoteConflict(current)
+
+
+def _refused_draft_write(note: Note, draft_ref: str) -> Exception:
+    current = Note.objects.get(pk=note.pk)
+    if current.is_signed:
+        return NoteLocked(current)
+    if (current.pending_draft or {}).get("draft_ref") != draft_ref:
+        return NoteDraftUnavailable(current)
+    return NoteConflict(current)
+
+
+def note_accept_draft(*, note: Note, version: int, author: User, draft_ref: str | None = None) -> Note:
+    """Make the pending AI draft the note's text, as a new version over ``version``.
+
+    With ``draft_ref``, only that draft is accepted, so a clinician never accepts a newer draft than the one
+    they compared. Raises NoteLocked for a signed note, NoteDraftUnavailable when no such draft is pending and
+    NoteConflict when the note has moved past ``version``.
+    """
+    note.refresh_from_db()
+    if note.is_signed:
+        raise NoteLocked(note)
+    pending = note.pending_draft
+    if not pending or (draft_ref is not None and pending.get("draft_ref") != draft_ref):
+        raise NoteDraftUnavailable(note)
+    if note.version != version:
+        raise NoteConflict(note)
+
+    accepted_ref = str(pending["draft_ref"])
+    sections: list[dict[str, Any]] = pending["sections"]
+    meta = {"model": str(pending.get("model", "")), "prompt_version": str(pending.get("prompt_version", ""))}
+    new_version = version + 1
+    now = timezone.now()
+    with transaction.atomic():
+        updated = Note.objects.filter(
+            pk=note.pk, version=version, status=Note.Status.DRAFT, pending_draft__draft_ref=accepted_ref
+        ).update(sections=sections, version=new_version, pending_draft=None, updated_at=now)
+        if updated:
+            NoteRevision.objects.create(
+                note=note,
+                version=new_version,
+                sections=sections,
+                source=NoteRevision.Source.AI_DRAFT,
+                author=author,
+                draft_ref=accepted_ref,
+                meta=meta,
+            )
+    if not updated:
+        raise _refused_draft_write(note, accepted_ref)
+
+    note.sections = sections
+    note.version = new_version
+    note.pending_draft = None
+    note.updated_at = now
+    return note
+
+
+def note_dismiss_draft(*, note: Note, author: User, draft_ref: str | None = None) -> Note:
+    """Drop the pending AI draft; the note's text is untouched. Dismissing when none is pending does nothing.
+
+    With ``draft_ref``, only that draft is dismissed: a newer one that arrived meanwhile raises
+    NoteDraftUnavailable and stays pending.
+    """
+    pending_drafts = Note.objects.filter(pk=note.pk, pending_draft__isnull=False)
+    if draft_ref is not None:
+        pending_drafts = pending_drafts.filter(pending_draft__draft_ref=draft_ref)
+    dismissed = pending_drafts.update(pending_draft=None)
+    note.refresh_from_db()
+    if dismissed:
+        logger.info("AI draft dismissed on note %s by user %s", note.pk, author.pk)
+    elif note.pending_draft:
+        raise NoteDraftUnavailable(note)
+    return note
+
+
+# --- sign-off ------------------------------------------------------------------------------------
+
+
+def note_sign(*, note: Note, version: int, signed_by: User) -> Note:
+    """Sign ``version`` of the note; from then on it is read-only.
+
+    Raises NoteLocked when it is already signed and NoteConflict when the note has moved past ``version``,
+    so nobody signs text they have not seen.
+    """
+    note.refresh_from_db()
+    if note.is_signed:
+        raise NoteLocked(note)
+    if note.version != version:
+        raise NoteConflict(note)
+
+    now = timezone.now()
+    updated = Note.objects.filter(pk=note.pk, version=version, status=Note.Status.DRAFT).update(
+        status=Note.Status.SIGNED, signed_at=now, signed_by=signed_by, updated_at=now
+    )
+    if not updated:
+        current = Note.objects.get(pk=note.pk)
+        if current.is_signed:
+            raise NoteLocked(current)
+        raise NoteConflict(current)
+    logger.info("note %s signed at version %s by user %s", note.pk, version, signed_by.pk)
+    note.status = Note.Status.SIGNED
+    note.signed_at = now
+    note.signed_by = signed_by
     note.updated_at = now
     return note

@@ -1,7 +1,9 @@
-"""The clinician's note pages: the editor and the revision history."""
+"""The clinician's note pages: the editor, AI drafts to accept or dismiss, sign-off, downloads and the
+revision history."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -16,21 +18,38 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from accounts.models import User
-from notes.forms import NoteEditForm, section_field_name
+from notes.exports import (
+    DOCX_CONTENT_TYPE,
+    TXT_CONTENT_TYPE,
+    export_filename,
+    note_to_docx,
+    note_to_txt,
+)
+from notes.forms import DraftAcceptForm, DraftDismissForm, NoteEditForm, NoteSignForm, section_field_name
 from notes.models import Note, NoteRevision
 from notes.services import (
+    UNSUPPORTED_FLAG,
     NoteConflict,
+    NoteDraftUnavailable,
     NoteLocked,
     NoteTemplateUnavailable,
     normalise_section_text,
+    note_accept_draft,
+    note_dismiss_draft,
     note_open,
     note_save,
+    note_sign,
 )
 from sessions.models import ClinicalSession
 
 FLAG_LABELS = {
     "edited": "Edited by clinician",
-    "unsupported": "Not supported by the transcript: review",
+    UNSUPPORTED_FLAG: "Unsupported statements",
+}
+
+EXPORT_FORMATS = {
+    "docx": (note_to_docx, DOCX_CONTENT_TYPE),
+    "txt": (note_to_txt, TXT_CONTENT_TYPE),
 }
 
 
@@ -40,9 +59,40 @@ class EditorSection:
     heading: str
     field: BoundField
     flags: list[str]
-    evidence_count: int
+    evidence: list[int]
+    # Statements of the AI draft that cite nothing in the transcript, for the clinician to check.
+    unsupported: list[str]
     # The saved text, shown only when it differs from what the clinician submitted.
     saved_text: str | None = None
+
+
+@dataclass(frozen=True)
+class DraftSection:
+    key: str
+    heading: str
+    draft_text: str
+    # None when the note has no section with this key.
+    current_text: str | None
+    flags: list[str]
+    evidence: list[int]
+    unsupported: list[str]
+
+    @property
+    def differs(self) -> bool:
+        return self.current_text != self.draft_text
+
+
+@dataclass(frozen=True)
+class PendingDraft:
+    draft_ref: str
+    created_at: dt.datetime | None
+    sections: list[DraftSection]
+    # Headings of the note's sections the draft does not have; accepting removes them.
+    dropped_headings: list[str]
+
+    @property
+    def differing_count(self) -> int:
+        return sum(1 for section in self.sections if section.differs) + len(self.dropped_headings)
 
 
 @dataclass(frozen=True)
@@ -63,12 +113,64 @@ def _signed_in_user(request: HttpRequest) -> User:
 
 
 def _visible_note(request: HttpRequest, pk: UUID) -> Note:
-    notes = Note.objects.visible_to(request.user).select_related("session__clinician", "signed_by")
+    notes = Note.objects.visible_to(request.user).select_related("session__clinician", "session__practice", "signed_by")
     return get_object_or_404(notes, pk=pk)
 
 
-def _flag_labels(flags: list[Any]) -> list[str]:
+def _flag_labels(flags: Any) -> list[str]:
+    if not isinstance(flags, list):
+        return []
     return [FLAG_LABELS.get(str(flag), str(flag).replace("_", " ").capitalize()) for flag in flags]
+
+
+def _evidence_ids(section: dict[str, Any]) -> list[int]:
+    evidence = section.get("evidence")
+    if not isinstance(evidence, list):
+        return []
+    return [item for item in evidence if isinstance(item, int) and not isinstance(item, bool)]
+
+
+def _unsupported_statements(section: dict[str, Any]) -> list[str]:
+    statements = section.get("statements")
+    if not isinstance(statements, list):
+        return []
+    return [
+        str(statement.get("text", ""))
+        for statement in statements
+        if isinstance(statement, dict) and statement.get("supported") is False and statement.get("text")
+    ]
+
+
+def _pending_draft(note: Note) -> PendingDraft | None:
+    pending = note.pending_draft
+    if not isinstance(pending, dict) or not isinstance(pending.get("sections"), list):
+        return None
+    current = note.section_texts()
+    sections = [
+        DraftSection(
+            key=str(section.get("key", "")),
+            heading=str(section.get("heading", section.get("key", ""))),
+            draft_text=str(section.get("text", "")),
+            current_text=current.get(str(section.get("key", ""))),
+            flags=_flag_labels(section.get("flags")),
+            evidence=_evidence_ids(section),
+            unsupported=_unsupported_statements(section),
+        )
+        for section in pending["sections"]
+        if isinstance(section, dict)
+    ]
+    draft_keys = {section.key for section in sections}
+    created_at = pending.get("created_at")
+    try:
+        created = dt.datetime.fromisoformat(created_at) if isinstance(created_at, str) else None
+    except ValueError:
+        created = None
+    return PendingDraft(
+        draft_ref=str(pending.get("draft_ref", "")),
+        created_at=created,
+        sections=sections,
+        dropped_headings=[s["heading"] for s in note.sections if s["key"] not in draft_keys],
+    )
 
 
 def _editor_sections(form: NoteEditForm, *, saved: Note | None = None) -> list[EditorSection]:
@@ -88,7 +190,8 @@ def _editor_sections(form: NoteEditForm, *, saved: Note | None = None) -> list[E
                 heading=section["heading"],
                 field=form[name],
                 flags=_flag_labels(section.get("flags", [])),
-                evidence_count=len(evidence) if isinstance(evidence := section.get("evidence"), list) else 0,
+                evidence=_evidence_ids(section),
+                unsupported=_unsupported_statements(section),
                 saved_text=saved_text,
             )
         )
@@ -102,14 +205,19 @@ def _latest_revision(note: Note) -> NoteRevision | None:
 def _render_editor(
     request: HttpRequest,
     note: Note,
-    form: NoteEditForm,
+    form: NoteEditForm | None = None,
     *,
     status: int = 200,
     saved: Note | None = None,
     refusal: str = "",
+    action_error: str = "",
+    sign_form: NoteSignForm | None = None,
 ) -> HttpResponse:
-    """The editor page. ``saved`` is the stored note when a save was refused ("conflict" or "locked")."""
+    """The editor page. ``saved`` is the stored note when a save was refused ("conflict" or "locked");
+    ``action_error`` says why accepting, dismissing or signing was refused."""
     shown = saved or note
+    if form is None:
+        form = NoteEditForm(note=shown, read_only=shown.is_signed)
     latest = _latest_revision(shown)
     context = {
         "note": shown,
@@ -124,6 +232,10 @@ def _render_editor(
         "saved_today": latest is None or timezone.localdate(latest.created_at) == timezone.localdate(),
         # The page holds typed text that is not in the database, so leaving it asks first.
         "unsaved": bool(refusal),
+        # A refused save shows the clinician's typed text; offering other actions there would lose it.
+        "pending": None if refusal else _pending_draft(shown),
+        "action_error": action_error,
+        "sign_form": sign_form or NoteSignForm(initial={"version": shown.version}),
     }
     return render(request, "notes/edit.html", context, status=status)
 
@@ -176,6 +288,127 @@ def edit_note(request: HttpRequest, pk: UUID) -> HttpResponse:
     else:
         messages.success(request, f"Saved — version {saved.version}")
     return redirect("notes:edit", pk=saved.pk)
+
+
+@require_http_methods(["POST"])
+def accept_draft(request: HttpRequest, pk: UUID) -> HttpResponse:
+    user = _signed_in_user(request)
+    note = _visible_note(request, pk)
+    form = DraftAcceptForm(request.POST)
+    if not form.is_valid():
+        return _render_editor(
+            request, note, status=400, action_error="The AI draft was not accepted: reload the note and try again."
+        )
+    try:
+        accepted = note_accept_draft(
+            note=note, version=form.cleaned_data["version"], author=user, draft_ref=form.cleaned_data["draft_ref"]
+        )
+    except NoteLocked as locked:
+        return _render_editor(
+            request,
+            locked.current,
+            status=409,
+            action_error="The AI draft was not accepted: the note is signed, so its text can no longer change.",
+        )
+    except NoteDraftUnavailable as gone:
+        return _render_editor(
+            request,
+            gone.current,
+            status=409,
+            action_error="That AI draft is no longer waiting: it was accepted, dismissed or replaced by a newer one.",
+        )
+    except NoteConflict as stale:
+        return _render_editor(
+            request,
+            stale.current,
+            status=409,
+            action_error=(
+                f"The AI draft was not accepted: the note was saved again (now version {stale.current.version}) "
+                "after you compared it. Compare again below before accepting."
+            ),
+        )
+    messages.success(request, f"AI draft accepted — version {accepted.version}")
+    return redirect("notes:edit", pk=accepted.pk)
+
+
+@require_http_methods(["POST"])
+def dismiss_draft(request: HttpRequest, pk: UUID) -> HttpResponse:
+    user = _signed_in_user(request)
+    note = _visible_note(request, pk)
+    form = DraftDismissForm(request.POST)
+    if not form.is_valid():
+        return _render_editor(
+            request, note, status=400, action_error="The AI draft was not dismissed: reload the note and try again."
+        )
+    try:
+        note_dismiss_draft(note=note, author=user, draft_ref=form.cleaned_data["draft_ref"])
+    except NoteDraftUnavailable as newer:
+        return _render_editor(
+            request,
+            newer.current,
+            status=409,
+            action_error="A newer AI draft arrived before you dismissed the previous one; it is shown below.",
+        )
+    messages.info(request, "AI draft dismissed. The note is unchanged.")
+    return redirect("notes:edit", pk=note.pk)
+
+
+@require_http_methods(["POST"])
+def sign_note(request: HttpRequest, pk: UUID) -> HttpResponse:
+    user = _signed_in_user(request)
+    note = _visible_note(request, pk)
+    form = NoteSignForm(request.POST)
+    if not form.is_valid():
+        if note.is_signed:
+            return _render_editor(request, note, status=409, action_error="This note is already signed.")
+        return _render_editor(request, note, status=400, sign_form=form)
+    try:
+        signed = note_sign(note=note, version=form.cleaned_data["version"], signed_by=user)
+    except NoteLocked as locked:
+        return _render_editor(request, locked.current, status=409, action_error="This note is already signed.")
+    except NoteConflict as stale:
+        return _render_editor(
+            request,
+            stale.current,
+            status=409,
+            action_error=(
+                f"The note was not signed: it changed (now version {stale.current.version}) after you opened it. "
+                "Review the current text below, then sign."
+            ),
+        )
+    messages.success(request, "Note signed. It is now read-only.")
+    return redirect("notes:edit", pk=signed.pk)
+
+
+@require_http_methods(["GET"])
+def export_note(request: HttpRequest, pk: UUID) -> HttpResponse:
+    note = _visible_note(request, pk)
+    export_format = request.GET.get("format", "")
+    if export_format not in EXPORT_FORMATS:
+        refusal = HttpResponse(
+            "Unknown download format: use ?format=docx or ?format=txt.\n", content_type=TXT_CONTENT_TYPE, status=400
+        )
+        refusal["Cache-Control"] = "no-store"
+        return refusal
+
+    render_export, content_type = EXPORT_FORMATS[export_format]
+    session = note.session
+    session_date = timezone.localdate(session.occurred_at)
+    content = render_export(
+        note,
+        session_date=session_date,
+        clinician_name=session.clinician.display_name,
+        practice_name=session.practice.name,
+        signed_by_name=note.signed_by.display_name if note.signed_by else "",
+    )
+    filename = export_filename(note, session_date=session_date, extension=export_format)
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    # Clinical content: no browser or proxy may keep a copy, and an opened file runs nothing.
+    response["Cache-Control"] = "no-store"
+    response["Content-Security-Policy"] = "sandbox"
+    return response
 
 
 @never_cache

@@ -1,5 +1,6 @@
-// The note editor: copy to clipboard as paste-safe plain text, a warning before unsaved text is lost,
-// Ctrl+S / Cmd+S to save, and no double submission. The page works without it except for copying.
+// The note editor: copy to clipboard as paste-safe plain text, a warning before unsaved text is lost
+// (also when accepting an AI draft or signing, which act on the saved version), Ctrl+S / Cmd+S to save,
+// and no double submission. The page works without it except for copying.
 "use strict";
 
 (function () {
@@ -141,6 +142,29 @@
       saveButton.setAttribute("aria-disabled", "true");
       saveButton.textContent = "Saving…";
     }
+  });
+
+  document.querySelectorAll("form[data-note-action]").forEach(function (actionForm) {
+    let sent = false;
+    actionForm.addEventListener("submit", function (event) {
+      // A repeated accept or sign carries a version the first one already moved past: it would come back refused.
+      if (sent) {
+        event.preventDefault();
+        return;
+      }
+      sent = true;
+      const button = actionForm.querySelector("button[type=submit]");
+      if (button) {
+        button.setAttribute("aria-disabled", "true");
+      }
+      // When the unsaved-changes prompt is cancelled the page stays, and the form must work again.
+      window.setTimeout(function () {
+        sent = false;
+        if (button) {
+          button.removeAttribute("aria-disabled");
+        }
+      }, 5000);
+    });
   });
 
   window.addEventListener("beforeunload", function (event) {

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from factory.declarations import LazyAttribute, LazyFunction, Sequence, SubFactory
 from factory.django import DjangoModelFactory
 
@@ -30,3 +32,34 @@ class NoteTemplateFactory(DjangoModelFactory[NoteTemplate]):
             {"key": "next_steps", "heading": "Next steps", "instruction": "What happens next."},
         ]
     )
+
+
+SOAP_HEADINGS = {"subjective": "Subjective", "objective": "Objective", "assessment": "Assessment", "plan": "Plan"}
+
+
+def draft_sections(
+    texts: dict[str, str] | None = None, *, unsupported: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """A drafted SOAP note as the pipeline hands it over: each section cites segments; ``unsupported``
+    adds, per section key, a statement that cites nothing."""
+    texts = texts or {}
+    unsupported = unsupported or {}
+    sections = []
+    for position, (key, heading) in enumerate(SOAP_HEADINGS.items()):
+        text = texts.get(key, f"Drafted {heading.lower()}.")
+        statements: list[dict[str, Any]] = [{"text": text, "evidence": [position + 1], "supported": True}]
+        flags = []
+        if key in unsupported:
+            statements.append({"text": unsupported[key], "evidence": [], "supported": False})
+            flags.append("unsupported")
+        sections.append(
+            {
+                "key": key,
+                "heading": heading,
+                "text": text,
+                "evidence": [position + 1, position + 3],
+                "flags": flags,
+                "statements": statements,
+            }
+        )
+    return sections

@@ -8,8 +8,9 @@ from django.urls import reverse
 
 from accounts.models import User
 from notes.models import Note, NoteTemplate
-from notes.services import note_save
+from notes.services import note_apply_draft, note_save
 from tests.factories import UserFactory
+from tests.notes.factories import draft_sections
 
 pytestmark = pytest.mark.django_db
 
@@ -97,3 +98,33 @@ def test_staff_cannot_save_a_practice_template_with_invalid_sections(staff_clien
     assert response.status_code == 200
     assert "errorlist" in response.content.decode()
     assert not NoteTemplate.objects.exists()
+
+
+def test_staff_note_page_shows_a_pending_ai_draft_exists_without_its_text(staff_client, written_note):
+    note_apply_draft(
+        session=written_note.session,
+        sections=draft_sections({"plan": "Drafted plan nobody on staff should read."}),
+        draft_ref="job-77",
+        model="claude-test",
+        prompt_version="v9",
+    )
+
+    response = staff_client.get(reverse("admin:notes_note_change", args=[written_note.pk]))
+
+    html = response.content.decode()
+    assert "AI draft waiting for review" in html
+    assert "job-77" in html
+    assert "Drafted plan nobody on staff should read." not in html
+    assert NOTE_TEXT not in html
+
+
+def test_staff_revision_rows_show_which_draft_and_model_made_them(staff_client, alice_session):
+    note = note_apply_draft(
+        session=alice_session, sections=draft_sections(), draft_ref="job-78", model="claude-test", prompt_version="v9"
+    )
+
+    html = staff_client.get(reverse("admin:notes_note_change", args=[note.pk])).content.decode()
+
+    assert "job-78" in html
+    assert "claude-test" in html
+    assert "Drafted plan." not in html
