@@ -126,3 +126,51 @@ class Recording(models.Model):
 
 def max_upload_bytes() -> int:
     return int(settings.MAX_UPLOAD_MB) * 1024 * 1024
+
+
+class TranscriptQuerySet(models.QuerySet["Transcript"]):
+    def visible_to(self, user: User | AnonymousUser) -> TranscriptQuerySet:
+        return self.filter(session__in=ClinicalSession.objects.visible_to(user))
+
+
+class Transcript(models.Model):
+    """What was said in the session: segments ``[{id, start, end, speaker, text}]`` and the full text."""
+
+    class SpeakerRole(models.TextChoices):
+        CLINICIAN = "clinician", "Clinician"
+        CLIENT = "client", "Client"
+        OTHER = "other", "Other"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    session = models.OneToOneField(ClinicalSession, on_delete=models.CASCADE, related_name="transcript")
+    media_sha256 = models.CharField(max_length=64)
+    model = models.CharField(max_length=100)
+    language = models.CharField(max_length=16, blank=True)
+    text = models.TextField(blank=True)
+    segments = models.JSONField(default=list)
+    # The provider's speaker labels mapped to who they are, e.g. {"A": "clinician", "B": "client"}.
+    speaker_names = models.JSONField(default=dict, blank=True)
+    provider_metadata = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TranscriptQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["media_sha256", "model"], name="transcript_media_model")]
+
+    def __str__(self) -> str:
+        return f"Transcript {self.id}"
+
+    def speakers(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for segment in self.segments:
+            if segment.get("speaker"):
+                seen.setdefault(str(segment["speaker"]), None)
+        return list(seen)
+
+    def speaker_label(self, speaker: str | None) -> str:
+        if not speaker:
+            return ""
+        role = self.speaker_names.get(speaker)
+        return self.SpeakerRole(role).label if role in self.SpeakerRole.values else speaker

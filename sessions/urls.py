@@ -13,4 +13,5 @@ urlpatterns = [
     path("<uuid:pk>/edit/", views.session_edit, name="edit"),
     path("<uuid:pk>/delete/", views.session_delete_view, name="delete"),
     path("<uuid:pk>/recording/", views.recording_upload, name="upload"),
+    path("<uuid:pk>/transcript/speakers/", views.transcript_speakers, name="speakers"),
 ]

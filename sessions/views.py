@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from accounts.tenancy import current_membership
 from notes.templates import note_type_choices
 from sessions.forms import SessionFilterForm, SessionForm
 from sessions.media import MediaRejected, format_duration
-from sessions.models import ClinicalSession, max_upload_bytes
+from sessions.models import ClinicalSession, Recording, Transcript, max_upload_bytes
 from sessions.services import recording_replace, session_create, session_delete, session_update
 from sessions.uploads import SizeLimitedUploadHandler
 
@@ -118,7 +119,8 @@ def session_detail(request: HttpRequest, pk: Any) -> HttpResponse:
 def _render_detail(
     request: HttpRequest, session: ClinicalSession, *, upload_error: str | None = None, status: int = 200
 ) -> HttpResponse:
-    recording = getattr(session, "recording", None)
+    recording = Recording.objects.filter(session=session).first()
+    transcript = Transcript.objects.filter(session=session).first()
     notes = list(session.notes.all())
     return render(
         request,
@@ -126,6 +128,9 @@ def _render_detail(
         {
             "session": session,
             "recording": recording,
+            "transcript": transcript,
+            "transcript_rows": _transcript_rows(transcript) if transcript else [],
+            "speaker_roles": Transcript.SpeakerRole.choices,
             "recording_duration": format_duration(recording.duration_seconds) if recording else None,
             "notes": notes,
             "note_type_name": dict(note_type_choices(session.practice)).get(session.note_type, session.note_type),
@@ -134,6 +139,36 @@ def _render_detail(
         },
         status=status,
     )
+
+
+def _transcript_rows(transcript: Transcript) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": segment["id"],
+            "start": format_duration(float(segment["start"])),
+            "speaker": transcript.speaker_label(segment.get("speaker")),
+            "text": segment["text"],
+        }
+        for segment in transcript.segments
+    ]
+
+
+@require_http_methods(["POST"])
+def transcript_speakers(request: HttpRequest, pk: Any) -> HttpResponse:
+    """Name the transcript's speakers (clinician, client, other); the segments themselves are unchanged."""
+    session = _get_session(request, pk)
+    transcript = get_object_or_404(Transcript, session=session)
+    roles = set(Transcript.SpeakerRole.values)
+    names: dict[str, str] = {}
+    for index, speaker in enumerate(transcript.speakers()):
+        role = request.POST.get(f"speaker-{index}", "")
+        if role and role not in roles:
+            return _render_detail(request, session, upload_error=None, status=400)
+        if role:
+            names[speaker] = role
+    Transcript.objects.filter(pk=transcript.pk).update(speaker_names=names)
+    messages.success(request, "Speakers renamed.")
+    return redirect(reverse("clinical_sessions:detail", kwargs={"pk": session.pk}) + "#transcript")
 
 
 @require_http_methods(["GET", "POST"])
@@ -165,12 +200,25 @@ def session_delete_view(request: HttpRequest, pk: Any) -> HttpResponse:
     return render(request, "sessions/delete.html", {"session": session})
 
 
+AfterStore = Callable[[ClinicalSession, User], str | None]
+
+
 @csrf_exempt
 @require_http_methods(["POST"])
 def recording_upload(request: HttpRequest, pk: Any) -> HttpResponseBase:
-    # The tenancy check comes before a byte of the body is read; the upload handler has to be
-    # set before anything (CSRF included) parses the body, hence csrf_protect on the inner view.
-    session = _get_session(request, pk)
+    """Store a new recording for the session (no processing: the session page's form also starts a job)."""
+    return handle_recording_upload(request, _get_session(request, pk))
+
+
+def handle_recording_upload(
+    request: HttpRequest, session: ClinicalSession, *, after_store: AfterStore | None = None
+) -> HttpResponseBase:
+    """Stream, validate and store an upload; ``after_store`` runs once it is stored and may add to the message.
+
+    The caller has checked that the user may see the session, before a byte of the body was read. The
+    upload handler must be set before anything (CSRF included) parses the body: callers are csrf_exempt
+    and the check is made here, with csrf_protect on the inner function.
+    """
     limit = max_upload_bytes()
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -180,7 +228,7 @@ def recording_upload(request: HttpRequest, pk: Any) -> HttpResponseBase:
         return _upload_refused(request, session, "too_large", _too_large_message(declared, limit))
     handler = SizeLimitedUploadHandler(request, max_bytes=limit)
     request.upload_handlers = [handler]
-    return _recording_upload_protected(request, session, handler)
+    return _recording_upload_protected(request, session, handler, after_store)
 
 
 def _too_large_message(size: int | None, limit: int) -> str:
@@ -192,7 +240,7 @@ def _too_large_message(size: int | None, limit: int) -> str:
 
 @csrf_protect
 def _recording_upload_protected(
-    request: HttpRequest, session: ClinicalSession, handler: SizeLimitedUploadHandler
+    request: HttpRequest, session: ClinicalSession, handler: SizeLimitedUploadHandler, after_store: AfterStore | None
 ) -> HttpResponseBase:
     try:
         files = request.FILES
@@ -215,10 +263,16 @@ def _recording_upload_protected(
     finally:
         uploaded.close()
     message = "Recording uploaded."
+    if after_store is not None:
+        session.refresh_from_db()
+        extra = after_store(session, _user(request))
+        if extra:
+            message = f"{message} {extra}"
     detail_url = reverse("clinical_sessions:detail", kwargs={"pk": session.pk})
+    # Shown on the session page either way: after the redirect, or after the script loads it.
+    messages.success(request, message)
     if _wants_json(request):
         return JsonResponse({"ok": True, "message": message, "redirect": detail_url}, status=201)
-    messages.success(request, message)
     return redirect(detail_url)
 
 

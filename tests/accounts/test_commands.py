@@ -6,6 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from accounts.models import ApiKey, Membership, Practice, User
+from jobs.models import Job
 from sessions.models import ClinicalSession, Recording
 
 pytestmark = pytest.mark.django_db
@@ -88,6 +89,7 @@ def test_seed_demo_creates_a_practice_clinician_and_a_recorded_session_once():
     session = ClinicalSession.objects.get(practice=practice)
     recording = Recording.objects.get(session=session)
     assert recording.duration_seconds == pytest.approx(132, abs=0.5)
+    assert Job.objects.filter(session=session).count() == 1
     clinician = User.objects.get(email="clinician@demo.sessionscribe.test")
     assert clinician.check_password("sessionscribe-demo")
     assert User.objects.get(email="staff@demo.sessionscribe.test").is_staff

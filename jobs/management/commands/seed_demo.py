@@ -10,10 +10,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Membership, Practice, User
+from jobs.services import job_start
 from sessions.models import ClinicalSession
 from sessions.services import recording_replace, session_create
 
-DEMO_RECORDING = Path(__file__).resolve().parents[2] / "demo" / "dialogue_short.webm"
+DEMO_RECORDING = Path(__file__).resolve().parents[3] / "sessions" / "demo" / "dialogue_short.webm"
 DEMO_PRACTICE_SLUG = "demo-practice"
 DEMO_CLINICIAN_EMAIL = "clinician@demo.sessionscribe.test"
 DEMO_STAFF_EMAIL = "staff@demo.sessionscribe.test"
@@ -21,7 +22,7 @@ DEMO_PASSWORD = "sessionscribe-demo"  # noqa: S105 — a local demo account, pri
 
 
 class Command(BaseCommand):
-    help = "Create (or refresh) the demo practice, its clinician and a sample session with a recording."
+    help = "Create (or refresh) the demo practice, its clinician and a sample session whose recording is processed."
 
     def handle(self, *args: Any, **options: Any) -> None:
         with transaction.atomic():
@@ -47,6 +48,8 @@ class Command(BaseCommand):
                 original_filename="dialogue_short.webm",
                 uploaded_by=clinician,
             )
+            # Processed by the worker that `./dev run` starts, as an upload on the page would be.
+            job_start(session=session, requested_by=clinician)
         self.stdout.write(
             "Demo ready.\n"
             f"  Clinician login: {clinician.email} / {DEMO_PASSWORD}\n"

@@ -1,0 +1,110 @@
+"""Storing a stage's outputs. The Artifact row is the commit point: the file is written first, then the
+row; a file without a row is an orphan for the sweep, a row always has its file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile, File
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from jobs.models import Artifact, Job
+
+_EXTENSIONS = {
+    Artifact.Kind.CHUNK_TRANSCRIPT: ".json",
+    Artifact.Kind.TRANSCRIPT_JSON: ".json",
+    Artifact.Kind.TRANSCRIPT_TXT: ".txt",
+    Artifact.Kind.TRANSCRIPT_SRT: ".srt",
+    Artifact.Kind.DRAFT_JSON: ".json",
+    Artifact.Kind.NOTE_DOCX: ".docx",
+    Artifact.Kind.NOTE_TXT: ".txt",
+}
+
+
+def artifact_storage_name(job: Job, kind: str, key: str, suffix: str = "") -> str:
+    extension = suffix or _EXTENSIONS.get(Artifact.Kind(kind), ".bin")
+    name = f"{kind}-{key}" if key else kind
+    return f"artifacts/{job.session.practice_id}/{job.id}/{name}{extension}"
+
+
+def artifact_expiry() -> dt.datetime:
+    return timezone.now() + dt.timedelta(days=settings.ARTIFACT_TTL_DAYS)
+
+
+def artifact_find(job: Job, kind: str, key: str = "") -> Artifact | None:
+    return Artifact.objects.filter(job=job, kind=kind, key=key).first()
+
+
+def artifact_store_bytes(
+    *, job: Job, kind: str, content: bytes, key: str = "", meta: dict[str, Any] | None = None, suffix: str = ""
+) -> Artifact:
+    return _store(job=job, kind=kind, key=key, meta=meta, suffix=suffix, content=ContentFile(content))
+
+
+def artifact_store_file(
+    *, job: Job, kind: str, path: Path, key: str = "", meta: dict[str, Any] | None = None, suffix: str = ""
+) -> Artifact:
+    with path.open("rb") as handle:
+        return _store(job=job, kind=kind, key=key, meta=meta, suffix=suffix, content=File(handle))
+
+
+def artifact_record_empty(*, job: Job, kind: str, key: str = "", meta: dict[str, Any] | None = None) -> Artifact:
+    """An artifact with no file, e.g. a chunk that is digital silence and is never sent."""
+    try:
+        with transaction.atomic():
+            return Artifact.objects.create(job=job, kind=kind, key=key, meta=meta or {}, expires_at=artifact_expiry())
+    except IntegrityError:
+        return Artifact.objects.get(job=job, kind=kind, key=key)
+
+
+def _store(*, job: Job, kind: str, key: str, meta: dict[str, Any] | None, suffix: str, content: File[Any]) -> Artifact:
+    existing = artifact_find(job, kind, key)
+    if existing is not None:
+        return existing
+    name = artifact_storage_name(job, kind, key, suffix)
+    digest = hashlib.sha256()
+    size = 0
+    for chunk in content.chunks():
+        digest.update(chunk)
+        size += len(chunk)
+    content.seek(0)
+    # A file left by an attempt that died before its row was written is overwritten, not renamed.
+    if default_storage.exists(name):
+        default_storage.delete(name)
+    stored = default_storage.save(name, content)
+    try:
+        with transaction.atomic():
+            return Artifact.objects.create(
+                job=job,
+                kind=kind,
+                key=key,
+                storage_name=stored,
+                sha256=digest.hexdigest(),
+                bytes=size,
+                meta=meta or {},
+                expires_at=artifact_expiry(),
+            )
+    except IntegrityError:
+        # Another worker committed the same artifact first; ours is a duplicate file.
+        if stored != name:
+            default_storage.delete(stored)
+        return Artifact.objects.get(job=job, kind=kind, key=key)
+
+
+def artifact_read_bytes(artifact: Artifact) -> bytes:
+    with default_storage.open(artifact.storage_name, "rb") as handle:
+        data = handle.read()
+    return bytes(data)
+
+
+def artifact_delete_files_rollback_unsafe(names: list[str]) -> None:
+    """Delete stored files once the rows that referenced them are gone for good."""
+    for name in names:
+        if name:
+            default_storage.delete(name)

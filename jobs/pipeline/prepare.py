@@ -1,0 +1,87 @@
+"""Stage 1: decode-probe the recording and cut it into chunks the transcription provider accepts.
+
+Chunks are cut by stream copy when the provider takes the codec and container as they are; otherwise
+the recording is transcoded once to 16 kHz mono Ogg/Opus and that is cut. A chunk of digital silence
+is recorded but never sent (Whisper invents text on silence).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+
+from jobs.artifacts import artifact_record_empty, artifact_store_file
+from jobs.audio.plan import limits_for_model, plan_chunks, stream_copy_target
+from jobs.audio.silence import is_digital_silence
+from jobs.audio.split import AudioSplitError, audio_bytes_per_second, split_by_stream_copy, transcode_to_opus
+from jobs.models import Artifact, Job, JobEvent
+from jobs.pipeline.files import local_copy, scratch_dir
+from jobs.pipeline.transcripts import reusable_transcript, transcript_copy_from
+from jobs.providers.factory import get_transcriber
+from jobs.runner import Lease, PermanentFailure
+from sessions.media import MediaRejected, probe
+from sessions.models import Recording, Transcript
+
+
+def stage_prepare(job: Job, lease: Lease) -> str | None:
+    recording = Recording.objects.filter(session_id=job.session_id).first()
+    if recording is None or recording.sha256 != job.media_sha256:
+        raise PermanentFailure(
+            "RECORDING_CHANGED",
+            "The recording was replaced or removed after this job started. Process the session again.",
+        )
+    model = get_transcriber().model
+    own = Transcript.objects.filter(session_id=job.session_id, media_sha256=job.media_sha256, model=model).first()
+    if own is not None:
+        return Job.Stage.DRAFT
+    source = reusable_transcript(practice_id=job.session.practice_id, media_sha256=job.media_sha256, model=model)
+    if source is not None:
+        transcript_copy_from(source, session=job.session)
+        lease.event(JobEvent.Kind.STAGE, stage=Job.Stage.PREPARE, message="identical audio already transcribed: reused")
+        return Job.Stage.DRAFT
+    _cut_chunks(job, lease, recording, model)
+    return None
+
+
+def _cut_chunks(job: Job, lease: Lease, recording: Recording, model: str) -> None:
+    planned = Artifact.objects.filter(job=job, kind=Artifact.Kind.CHUNK_AUDIO)
+    first = planned.first()
+    if first is not None and planned.count() == first.meta_value("total"):
+        return
+    with local_copy(recording.file.name) as original, scratch_dir() as folder:
+        try:
+            info = probe(original)
+            source = original
+            target = stream_copy_target(info.container, info.codec)
+            if target is None:
+                source = transcode_to_opus(original, folder / "normalised.ogg")
+                target = stream_copy_target("ogg", "opus")
+                assert target is not None
+            chunks = plan_chunks(
+                info.duration_seconds,
+                bytes_per_second=audio_bytes_per_second(source),
+                limits=limits_for_model(model),
+                overlap_seconds=settings.CHUNK_OVERLAP_SECONDS,
+            )
+            paths = split_by_stream_copy(source, chunks, lambda chunk: folder / f"chunk-{chunk.index}{target.suffix}")
+            silent = [is_digital_silence(path) for path in paths]
+        except (MediaRejected, AudioSplitError, ValueError) as error:
+            message = error.message if isinstance(error, MediaRejected) else "The recording's audio could not be cut."
+            raise PermanentFailure("AUDIO_UNREADABLE", message) from None
+        total = len(chunks)
+        for chunk, path, is_silent in zip(chunks, paths, silent, strict=True):
+            lease.load()  # stops here if the job was canceled or its session deleted
+            meta = {"start": chunk.start, "end": chunk.end, "total": total, "silent": is_silent}
+            if meta["silent"]:
+                artifact_record_empty(job=job, kind=Artifact.Kind.CHUNK_AUDIO, key=str(chunk.index), meta=meta)
+            else:
+                artifact_store_file(
+                    job=job,
+                    kind=Artifact.Kind.CHUNK_AUDIO,
+                    key=str(chunk.index),
+                    path=Path(path),
+                    meta=meta,
+                    suffix=target.suffix,
+                )
+    lease.progress(0, total)

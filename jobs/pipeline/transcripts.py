@@ -1,0 +1,112 @@
+"""Turning provider results into the session's Transcript, and reusing one for identical audio."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import transaction
+
+from jobs.providers.base import Segment, TranscriptionResult
+from sessions.models import ClinicalSession, Transcript
+
+
+def result_to_json(result: TranscriptionResult) -> bytes:
+    return json.dumps(dataclasses.asdict(result), ensure_ascii=False).encode()
+
+
+def result_from_json(data: bytes) -> TranscriptionResult:
+    raw = json.loads(data)
+    segments = tuple(Segment(**segment) for segment in raw.pop("segments"))
+    return TranscriptionResult(segments=segments, **raw)
+
+
+def segment_dicts(segments: Sequence[Segment]) -> list[dict[str, Any]]:
+    return [
+        {"id": s.id, "start": round(s.start, 3), "end": round(s.end, 3), "speaker": s.speaker, "text": s.text.strip()}
+        for s in segments
+    ]
+
+
+def segments_from_transcript(transcript: Transcript) -> list[Segment]:
+    return [
+        Segment(
+            id=int(s["id"]), start=float(s["start"]), end=float(s["end"]), text=str(s["text"]), speaker=s.get("speaker")
+        )
+        for s in transcript.segments
+    ]
+
+
+def reusable_transcript(*, practice_id: uuid.UUID, media_sha256: str, model: str) -> Transcript | None:
+    """A transcript of byte-identical audio by the same model, in the same practice only."""
+    return (
+        Transcript.objects.filter(session__practice_id=practice_id, media_sha256=media_sha256, model=model)
+        .order_by("-created_at")
+        .first()
+    )
+
+
+@transaction.atomic
+def transcript_save(
+    *,
+    session: ClinicalSession,
+    media_sha256: str,
+    model: str,
+    language: str,
+    segments: list[dict[str, Any]],
+    provider_metadata: dict[str, Any],
+    speaker_names: dict[str, str] | None = None,
+) -> Transcript:
+    text = "\n".join(segment["text"] for segment in segments if segment["text"])
+    defaults: dict[str, Any] = {
+        "media_sha256": media_sha256,
+        "model": model,
+        "language": language,
+        "segments": segments,
+        "text": text,
+        "provider_metadata": provider_metadata,
+    }
+    if speaker_names is not None:
+        defaults["speaker_names"] = speaker_names
+    transcript, _ = Transcript.objects.update_or_create(session=session, defaults=defaults)
+    return transcript
+
+
+def transcript_copy_from(source: Transcript, *, session: ClinicalSession) -> Transcript:
+    return transcript_save(
+        session=session,
+        media_sha256=source.media_sha256,
+        model=source.model,
+        language=source.language,
+        segments=list(source.segments),
+        provider_metadata={**source.provider_metadata, "reused_from": str(source.pk)},
+        speaker_names=dict(source.speaker_names),
+    )
+
+
+def _timestamp(seconds: float, separator: str) -> str:
+    millis = round(seconds * 1000)
+    hours, rest = divmod(millis, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    secs, millis = divmod(rest, 1000)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}{separator}{millis:03d}"
+
+
+def transcript_to_txt(segments: Sequence[dict[str, Any]]) -> bytes:
+    lines = []
+    for segment in segments:
+        speaker = f"{segment['speaker']}: " if segment.get("speaker") else ""
+        lines.append(f"[{_timestamp(segment['start'], '.')[:8]}] {speaker}{segment['text']}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def transcript_to_srt(segments: Sequence[dict[str, Any]]) -> bytes:
+    blocks = []
+    for number, segment in enumerate(segments, start=1):
+        start, end = _timestamp(segment["start"], ","), _timestamp(segment["end"], ",")
+        speaker = f"{segment['speaker']}: " if segment.get("speaker") else ""
+        blocks.append(f"{number}\n{start} --> {end}\n{speaker}{segment['text']}\n")
+    return "\n".join(blocks).encode()

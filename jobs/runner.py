@@ -1,0 +1,278 @@
+"""Running one job: claim it, hold its lease, run its stages in order, record how it ended.
+
+Every change a worker makes to a job row is a conditional update on the lease token it claimed
+with. A worker that lost its lease (it was too slow, or the job was canceled or deleted) finds its
+update matched nothing and stops; it never saves a loaded instance, so it cannot bring back a job
+that someone else changed or deleted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import DatabaseError, connection, transaction
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from jobs.models import Job, JobEvent
+from jobs.providers.base import ProviderError
+from sessions.models import ClinicalSession
+
+logger = logging.getLogger(__name__)
+
+
+class LeaseLost(Exception):
+    """This worker no longer owns the job; it must stop without writing anything more."""
+
+
+class JobCanceled(Exception):
+    """The job was canceled, or its session deleted, while it ran."""
+
+
+class PermanentFailure(Exception):
+    """A failure that another attempt would repeat; the message is shown to the clinician."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def worker_identity() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def backoff_seconds(attempt: int, retry_after: float | None = None) -> float:
+    """``min(base·2^(n-1), cap)`` seconds before the next attempt, or the provider's Retry-After if longer."""
+    base = float(settings.JOB_BACKOFF_BASE_SECONDS)
+    delay: float = min(base * 2.0 ** max(attempt - 1, 0), float(settings.JOB_BACKOFF_CAP_SECONDS))
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, float(settings.JOB_BACKOFF_CAP_SECONDS)))
+    return delay
+
+
+def _lease_delta() -> dt.timedelta:
+    return dt.timedelta(seconds=settings.JOB_LEASE_SECONDS)
+
+
+@dataclass
+class Lease:
+    """A claimed job: its id, the token every write is conditional on, and the helpers that write."""
+
+    job_id: uuid.UUID
+    token: uuid.UUID
+    worker_id: str
+    _heartbeat_stop: threading.Event = field(default_factory=threading.Event)
+
+    def _mine(self) -> Any:
+        return Job.objects.filter(
+            pk=self.job_id, lease_token=self.token, status=Job.Status.RUNNING, cancel_requested=False
+        )
+
+    def load(self) -> Job:
+        """The job as it is now; raises if it was canceled, deleted, or is no longer ours."""
+        job = Job.objects.select_related("session", "session__practice").filter(pk=self.job_id).first()
+        if job is None:
+            raise JobCanceled("the job was deleted")
+        if job.cancel_requested or job.status == Job.Status.CANCELED:
+            raise JobCanceled("the job was canceled")
+        if job.lease_token != self.token or job.status != Job.Status.RUNNING:
+            raise LeaseLost()
+        return job
+
+    def update(self, **fields: Any) -> None:
+        fields.setdefault("updated_at", timezone.now())
+        if not self._mine().update(**fields):
+            self.load()  # raises JobCanceled or LeaseLost, whichever applies
+            raise LeaseLost()
+
+    def renew(self) -> bool:
+        now = timezone.now()
+        return bool(self._mine().update(lease_expires_at=now + _lease_delta(), heartbeat_at=now))
+
+    def progress(self, done: int, total: int) -> None:
+        self.update(progress={"done": done, "total": total})
+
+    def event(self, kind: str, *, stage: str = "", message: str = "") -> None:
+        JobEvent.objects.create(job_id=self.job_id, kind=kind, stage=stage, message=message[:500])
+
+
+def job_claim(job_id: uuid.UUID | str, *, worker_id: str | None = None) -> Lease | None:
+    """Take the job if it is queued, or due for a retry; None if another worker has it or it is not due."""
+    now = timezone.now()
+    token = uuid.uuid4()
+    claimed = (
+        Job.objects.filter(pk=job_id, status__in=[Job.Status.QUEUED, Job.Status.RETRY_WAIT], cancel_requested=False)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .update(
+            status=Job.Status.RUNNING,
+            lease_token=token,
+            lease_expires_at=now + _lease_delta(),
+            heartbeat_at=now,
+            worker_id=(worker_id or worker_identity())[:100],
+            attempts=F("attempts") + 1,
+            started_at=Coalesce("started_at", now),
+            next_attempt_at=None,
+            updated_at=now,
+        )
+    )
+    if not claimed:
+        return None
+    lease = Lease(job_id=uuid.UUID(str(job_id)), token=token, worker_id=worker_id or worker_identity())
+    job = Job.objects.get(pk=job_id)
+    lease.event(JobEvent.Kind.STARTED, stage=job.stage, message=f"attempt {job.attempts}")
+    return lease
+
+
+class _Heartbeat:
+    """Renews the lease in the background while a stage works; stops when the lease is gone."""
+
+    def __init__(self, lease: Lease) -> None:
+        self.lease = lease
+        self.thread = threading.Thread(target=self._run, name=f"heartbeat-{lease.job_id}", daemon=True)
+        self.lost = threading.Event()
+
+    def __enter__(self) -> _Heartbeat:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.lease._heartbeat_stop.set()
+        self.thread.join(timeout=5)
+
+    def _run(self) -> None:
+        interval = max(settings.JOB_LEASE_SECONDS / 3, 0.5)
+        try:
+            while not self.lease._heartbeat_stop.wait(interval):
+                try:
+                    renewed = self.lease.renew()
+                except DatabaseError:
+                    # A busy database is not a lost lease: try again at the next beat, well before expiry.
+                    logger.warning("job %s: heartbeat could not reach the database", self.lease.job_id)
+                    continue
+                if not renewed:
+                    self.lost.set()
+                    return
+        finally:
+            connection.close()
+
+
+StageFunction = Callable[[Job, Lease], "str | None"]
+
+
+def job_execute(job_id: uuid.UUID | str, *, stages: dict[str, StageFunction], worker_id: str | None = None) -> None:
+    """Claim the job and run its stages from the one it stopped at; a no-op if it cannot be claimed."""
+    lease = job_claim(job_id, worker_id=worker_id)
+    if lease is None:
+        return
+    with _Heartbeat(lease):
+        try:
+            _run_stages(lease, stages)
+        except LeaseLost:
+            logger.warning("job %s: lease lost, stopping without further writes", lease.job_id)
+        except JobCanceled:
+            job_finish_canceled(lease.job_id)
+        except PermanentFailure as failure:
+            _fail(lease, failure.code, failure.message)
+        except ProviderError as error:
+            if error.retryable:
+                _retry_or_fail(lease, error.code.upper(), error.message, error.retry_after)
+            else:
+                _fail(lease, error.code.upper(), error.message)
+        except Exception as error:
+            logger.error("job %s: unexpected %s", lease.job_id, type(error).__name__, exc_info=settings.DEBUG)
+            _retry_or_fail(lease, "INTERNAL_ERROR", "An unexpected error stopped the job; it will be retried.", None)
+
+
+def _run_stages(lease: Lease, stages: dict[str, StageFunction]) -> None:
+    while True:
+        job = lease.load()
+        if job.stage == Job.Stage.DONE:
+            break
+        started = time.monotonic()
+        next_stage = stages[job.stage](job, lease) or _following(job.stage)
+        elapsed = round(time.monotonic() - started, 3)
+        timings = {**job.timings, job.stage: elapsed}
+        lease.update(stage=next_stage, progress={}, timings=timings)
+        lease.event(JobEvent.Kind.STAGE, stage=job.stage, message=f"{Job.Stage(job.stage).label} finished")
+    _succeed(lease)
+
+
+def _following(stage: str) -> str:
+    order = list(Job.STAGE_ORDER)
+    return order[order.index(Job.Stage(stage)) + 1]
+
+
+def _session_status(job_id: uuid.UUID, status: str) -> None:
+    session_id = Job.objects.filter(pk=job_id).values_list("session_id", flat=True).first()
+    if session_id is not None:
+        ClinicalSession.objects.filter(pk=session_id).update(status=status, updated_at=timezone.now())
+
+
+def _succeed(lease: Lease) -> None:
+    with transaction.atomic():
+        lease.update(
+            status=Job.Status.SUCCEEDED, finished_at=timezone.now(), lease_token=None, error_code="", error_message=""
+        )
+        lease.event(JobEvent.Kind.SUCCEEDED, stage=Job.Stage.DONE)
+        _session_status(lease.job_id, ClinicalSession.Status.READY)
+
+
+def _fail(lease: Lease, code: str, message: str) -> None:
+    with transaction.atomic():
+        lease.update(
+            status=Job.Status.FAILED,
+            finished_at=timezone.now(),
+            lease_token=None,
+            error_code=code[:40],
+            error_message=message[:500],
+        )
+        stage = Job.objects.filter(pk=lease.job_id).values_list("stage", flat=True).first() or ""
+        lease.event(JobEvent.Kind.FAILED, stage=stage, message=f"{code}: {message}")
+        _session_status(lease.job_id, ClinicalSession.Status.FAILED)
+
+
+def _retry_or_fail(lease: Lease, code: str, message: str, retry_after: float | None) -> None:
+    job = Job.objects.filter(pk=lease.job_id).first()
+    if job is None:
+        return
+    if job.attempts >= settings.JOB_MAX_ATTEMPTS:
+        _fail(lease, code, f"{message} Gave up after {job.attempts} attempts.")
+        return
+    delay = backoff_seconds(job.attempts, retry_after)
+    with transaction.atomic():
+        lease.update(
+            status=Job.Status.RETRY_WAIT,
+            next_attempt_at=timezone.now() + dt.timedelta(seconds=delay),
+            lease_token=None,
+            lease_expires_at=None,
+            error_code=code[:40],
+            error_message=message[:500],
+        )
+        lease.event(JobEvent.Kind.RETRY_SCHEDULED, stage=job.stage, message=f"{code}; next attempt in {delay:.0f} s")
+
+
+def job_finish_canceled(job_id: uuid.UUID) -> None:
+    """Mark a canceled job finished and remove what it stored; harmless if the job is gone."""
+    from jobs.services import job_cleanup_artifacts
+
+    with transaction.atomic():
+        updated = (
+            Job.objects.filter(pk=job_id)
+            .exclude(status__in=Job.FINISHED_STATUSES)
+            .update(status=Job.Status.CANCELED, finished_at=timezone.now(), lease_token=None, updated_at=timezone.now())
+        )
+        if updated:
+            JobEvent.objects.create(job_id=job_id, kind=JobEvent.Kind.CANCELED, message="stopped")
+    job_cleanup_artifacts(job_id=job_id)

@@ -1,0 +1,143 @@
+"""Starting, retrying and canceling pipeline runs."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import User
+from jobs.artifacts import artifact_delete_files_rollback_unsafe
+from jobs.models import Artifact, Job, JobEvent
+from sessions.models import ClinicalSession, Recording
+
+
+class JobAlreadyActive(Exception):
+    """The session already has a queued, running or waiting job; it is ``self.job``."""
+
+    def __init__(self, job: Job) -> None:
+        super().__init__(f"Session already has active job {job.pk}.")
+        self.job = job
+
+
+class NothingToProcess(Exception):
+    """The session has no recording yet."""
+
+
+class JobNotRetryable(Exception):
+    """Only a failed or canceled job can be retried by hand."""
+
+
+def _enqueue(job_id: uuid.UUID) -> None:
+    from django_q.tasks import async_task
+
+    # Only the id travels through the queue; the job row holds everything else.
+    async_task("jobs.tasks.run_job", str(job_id), task_name=f"job {job_id}", group="pipeline")
+
+
+def enqueue_after_commit(job_id: uuid.UUID) -> None:
+    transaction.on_commit(lambda: _enqueue(job_id))
+
+
+def job_start(*, session: ClinicalSession, requested_by: User | None) -> Job:
+    """Queue a pipeline run for the session's current recording.
+
+    Raises JobAlreadyActive (with the active job) when one is queued, running or waiting, and
+    NothingToProcess when there is no recording. With ``AI_MODE=off`` the job is created and fails at
+    once with ``AI_DISABLED``, so the refusal is visible where the clinician looks.
+    """
+    recording = Recording.objects.filter(session=session).first()
+    if recording is None:
+        raise NothingToProcess()
+    ai_off = settings.AI_MODE == "off"
+    try:
+        with transaction.atomic():
+            job = Job.objects.create(
+                session=session,
+                media_sha256=recording.sha256,
+                requested_by=requested_by,
+                status=Job.Status.FAILED if ai_off else Job.Status.QUEUED,
+                error_code="AI_DISABLED" if ai_off else "",
+                error_message="AI processing is switched off on this server." if ai_off else "",
+                finished_at=timezone.now() if ai_off else None,
+            )
+            JobEvent.objects.create(job=job, kind=JobEvent.Kind.CREATED, stage=job.stage, actor=requested_by)
+            if ai_off:
+                JobEvent.objects.create(job=job, kind=JobEvent.Kind.FAILED, message="AI_DISABLED")
+            ClinicalSession.objects.filter(pk=session.pk).update(
+                status=ClinicalSession.Status.FAILED if ai_off else ClinicalSession.Status.PROCESSING,
+                updated_at=timezone.now(),
+            )
+            if not ai_off:
+                enqueue_after_commit(job.pk)
+    except IntegrityError:
+        active = Job.objects.active().filter(session=session).first()
+        if active is None:  # the other job finished in between: try once more
+            return job_start(session=session, requested_by=requested_by)
+        raise JobAlreadyActive(active) from None
+    return job
+
+
+def job_retry(*, job: Job, requested_by: User | None) -> Job:
+    """Run a failed or canceled job again from the stage it stopped at; finished stages are not repeated."""
+    if job.status not in (Job.Status.FAILED, Job.Status.CANCELED):
+        raise JobNotRetryable()
+    if settings.AI_MODE == "off":
+        raise JobNotRetryable()
+    try:
+        with transaction.atomic():
+            updated = Job.objects.filter(pk=job.pk, status__in=[Job.Status.FAILED, Job.Status.CANCELED]).update(
+                status=Job.Status.QUEUED,
+                attempts=0,
+                crash_count=0,
+                cancel_requested=False,
+                next_attempt_at=None,
+                error_code="",
+                error_message="",
+                finished_at=None,
+                updated_at=timezone.now(),
+            )
+            if not updated:
+                raise JobNotRetryable()
+            JobEvent.objects.create(job=job, kind=JobEvent.Kind.RETRIED, stage=job.stage, actor=requested_by)
+            ClinicalSession.objects.filter(pk=job.session_id).update(
+                status=ClinicalSession.Status.PROCESSING, updated_at=timezone.now()
+            )
+            enqueue_after_commit(job.pk)
+    except IntegrityError:
+        active = Job.objects.active().filter(session_id=job.session_id).first()
+        if active is None:
+            raise JobNotRetryable() from None
+        raise JobAlreadyActive(active) from None
+    job.refresh_from_db()
+    return job
+
+
+def job_cancel(*, job: Job, requested_by: User | None) -> Job:
+    """Ask an active job to stop. A queued or waiting job ends at once; a running one at its next check."""
+    with transaction.atomic():
+        Job.objects.filter(pk=job.pk, status__in=Job.ACTIVE_STATUSES).update(
+            cancel_requested=True, updated_at=timezone.now()
+        )
+        ended = Job.objects.filter(pk=job.pk, status__in=[Job.Status.QUEUED, Job.Status.RETRY_WAIT]).update(
+            status=Job.Status.CANCELED, finished_at=timezone.now(), updated_at=timezone.now()
+        )
+        if ended:
+            JobEvent.objects.create(job=job, kind=JobEvent.Kind.CANCELED, stage=job.stage, actor=requested_by)
+            ClinicalSession.objects.filter(pk=job.session_id).update(
+                status=ClinicalSession.Status.RECORDED, updated_at=timezone.now()
+            )
+    if ended:
+        job_cleanup_artifacts(job_id=job.pk)
+    job.refresh_from_db()
+    return job
+
+
+def job_cleanup_artifacts(*, job_id: uuid.UUID) -> None:
+    """Delete a stopped job's stored files and their rows (rows first; files once that has committed)."""
+    with transaction.atomic():
+        names = list(Artifact.objects.filter(job_id=job_id).values_list("storage_name", flat=True))
+        Artifact.objects.filter(job_id=job_id).delete()
+        transaction.on_commit(lambda: artifact_delete_files_rollback_unsafe(names))

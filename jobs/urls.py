@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from jobs import views
+
+app_name = "jobs"
+
+urlpatterns = [
+    path("upload/<uuid:session_id>/", views.upload_and_process, name="upload"),
+    path("start/<uuid:session_id>/", views.start, name="start"),
+    path("<uuid:pk>/retry/", views.retry, name="retry"),
+    path("<uuid:pk>/cancel/", views.cancel, name="cancel"),
+    path("<uuid:pk>/status/", views.status, name="status"),
+]

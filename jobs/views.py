@@ -1,0 +1,117 @@
+"""Clinician actions on pipeline runs, and the live status the session page polls."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from accounts.models import User
+from jobs.models import Job
+from jobs.services import JobAlreadyActive, JobNotRetryable, NothingToProcess, job_cancel, job_retry, job_start
+from sessions.models import ClinicalSession
+from sessions.views import handle_recording_upload
+
+
+def _user(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)
+    return request.user
+
+
+def _back(job_or_session: Job | ClinicalSession) -> HttpResponse:
+    session_id = job_or_session.session_id if isinstance(job_or_session, Job) else job_or_session.pk
+    return redirect(reverse("clinical_sessions:detail", kwargs={"pk": session_id}) + "#processing")
+
+
+@require_http_methods(["POST"])
+def start(request: HttpRequest, session_id: Any) -> HttpResponse:
+    session = get_object_or_404(ClinicalSession.objects.visible_to(request.user), pk=session_id)
+    try:
+        job = job_start(session=session, requested_by=_user(request))
+    except NothingToProcess:
+        messages.error(request, "Upload the recording first.")
+        return _back(session)
+    except JobAlreadyActive:
+        messages.info(request, "This session is already being processed; its progress is shown below.")
+        return _back(session)
+    if job.status == Job.Status.FAILED:
+        messages.error(request, job.error_message)
+    else:
+        messages.success(request, "Processing started.")
+    return _back(session)
+
+
+@csrf_exempt
+@require_http_methods(["POST"])
+def upload_and_process(request: HttpRequest, session_id: Any) -> HttpResponseBase:
+    """The session page's upload: store the recording, then start processing it, as a clinician expects."""
+    session = get_object_or_404(ClinicalSession.objects.visible_to(request.user), pk=session_id)
+    return handle_recording_upload(request, session, after_store=_start_after_upload)
+
+
+def _start_after_upload(session: ClinicalSession, user: User) -> str | None:
+    try:
+        job = job_start(session=session, requested_by=user)
+    except JobAlreadyActive:
+        return "The session was already being processed; process it again once that run ends to use this recording."
+    if job.status == Job.Status.FAILED:
+        return job.error_message
+    return "Processing started."
+
+
+@require_http_methods(["POST"])
+def retry(request: HttpRequest, pk: Any) -> HttpResponse:
+    job = get_object_or_404(Job.objects.visible_to(request.user), pk=pk)
+    try:
+        job_retry(job=job, requested_by=_user(request))
+    except JobNotRetryable:
+        messages.error(request, "Only a failed or canceled run can be retried.")
+    except JobAlreadyActive:
+        messages.info(request, "This session is already being processed.")
+    else:
+        messages.success(request, "Retrying from the step that failed.")
+    return _back(job)
+
+
+@require_http_methods(["POST"])
+def cancel(request: HttpRequest, pk: Any) -> HttpResponse:
+    job = get_object_or_404(Job.objects.visible_to(request.user), pk=pk)
+    job = job_cancel(job=job, requested_by=_user(request))
+    messages.info(request, "Canceled." if job.status == Job.Status.CANCELED else "Stopping after the current step.")
+    return _back(job)
+
+
+def job_state(job: Job) -> dict[str, Any]:
+    """What the page shows of a job; also the polling answer. No PHI."""
+    end = job.finished_at or timezone.now()
+    elapsed = (end - job.started_at).total_seconds() if job.started_at else 0.0
+    return {
+        "id": str(job.pk),
+        "status": job.status,
+        "status_label": job.get_status_display(),
+        "stage": job.stage,
+        "stage_label": job.get_stage_display(),
+        "stage_number": job.stage_number,
+        "stage_count": len(Job.STAGE_ORDER) - 1,
+        "progress": job.progress_text(),
+        "elapsed_seconds": round(elapsed),
+        "attempts": job.attempts,
+        "next_attempt_at": job.next_attempt_at.isoformat() if job.next_attempt_at else None,
+        "error_code": job.error_code,
+        "error_message": job.error_message,
+        "active": job.is_active,
+    }
+
+
+@never_cache
+@require_http_methods(["GET"])
+def status(request: HttpRequest, pk: Any) -> JsonResponse:
+    job = get_object_or_404(Job.objects.visible_to(request.user), pk=pk)
+    return JsonResponse(job_state(job))
