@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from jobs.models import Artifact, Job
+from sessions.models import session_storage_prefix
 
 _EXTENSIONS = {
     Artifact.Kind.CHUNK_TRANSCRIPT: ".json",
@@ -30,7 +31,11 @@ _EXTENSIONS = {
 def artifact_storage_name(job: Job, kind: str, key: str, suffix: str = "") -> str:
     extension = suffix or _EXTENSIONS.get(Artifact.Kind(kind), ".bin")
     name = f"{kind}-{key}" if key else kind
-    return f"artifacts/{job.session.practice_id}/{job.id}/{name}{extension}"
+    return f"{job_storage_prefix(job)}{name}{extension}"
+
+
+def job_storage_prefix(job: Job) -> str:
+    return f"{session_storage_prefix(job.session)}jobs/{job.id}/"
 
 
 def artifact_expiry() -> dt.datetime:
@@ -91,10 +96,18 @@ def _store(*, job: Job, kind: str, key: str, meta: dict[str, Any] | None, suffix
                 expires_at=artifact_expiry(),
             )
     except IntegrityError:
-        # Another worker committed the same artifact first; ours is a duplicate file.
-        if stored != name:
+        existing = artifact_find(job, kind, key)
+        if existing is None:
+            # The job is gone (its session was deleted while we wrote): our file must not outlive it.
             default_storage.delete(stored)
-        return Artifact.objects.get(job=job, kind=kind, key=key)
+            raise
+        # Another attempt committed the same artifact first; ours is a duplicate file.
+        if existing.storage_name != stored:
+            default_storage.delete(stored)
+        return existing
+    except BaseException:
+        default_storage.delete(stored)
+        raise
 
 
 def artifact_read_bytes(artifact: Artifact) -> bytes:

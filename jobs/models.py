@@ -158,6 +158,8 @@ class Artifact(models.Model):
     # Facts about the artifact that are not PHI: a chunk's start, end, whether it was silent.
     meta = models.JSONField(default=dict, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Set by the purge before it deletes the file, so a crash between the two leaves a row that says so.
+    purging_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -169,3 +171,19 @@ class Artifact(models.Model):
 
     def meta_value(self, name: str, default: Any = None) -> Any:
         return self.meta.get(name, default)
+
+
+class PurgeRun(models.Model):
+    """One pass of the retention purge, with what it deleted (or, dry, would delete)."""
+
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    dry_run = models.BooleanField(default=False)
+    # {"recordings_audio": n, "artifacts": n, "job_events": n, "task_rows": n, "orphan_files": n}
+    counts = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"Purge {self.started_at:%Y-%m-%d %H:%M}"

@@ -25,6 +25,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from jobs.artifacts import job_storage_prefix
 from jobs.models import Job, JobEvent
 from jobs.providers.base import ProviderError
 from sessions.models import ClinicalSession
@@ -73,6 +74,8 @@ class Lease:
     job_id: uuid.UUID
     token: uuid.UUID
     worker_id: str
+    # The job's storage folder, kept so that a job deleted under us can still have its files removed.
+    storage_prefix: str = ""
     _heartbeat_stop: threading.Event = field(default_factory=threading.Event)
 
     def _mine(self) -> Any:
@@ -129,8 +132,10 @@ def job_claim(job_id: uuid.UUID | str, *, worker_id: str | None = None) -> Lease
     )
     if not claimed:
         return None
-    lease = Lease(job_id=uuid.UUID(str(job_id)), token=token, worker_id=worker_id or worker_identity())
-    job = Job.objects.get(pk=job_id)
+    job = Job.objects.select_related("session").get(pk=job_id)
+    lease = Lease(
+        job_id=job.pk, token=token, worker_id=worker_id or worker_identity(), storage_prefix=job_storage_prefix(job)
+    )
     lease.event(JobEvent.Kind.STARTED, stage=job.stage, message=f"attempt {job.attempts}")
     return lease
 
@@ -181,18 +186,34 @@ def job_execute(job_id: uuid.UUID | str, *, stages: dict[str, StageFunction], wo
             _run_stages(lease, stages)
         except LeaseLost:
             logger.warning("job %s: lease lost, stopping without further writes", lease.job_id)
-        except JobCanceled:
-            job_finish_canceled(lease.job_id)
-        except PermanentFailure as failure:
-            _fail(lease, failure.code, failure.message)
-        except ProviderError as error:
-            if error.retryable:
-                _retry_or_fail(lease, error.code.upper(), error.message, error.retry_after)
-            else:
-                _fail(lease, error.code.upper(), error.message)
-        except Exception as error:
-            logger.error("job %s: unexpected %s", lease.job_id, type(error).__name__, exc_info=settings.DEBUG)
-            _retry_or_fail(lease, "INTERNAL_ERROR", "An unexpected error stopped the job; it will be retried.", None)
+        except Exception as error:  # noqa: BLE001 — every failure is classified and recorded on the job
+            if isinstance(error, JobCanceled) or _stopped_under_us(lease):
+                job_finish_canceled(lease.job_id, storage_prefix=lease.storage_prefix)
+                return
+            try:
+                _record_failure(lease, error)
+            except (LeaseLost, JobCanceled):
+                logger.warning("job %s: stopped while its failure was being recorded", lease.job_id)
+
+
+def _stopped_under_us(lease: Lease) -> bool:
+    """True when the failure came from the job being canceled or deleted (e.g. a row insert that found no job)."""
+    job = Job.objects.filter(pk=lease.job_id).values("cancel_requested", "status").first()
+    return job is None or bool(job["cancel_requested"]) or job["status"] == Job.Status.CANCELED
+
+
+def _record_failure(lease: Lease, error: Exception) -> None:
+    """Permanent failures end the job; retryable ones wait; anything unexpected is logged (type only, no PHI)
+    and retried, up to the attempt limit."""
+    if isinstance(error, PermanentFailure):
+        _fail(lease, error.code, error.message)
+    elif isinstance(error, ProviderError) and not error.retryable:
+        _fail(lease, error.code.upper(), error.message)
+    elif isinstance(error, ProviderError):
+        _retry_or_fail(lease, error.code.upper(), error.message, error.retry_after)
+    else:
+        logger.error("job %s: unexpected %s", lease.job_id, type(error).__name__, exc_info=settings.DEBUG)
+        _retry_or_fail(lease, "INTERNAL_ERROR", "An unexpected error stopped the job; it will be retried.", None)
 
 
 def _run_stages(lease: Lease, stages: dict[str, StageFunction]) -> None:
@@ -263,7 +284,7 @@ def _retry_or_fail(lease: Lease, code: str, message: str, retry_after: float | N
         lease.event(JobEvent.Kind.RETRY_SCHEDULED, stage=job.stage, message=f"{code}; next attempt in {delay:.0f} s")
 
 
-def job_finish_canceled(job_id: uuid.UUID) -> None:
+def job_finish_canceled(job_id: uuid.UUID, *, storage_prefix: str) -> None:
     """Mark a canceled job finished and remove what it stored; harmless if the job is gone."""
     from jobs.services import job_cleanup_artifacts
 
@@ -275,4 +296,5 @@ def job_finish_canceled(job_id: uuid.UUID) -> None:
         )
         if updated:
             JobEvent.objects.create(job_id=job_id, kind=JobEvent.Kind.CANCELED, message="stopped")
-    job_cleanup_artifacts(job_id=job_id)
+            _session_status(job_id, ClinicalSession.Status.RECORDED)
+    job_cleanup_artifacts(job_id=job_id, prefix=storage_prefix)

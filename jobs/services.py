@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 
 from django.conf import settings
@@ -9,9 +10,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from jobs.artifacts import artifact_delete_files_rollback_unsafe
+from jobs.artifacts import artifact_delete_files_rollback_unsafe, job_storage_prefix
 from jobs.models import Artifact, Job, JobEvent
 from sessions.models import ClinicalSession, Recording
+from sessions.services import storage_delete_tree_rollback_unsafe
 
 
 class JobAlreadyActive(Exception):
@@ -135,9 +137,18 @@ def job_cancel(*, job: Job, requested_by: User | None) -> Job:
     return job
 
 
-def job_cleanup_artifacts(*, job_id: uuid.UUID) -> None:
-    """Delete a stopped job's stored files and their rows (rows first; files once that has committed)."""
+def job_cleanup_artifacts(*, job_id: uuid.UUID, prefix: str | None = None) -> None:
+    """Delete a stopped job's stored files and their rows (rows first; files once that has committed).
+
+    ``prefix`` is the job's storage folder, swept too so that a file whose row was never written goes as well;
+    it is looked up from the job when not given (a deleted job's caller must pass it).
+    """
+    if prefix is None:
+        job = Job.objects.select_related("session").filter(pk=job_id).first()
+        prefix = job_storage_prefix(job) if job is not None else None
     with transaction.atomic():
         names = list(Artifact.objects.filter(job_id=job_id).values_list("storage_name", flat=True))
         Artifact.objects.filter(job_id=job_id).delete()
         transaction.on_commit(lambda: artifact_delete_files_rollback_unsafe(names))
+        if prefix is not None:
+            transaction.on_commit(functools.partial(storage_delete_tree_rollback_unsafe, prefix))

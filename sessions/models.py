@@ -70,9 +70,15 @@ class ClinicalSession(models.Model):
         return bool(self.consent_method)
 
 
+def session_storage_prefix(session: ClinicalSession) -> str:
+    """Every file of a session (its recording, every artifact of its jobs) is stored under this folder, so
+    deleting the session can remove them all without knowing which app wrote them."""
+    return f"practices/{session.practice_id}/sessions/{session.pk}/"
+
+
 def recording_upload_to(instance: Recording, filename: str) -> str:
     # The stored name never contains anything the client sent.
-    return f"recordings/{instance.session.practice_id}/{instance.id}{instance.storage_extension}"
+    return f"{session_storage_prefix(instance.session)}recording-{instance.id}{instance.storage_extension}"
 
 
 class RecordingQuerySet(models.QuerySet["Recording"]):
@@ -102,6 +108,8 @@ class Recording(models.Model):
     has_video = models.BooleanField(default=False)
     uploaded_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set when the retention purge deleted the audio; the row keeps what the recording was.
+    purged_at = models.DateTimeField(null=True, blank=True)
 
     objects = RecordingQuerySet.as_manager()
 

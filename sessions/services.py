@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from accounts.models import Practice, User
 from sessions.media import MediaInfo, probe
-from sessions.models import ClinicalSession, Recording
+from sessions.models import ClinicalSession, Recording, session_storage_prefix
 
 logger = logging.getLogger(__name__)
 
@@ -99,13 +99,34 @@ def _apply_consent(session: ClinicalSession, consent_method: str, recorded_by: U
         session.consent_recorded_by = None
 
 
+def storage_delete_tree_rollback_unsafe(prefix: str) -> int:
+    """Delete every stored file under ``prefix`` (a folder name ending in "/"); returns how many."""
+    if not prefix.endswith("/"):
+        raise ValueError("a storage prefix must end with /")
+    deleted = 0
+    try:
+        folders, files = default_storage.listdir(prefix)
+    except FileNotFoundError:
+        return 0
+    for folder in folders:
+        deleted += storage_delete_tree_rollback_unsafe(f"{prefix}{folder}/")
+    for name in files:
+        _delete_stored_file_rollback_unsafe(f"{prefix}{name}")
+        deleted += 1
+    return deleted
+
+
 def session_delete(*, session: ClinicalSession) -> None:
-    """Delete the session with its rows; its stored audio goes once the deletion has committed."""
+    """Delete the session with all its rows; every file stored under its folder (its audio, every artifact
+    of its jobs) goes once the deletion has committed. A worker still running one of its jobs finds the job
+    gone at its next check and stops."""
+    prefix = session_storage_prefix(session)
     names = [name for name in Recording.objects.filter(session=session).values_list("file", flat=True) if name]
     with transaction.atomic():
         session.delete()
         for name in names:
             transaction.on_commit(functools.partial(_delete_stored_file_rollback_unsafe, name))
+        transaction.on_commit(functools.partial(storage_delete_tree_rollback_unsafe, prefix))
 
 
 def recording_replace(

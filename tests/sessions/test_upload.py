@@ -67,7 +67,7 @@ def test_stored_name_never_comes_from_the_client(alice_client, session):
     )
     assert response.status_code == 302
     recording = Recording.objects.get(session=session)
-    assert recording.file.name == f"recordings/{session.practice_id}/{recording.id}.flac"
+    assert recording.file.name == f"practices/{session.practice_id}/sessions/{session.pk}/recording-{recording.id}.flac"
     assert "/" not in recording.original_filename
     assert "\x00" not in recording.original_filename
 
