@@ -9,6 +9,7 @@ that someone else changed or deleted.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import os
 import socket
@@ -27,6 +28,7 @@ from django.utils import timezone
 
 from jobs.artifacts import job_storage_prefix
 from jobs.models import Job, JobEvent
+from jobs.notifications import notify_job_finished
 from jobs.providers.base import ProviderError
 from sessions.models import ClinicalSession
 
@@ -248,6 +250,7 @@ def _succeed(lease: Lease) -> None:
         )
         lease.event(JobEvent.Kind.SUCCEEDED, stage=Job.Stage.DONE)
         _session_status(lease.job_id, ClinicalSession.Status.READY)
+        transaction.on_commit(functools.partial(notify_job_finished, lease.job_id))
 
 
 def _fail(lease: Lease, code: str, message: str) -> None:
@@ -262,6 +265,7 @@ def _fail(lease: Lease, code: str, message: str) -> None:
         stage = Job.objects.filter(pk=lease.job_id).values_list("stage", flat=True).first() or ""
         lease.event(JobEvent.Kind.FAILED, stage=stage, message=f"{code}: {message}")
         _session_status(lease.job_id, ClinicalSession.Status.FAILED)
+        transaction.on_commit(functools.partial(notify_job_finished, lease.job_id))
 
 
 def _retry_or_fail(lease: Lease, code: str, message: str, retry_after: float | None) -> None:
