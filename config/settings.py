@@ -311,7 +311,7 @@ LOGGING = {
 
 # A running job's lease; the worker's heartbeat renews it every third of this. A job whose lease ran out
 # (its worker died) is reclaimed by the dispatcher.
-JOB_LEASE_SECONDS = env_int("JOB_LEASE_SECONDS", 120, minimum=5)
+JOB_LEASE_SECONDS = env_int("JOB_LEASE_SECONDS", 120, minimum=1)
 # Automatic attempts for transient failures, and worker crashes tolerated, before a job fails for good.
 JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 6, minimum=1)
 JOB_MAX_CRASHES = env_int("JOB_MAX_CRASHES", 3, minimum=1)
@@ -320,3 +320,5 @@ JOB_BACKOFF_BASE_SECONDS = env_int("JOB_BACKOFF_BASE_SECONDS", 10, minimum=0)
 JOB_BACKOFF_CAP_SECONDS = env_int("JOB_BACKOFF_CAP_SECONDS", 1800, minimum=0)
 # Seconds of overlap between neighbouring transcription chunks.
 CHUNK_OVERLAP_SECONDS = 5.0
+# A tighter cap on a chunk's length than the model's own, for self-hosted servers with smaller limits.
+TRANSCRIPTION_MAX_CHUNK_SECONDS = env_int("TRANSCRIPTION_MAX_CHUNK_SECONDS", 0, minimum=0) or None

@@ -18,6 +18,20 @@ FIXTURES = Path(__file__).parent / "fixtures"
 AUDIO = FIXTURES / "audio"
 
 
+@pytest.fixture(autouse=True)
+def _postgres_only(request: pytest.FixtureRequest) -> None:
+    """Tests marked ``postgres`` need real concurrency or row locks; elsewhere they skip, saying so."""
+    if request.node.get_closest_marker("postgres") is None:
+        return
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip(
+            f"needs PostgreSQL (real concurrency and row locks); this run uses {connection.vendor}: "
+            "set DATABASE_URL=postgres://… to run it"
+        )
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _clean_media_root() -> Iterator[None]:
     yield

@@ -7,12 +7,13 @@ is recorded but never sent (Whisper invents text on silence).
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from django.conf import settings
 
 from jobs.artifacts import artifact_record_empty, artifact_store_file
-from jobs.audio.plan import limits_for_model, plan_chunks, stream_copy_target
+from jobs.audio.plan import ProviderLimits, limits_for_model, plan_chunks, stream_copy_target
 from jobs.audio.silence import is_digital_silence
 from jobs.audio.split import AudioSplitError, audio_bytes_per_second, split_by_stream_copy, transcode_to_opus
 from jobs.models import Artifact, Job, JobEvent
@@ -22,6 +23,14 @@ from jobs.providers.factory import get_transcriber
 from jobs.runner import Lease, PermanentFailure
 from sessions.media import MediaRejected, probe
 from sessions.models import Recording, Transcript
+
+
+def _limits(model: str) -> ProviderLimits:
+    limits = limits_for_model(model)
+    cap = settings.TRANSCRIPTION_MAX_CHUNK_SECONDS
+    if cap and (limits.max_seconds is None or cap < limits.max_seconds):
+        return dataclasses.replace(limits, max_seconds=float(cap), safety_margin=0.0)
+    return limits
 
 
 def stage_prepare(job: Job, lease: Lease) -> str | None:
@@ -61,7 +70,7 @@ def _cut_chunks(job: Job, lease: Lease, recording: Recording, model: str) -> Non
             chunks = plan_chunks(
                 info.duration_seconds,
                 bytes_per_second=audio_bytes_per_second(source),
-                limits=limits_for_model(model),
+                limits=_limits(model),
                 overlap_seconds=settings.CHUNK_OVERLAP_SECONDS,
             )
             paths = split_by_stream_copy(source, chunks, lambda chunk: folder / f"chunk-{chunk.index}{target.suffix}")
