@@ -259,10 +259,11 @@ REDIS_URL = env_str("REDIS_URL")
 Q_CLUSTER: dict[str, Any] = {
     "name": "sessionscribe",
     "workers": env_int("Q_WORKERS", 2, minimum=1),
-    # A task may run this long before the cluster kills it; retry is longer so a slow task is
-    # never handed to a second worker while the first still runs it.
-    "timeout": 1800,
-    "retry": 1900,
+    # A task may run this long before the cluster kills it: a whole pipeline run, which for hours of audio on a
+    # slow self-hosted server takes long. The job's own lease, not this, is what detects a dead worker. Retry is
+    # longer so a slow task is never handed to a second worker while the first still runs it.
+    "timeout": 6 * 3600,
+    "retry": 6 * 3600 + 300,
     "max_attempts": 3,
     "ack_failures": True,
     "catch_up": False,
@@ -315,6 +316,9 @@ JOB_LEASE_SECONDS = env_int("JOB_LEASE_SECONDS", 120, minimum=1)
 # Automatic attempts for transient failures, and worker crashes tolerated, before a job fails for good.
 JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 6, minimum=1)
 JOB_MAX_CRASHES = env_int("JOB_MAX_CRASHES", 3, minimum=1)
+# A queued job nobody claimed for this long lost its task (a broker restart, a crash between commit and
+# enqueue) and is sent again by the dispatcher.
+JOB_RESEND_AFTER_SECONDS = env_int("JOB_RESEND_AFTER_SECONDS", 900, minimum=1)
 # Backoff before attempt n+1 is min(base * 2^(n-1), cap) seconds, or the provider's Retry-After if longer.
 JOB_BACKOFF_BASE_SECONDS = env_int("JOB_BACKOFF_BASE_SECONDS", 10, minimum=0)
 JOB_BACKOFF_CAP_SECONDS = env_int("JOB_BACKOFF_CAP_SECONDS", 1800, minimum=0)

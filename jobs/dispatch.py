@@ -18,6 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from jobs.models import Job, JobEvent
+from jobs.runner import job_finish_canceled
 from jobs.services import enqueue_after_commit
 from sessions.models import ClinicalSession
 
@@ -67,7 +68,7 @@ def _start_due_retries(now: dt.datetime) -> int:
 def _resend_stale_queued(now: dt.datetime) -> int:
     """A queued job nobody claimed for a while lost its task (a broker restart, a crash before enqueue):
     send it again. A duplicate task is harmless: only one claim can succeed."""
-    stale_before = now - dt.timedelta(seconds=settings.JOB_LEASE_SECONDS)
+    stale_before = now - dt.timedelta(seconds=settings.JOB_RESEND_AFTER_SECONDS)
     stale = Job.objects.filter(status=Job.Status.QUEUED, updated_at__lt=stale_before, cancel_requested=False)
     resent = 0
     for job_id, updated_at in list(stale.values_list("pk", "updated_at")[:BATCH]):
@@ -84,10 +85,15 @@ def _resend_stale_queued(now: dt.datetime) -> int:
 def _reclaim_expired_leases(now: dt.datetime) -> tuple[int, int]:
     expired = Job.objects.filter(status=Job.Status.RUNNING, lease_expires_at__lt=now)
     reclaimed = failed = 0
-    for job_id, token, crashes, stage, session_id in list(
-        expired.values_list("pk", "lease_token", "crash_count", "stage", "session_id")[:BATCH]
+    for job_id, token, crashes, stage, session_id, cancel_requested in list(
+        expired.values_list("pk", "lease_token", "crash_count", "stage", "session_id", "cancel_requested")[:BATCH]
     ):
         mine = Job.objects.filter(pk=job_id, status=Job.Status.RUNNING, lease_token=token, lease_expires_at__lt=now)
+        if cancel_requested:
+            # Its worker died after the cancel was asked for: finish the cancel on its behalf.
+            if mine.update(lease_token=None, updated_at=now):
+                job_finish_canceled(job_id, storage_prefix=None)
+            continue
         with transaction.atomic():
             if crashes + 1 >= settings.JOB_MAX_CRASHES:
                 message = (

@@ -288,7 +288,7 @@ def _retry_or_fail(lease: Lease, code: str, message: str, retry_after: float | N
         lease.event(JobEvent.Kind.RETRY_SCHEDULED, stage=job.stage, message=f"{code}; next attempt in {delay:.0f} s")
 
 
-def job_finish_canceled(job_id: uuid.UUID, *, storage_prefix: str) -> None:
+def job_finish_canceled(job_id: uuid.UUID, *, storage_prefix: str | None) -> None:
     """Mark a canceled job finished and remove what it stored; harmless if the job is gone."""
     from jobs.services import job_cleanup_artifacts
 

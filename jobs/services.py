@@ -25,7 +25,7 @@ class JobAlreadyActive(Exception):
 
 
 class NothingToProcess(Exception):
-    """The session has no recording yet."""
+    """The session has no recording, or its audio was removed by the retention purge."""
 
 
 class JobNotRetryable(Exception):
@@ -51,7 +51,7 @@ def job_start(*, session: ClinicalSession, requested_by: User | None) -> Job:
     once with ``AI_DISABLED``, so the refusal is visible where the clinician looks.
     """
     recording = Recording.objects.filter(session=session).first()
-    if recording is None:
+    if recording is None or recording.purged_at is not None:
         raise NothingToProcess()
     ai_off = settings.AI_MODE == "off"
     try:

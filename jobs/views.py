@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -36,7 +37,11 @@ def start(request: HttpRequest, session_id: Any) -> HttpResponse:
     try:
         job = job_start(session=session, requested_by=_user(request))
     except NothingToProcess:
-        messages.error(request, "Upload the recording first.")
+        messages.error(
+            request,
+            "There is no audio to process: upload the recording (audio is removed some time after a successful "
+            "transcript, by the practice's retention policy).",
+        )
         return _back(session)
     except JobAlreadyActive:
         messages.info(request, "This session is already being processed; its progress is shown below.")
@@ -72,7 +77,10 @@ def retry(request: HttpRequest, pk: Any) -> HttpResponse:
     try:
         job_retry(job=job, requested_by=_user(request))
     except JobNotRetryable:
-        messages.error(request, "Only a failed or canceled run can be retried.")
+        if settings.AI_MODE == "off":
+            messages.error(request, "AI processing is switched off on this server.")
+        else:
+            messages.error(request, "Only a failed or canceled run can be retried.")
     except JobAlreadyActive:
         messages.info(request, "This session is already being processed.")
     else:
@@ -83,8 +91,14 @@ def retry(request: HttpRequest, pk: Any) -> HttpResponse:
 @require_http_methods(["POST"])
 def cancel(request: HttpRequest, pk: Any) -> HttpResponse:
     job = get_object_or_404(Job.objects.visible_to(request.user), pk=pk)
+    was_active = job.is_active
     job = job_cancel(job=job, requested_by=_user(request))
-    messages.info(request, "Canceled." if job.status == Job.Status.CANCELED else "Stopping after the current step.")
+    if not was_active:
+        messages.info(request, "This run had already ended.")
+    elif job.status == Job.Status.CANCELED:
+        messages.info(request, "Canceled.")
+    else:
+        messages.info(request, "Stopping after the current step.")
     return _back(job)
 
 

@@ -3,16 +3,19 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from sessions.models import ClinicalSession, Recording
+from sessions.services import session_delete
 
 
 class RecordingInline(admin.StackedInline[Recording, ClinicalSession]):
     model = Recording
     extra = 0
     can_delete = False
-    fields = ("id", "original_filename", "content_type", "codec", "duration_seconds", "bytes", "sha256", "created_at")
+    # Not the original file name: clinicians often name files after the client.
+    fields = ("id", "content_type", "codec", "duration_seconds", "bytes", "sha256", "created_at", "purged_at")
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -27,10 +30,32 @@ class ClinicalSessionAdmin(admin.ModelAdmin[ClinicalSession]):
     search_fields = ["=id", "practice__name", "practice__slug", "clinician__email"]
     list_select_related = ["practice", "clinician"]
     date_hierarchy = "occurred_at"
-    readonly_fields = ["id", "created_at", "updated_at", "consent_recorded_at", "consent_recorded_by"]
-    autocomplete_fields = ["practice", "clinician"]
+    # Staff see who, when and how far along; not the client label, and they cannot change a session's history.
+    exclude = ["client_label"]
+    readonly_fields = [
+        "id",
+        "practice",
+        "clinician",
+        "status",
+        "created_at",
+        "updated_at",
+        "consent_method",
+        "consent_recorded_at",
+        "consent_recorded_by",
+    ]
     inlines = [RecordingInline]
     show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def delete_model(self, request: HttpRequest, obj: ClinicalSession) -> None:
+        session_delete(session=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ClinicalSession]) -> None:
+        # One by one, through the service, so that every session's files go with it.
+        for session in queryset:
+            session_delete(session=session)
 
 
 @admin.register(Recording)
@@ -38,7 +63,8 @@ class RecordingAdmin(admin.ModelAdmin[Recording]):
     list_display = ["id", "session_id", "codec", "duration_seconds", "bytes", "created_at"]
     list_filter = ["codec", "has_video"]
     search_fields = ["=id", "=session__id", "=sha256"]
-    readonly_fields = [field.name for field in Recording._meta.fields]
+    exclude = ["original_filename", "file"]
+    readonly_fields = [f.name for f in Recording._meta.fields if f.name not in {"original_filename", "file"}]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -79,7 +79,7 @@ def probe(path: str | os.PathLike[str], *, max_seconds: float | None = None) -> 
             )
         stream = container.streams.audio[0]
         codec_context = stream.codec_context
-        if codec_context.codec is None or not codec_context.codec.is_decoder:
+        if codec_context is None or codec_context.codec is None or not codec_context.codec.is_decoder:
             raise MediaRejected("unsupported_codec", "The audio in this file uses a codec that cannot be decoded.")
         codec = codec_context.codec.canonical_name or codec_context.codec.name
         declared = _declared_duration(container, stream)

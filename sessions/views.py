@@ -9,7 +9,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import BadRequest, RequestDataTooBig
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -52,11 +52,26 @@ def _get_session(request: HttpRequest, pk: Any) -> ClinicalSession:
     return get_object_or_404(ClinicalSession.objects.visible_to(request.user), pk=pk)
 
 
-@require_http_methods(["GET"])
+# The list's filters are kept in the login session, not the URL: a search for a client label must not end up
+# in access logs or browser history.
+FILTERS_SESSION_KEY = "session_list_filters"
+FILTER_FIELDS = ("q", "status", "note_type", "date_from", "date_to")
+
+
+@require_http_methods(["GET", "POST"])
 def session_list(request: HttpRequest) -> HttpResponse:
     membership = current_membership(request.user)
     choices = note_type_choices(membership.practice if membership else None)
-    form = SessionFilterForm(request.GET or None, note_type_choices=choices)
+    if request.method == "POST":
+        if "clear" in request.POST:
+            request.session.pop(FILTERS_SESSION_KEY, None)
+        else:
+            request.session[FILTERS_SESSION_KEY] = {
+                name: str(request.POST.get(name, ""))[:100] for name in FILTER_FIELDS if request.POST.get(name)
+            }
+        return redirect("clinical_sessions:list")
+    saved = request.session.get(FILTERS_SESSION_KEY) or None
+    form = SessionFilterForm(saved, note_type_choices=choices)
     sessions = ClinicalSession.objects.visible_to(request.user).select_related("clinician", "recording")
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
@@ -75,17 +90,10 @@ def session_list(request: HttpRequest) -> HttpResponse:
     page.object_list = list(page.object_list)
     for session in page.object_list:
         session.note_type_name = names.get(session.note_type, session.note_type)  # type: ignore[attr-defined]
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
         request,
         "sessions/list.html",
-        {
-            "form": form,
-            "page": page,
-            "query": query.urlencode(),
-            "has_practice": membership is not None,
-        },
+        {"form": form, "page": page, "has_practice": membership is not None},
     )
 
 
@@ -260,6 +268,8 @@ def _recording_upload_protected(
         )
     except MediaRejected as rejected:
         return _upload_refused(request, session, rejected.code, rejected.message)
+    except ClinicalSession.DoesNotExist:
+        raise Http404("The session was deleted during the upload.") from None
     finally:
         uploaded.close()
     message = "Recording uploaded."

@@ -34,7 +34,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF; PRAGMA foreign_keys=ON;",
     }
 
-# Short leases, so that a killed worker's job is reclaimable within seconds.
+# Long enough that no heartbeat fires during an ordinary test; the fault-injection tests shorten it.
 JOB_LEASE_SECONDS = 120
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

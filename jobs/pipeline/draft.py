@@ -30,7 +30,7 @@ UNSUPPORTED = "unsupported"
 def stage_draft(job: Job, lease: Lease) -> str | None:
     transcript = Transcript.objects.filter(session_id=job.session_id).first()
     if transcript is None or transcript.media_sha256 != job.media_sha256:
-        raise PermanentFailure("NO_TRANSCRIPT", "The transcript of this recording is missing. Process it again.")
+        return Job.Stage.PREPARE
     template = get_template(job.session.practice, job.session.note_type)
     if template is None:
         raise PermanentFailure(

@@ -45,7 +45,8 @@ def _plan(chunk: Artifact) -> ChunkPlan:
 def stage_transcribe(job: Job, lease: Lease) -> str | None:
     chunks = _chunks(job)
     if not chunks:
-        raise PermanentFailure("NO_AUDIO", "No audio chunks were prepared for this recording. Process it again.")
+        # The chunks were removed (the job was canceled, or they outlived their retention): cut them again.
+        return Job.Stage.PREPARE
     audible = [chunk for chunk in chunks if not chunk.meta.get("silent")]
     if not audible:
         raise PermanentFailure("SILENT_RECORDING", "The recording is silent: there is no speech to transcribe.")

@@ -30,7 +30,15 @@
 
   function poll() {
     fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
-      .then((response) => (response.ok ? response.json() : Promise.reject(response.status)))
+      .then((response) => {
+        const json = (response.headers.get("Content-Type") || "").includes("application/json");
+        if (response.redirected || (response.ok && !json)) {
+          // Logged out meanwhile: reloading shows the login page instead of polling it forever.
+          window.location.reload();
+          return new Promise(() => {});
+        }
+        return response.ok ? response.json() : Promise.reject(response.status);
+      })
       .then((state) => {
         render(state);
         if (!state.active) {

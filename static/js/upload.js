@@ -64,7 +64,7 @@
         window.location.assign(body.redirect);
       } else if (body && body.message) {
         showError(body.message);
-      } else if (xhr.status === 403) {
+      } else if (xhr.status === 403 || (xhr.status === 200 && !body)) {
         showError("Your session has expired. Reload the page, log in again and retry the upload.");
       } else {
         showError("The upload failed (HTTP " + xhr.status + "). Your existing recording is unchanged. Try again.");

@@ -16,7 +16,7 @@ def _stub(settings):
     settings.AI_MODE = "stub"
 
 
-def test_uploading_on_the_session_page_starts_processing(alice, alice_client, recorded_session, settings):
+def test_uploading_on_the_session_page_starts_processing(alice, alice_client):
     from tests.factories import ClinicalSessionFactory
 
     session = ClinicalSessionFactory(practice=alice.memberships.get().practice, clinician=alice)
@@ -61,13 +61,21 @@ def test_session_page_shows_progress_then_the_transcript(alice, alice_client, re
 
 
 def test_status_endpoint_reports_stage_and_progress_without_phi(alice, alice_client, recorded_session):
+    from sessions.models import Transcript
+
     session = recorded_session("jfk.flac")
     job = job_start(session=session, requested_by=alice)
     body = alice_client.get(reverse("jobs:status", kwargs={"pk": job.pk})).json()
     assert body["status"] == "queued"
     assert body["stage"] == "prepare"
     assert body["active"] is True
-    assert session.client_label not in str(body)
+    run_job(str(job.pk))
+    done = alice_client.get(reverse("jobs:status", kwargs={"pk": job.pk})).json()
+    assert done["status"] == "succeeded"
+    assert done["active"] is False
+    text = str(done)
+    assert session.client_label not in text
+    assert all(segment["text"] not in text for segment in Transcript.objects.get(session=session).segments)
 
 
 def test_failed_job_shows_its_message_and_retry_resumes(alice, alice_client, recorded_session):

@@ -86,3 +86,19 @@ def test_probe_refuses_random_bytes_with_an_audio_extension(tmp_path):
 @pytest.mark.parametrize(("seconds", "text"), [(0, "0:00"), (59.6, "1:00"), (132, "2:12"), (3725, "1:02:05")])
 def test_durations_are_formatted_for_people(seconds, text):
     assert format_duration(seconds) == text
+
+
+def _wav_with_format_tag(path, tag: int):
+    import struct
+
+    data = bytes(1600)
+    fmt = struct.pack("<HHIIHH", tag, 1, 8000, 16000, 2, 16)
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(data)) + data
+    path.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
+    return path
+
+
+def test_probe_refuses_a_wav_in_a_codec_nobody_knows(tmp_path):
+    with pytest.raises(MediaRejected) as rejected:
+        probe(_wav_with_format_tag(tmp_path / "odd.wav", 0x1234))
+    assert rejected.value.code in {"unsupported_codec", "not_audio"}

@@ -47,35 +47,57 @@ def test_owner_sees_the_whole_practice_but_a_clinician_only_their_own(alice, bob
     assert b"owner-session" not in clinician_page
 
 
-def test_session_list_refuses_post(alice_client):
-    assert alice_client.post(reverse("clinical_sessions:list")).status_code == 405
+def test_session_list_refuses_other_methods(alice_client):
+    assert alice_client.put(reverse("clinical_sessions:list")).status_code == 405
+
+
+def _filtered(client, **filters) -> bytes:
+    url = reverse("clinical_sessions:list")
+    response = client.post(url, filters)
+    assert response.status_code == 302
+    # The search stays out of the URL: the redirect goes to the bare list.
+    assert response["Location"] == url
+    return bytes(client.get(url).content)
 
 
 def test_session_list_searches_and_filters(alice, alice_client):
     _session_of(alice, client_label="JD-42", note_type="dap")
     _session_of(alice, client_label="KL-7", note_type="soap", status=ClinicalSession.Status.READY)
-    url = reverse("clinical_sessions:list")
-    assert b"KL-7" not in alice_client.get(url, {"q": "jd"}).content
-    assert b"JD-42" in alice_client.get(url, {"q": "jd"}).content
-    by_status = alice_client.get(url, {"status": "ready"}).content
+    by_label = _filtered(alice_client, q="jd")
+    assert b"JD-42" in by_label
+    assert b"KL-7" not in by_label
+    by_status = _filtered(alice_client, status="ready")
     assert b"KL-7" in by_status
     assert b"JD-42" not in by_status
-    by_type = alice_client.get(url, {"note_type": "dap"}).content
+    by_type = _filtered(alice_client, note_type="dap")
     assert b"JD-42" in by_type
     assert b"KL-7" not in by_type
+    cleared = _filtered(alice_client, clear="1")
+    assert b"JD-42" in cleared
+    assert b"KL-7" in cleared
+
+
+def test_a_search_never_puts_the_client_label_in_a_link(alice, alice_client):
+    for number in range(30):
+        _session_of(alice, client_label=f"JD-{number:02d}")
+    page = _filtered(alice_client, q="JD-").decode()
+    assert "Page 1 of 2" in page
+    assert "?page=2" in page
+    assert "q=" not in page
 
 
 def test_session_list_filters_by_date_range(alice, alice_client):
     _session_of(alice, client_label="old-one", occurred_at=timezone.now() - dt.timedelta(days=40))
     _session_of(alice, client_label="new-one", occurred_at=timezone.now() - dt.timedelta(hours=1))
     since = (timezone.now() - dt.timedelta(days=7)).date().isoformat()
-    page = alice_client.get(reverse("clinical_sessions:list"), {"date_from": since}).content
+    page = _filtered(alice_client, date_from=since)
     assert b"new-one" in page
     assert b"old-one" not in page
 
 
 def test_session_list_ignores_invalid_filters_instead_of_failing(alice_client):
-    response = alice_client.get(reverse("clinical_sessions:list"), {"date_from": "not-a-date", "page": "x"})
+    _filtered(alice_client, date_from="not-a-date")
+    response = alice_client.get(reverse("clinical_sessions:list"), {"page": "x"})
     assert response.status_code == 200
 
 
@@ -93,7 +115,7 @@ def test_session_list_paginates(alice, alice_client):
 def test_session_list_query_count_does_not_grow_with_rows(alice, alice_client):
     url = reverse("clinical_sessions:list")
     _session_of(alice)
-    alice_client.get(url)
+    _filtered(alice_client, status="awaiting_recording")
     with CaptureQueriesContext(connection) as few:
         alice_client.get(url)
     for _ in range(20):
