@@ -218,9 +218,7 @@ def test_a_job_that_keeps_killing_its_worker_ends_failed_with_a_clear_error(alic
     settings.JOB_MAX_CRASHES = 3
     job = job_start(session=_session(alice, "jfk.flac"), requested_by=alice)
     for crash in range(3):
-        Job.objects.filter(pk=job.pk).update(
-            status=Job.Status.RUNNING, lease_token=uuid.uuid4()
-        )
+        Job.objects.filter(pk=job.pk).update(status=Job.Status.RUNNING, lease_token=uuid.uuid4())
         _expire_leases()
         counts = dispatch_pass()
         job.refresh_from_db()
