@@ -8,7 +8,7 @@ import uuid
 from typing import Any, ClassVar
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
-from django.contrib.auth.models import PermissionsMixin
+from django.contrib.auth.models import AnonymousUser, PermissionsMixin
 from django.db import models
 from django.utils import timezone
 from django.utils.text import slugify
@@ -118,6 +118,13 @@ class ApiKeyQuerySet(models.QuerySet["ApiKey"]):
     def active(self) -> ApiKeyQuerySet:
         return self.filter(revoked_at__isnull=True)
 
+    def visible_to(self, user: User | AnonymousUser) -> ApiKeyQuerySet:
+        """Keys are managed by their practice's owners and admins; clinicians see none."""
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        roles = [Membership.Role.OWNER, Membership.Role.ADMIN]
+        return self.filter(practice_id__in=Membership.objects.filter(user=user, role__in=roles).values("practice_id"))
+
 
 class ApiKey(models.Model):
     """A practice's key for the integrator API. Only a prefix and a hash are stored."""
@@ -161,3 +168,56 @@ class ApiKey(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+    def revoke(self) -> bool:
+        """Revoke the key; False when it already was. Requests with it are refused from now on."""
+        now = timezone.now()
+        revoked = ApiKey.objects.filter(pk=self.pk, revoked_at__isnull=True).update(revoked_at=now)
+        if revoked:
+            self.revoked_at = now
+        return bool(revoked)
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to an API create sent with an ``Idempotency-Key``, replayed when the client repeats it.
+
+    ``scope`` names the caller (``key:<api key id>`` or ``user:<user id>``), so two callers never share keys.
+    ``status_code`` is empty while the first request is still running.
+    """
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
+    scope = models.CharField(max_length=80)
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["scope", "key"], name="idempotency_unique_scope_key")]
+
+    def __str__(self) -> str:
+        return f"Idempotency key {self.key[:16]} of {self.scope}"
+
+    @property
+    def is_complete(self) -> bool:
+        return self.status_code is not None
+
+
+class RateLimitCounter(models.Model):
+    """Requests counted in one fixed window, per limited action and caller: the quota lives in the database,
+    so it holds across processes and restarts."""
+
+    scope = models.CharField(max_length=40, help_text="The limited action, e.g. 'jobs' or 'uploads'.")
+    identity = models.CharField(max_length=100, help_text="Who is counted: an API key, a user or an IP address.")
+    window_start = models.BigIntegerField(help_text="Start of the window, in seconds since the epoch.")
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "identity", "window_start"], name="ratelimit_unique_window")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.identity} @ {self.window_start}: {self.count}"

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
+from accounts import views
 from accounts.forms import EmailAuthenticationForm
 
 app_name = "accounts"
@@ -58,4 +59,6 @@ urlpatterns = [
         auth_views.PasswordResetCompleteView.as_view(template_name="accounts/password_reset_complete.html"),
         name="password_reset_complete",
     ),
+    path("api-keys/", views.api_keys, name="api_keys"),
+    path("api-keys/<uuid:pk>/revoke/", views.api_key_revoke, name="api_key_revoke"),
 ]

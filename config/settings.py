@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "notes",
     "jobs",
     "billing",
+    "integrations",
 ]
 
 MIDDLEWARE = [
@@ -326,3 +327,45 @@ JOB_BACKOFF_CAP_SECONDS = env_int("JOB_BACKOFF_CAP_SECONDS", 1800, minimum=0)
 CHUNK_OVERLAP_SECONDS = 5.0
 # A tighter cap on a chunk's length than the model's own, for self-hosted servers with smaller limits.
 TRANSCRIPTION_MAX_CHUNK_SECONDS = env_int("TRANSCRIPTION_MAX_CHUNK_SECONDS", 0, minimum=0) or None
+
+# --- API and webhooks ------------------------------------------------------------------------
+
+# Requests per window ("30/min", "500/hour", "5/s", "1000/day"), per API key (or signed-in user) and per
+# client address, on job creation (and retry) and on recording uploads. Counted in the database.
+API_RATE_JOBS = env_str("API_RATE_JOBS", "30/min")
+API_RATE_JOBS_PER_IP = env_str("API_RATE_JOBS_PER_IP", "60/min")
+API_RATE_UPLOADS = env_str("API_RATE_UPLOADS", "30/min")
+API_RATE_UPLOADS_PER_IP = env_str("API_RATE_UPLOADS_PER_IP", "60/min")
+# How many proxies in front of the web process append to X-Forwarded-For, for the per-address limits; with 0
+# the connecting address is the client's.
+API_NUM_PROXIES = env_int("API_NUM_PROXIES", 0, minimum=0)
+# A create repeated with the same Idempotency-Key within this time gets the first answer back.
+API_IDEMPOTENCY_TTL_HOURS = env_int("API_IDEMPOTENCY_TTL_HOURS", 24, minimum=1)
+# How long a repeat waits for the first request with its key to finish before answering 409.
+API_IDEMPOTENCY_WAIT_SECONDS = 10
+# Lifetime of the signed download links in a job's result.
+API_DOWNLOAD_URL_SECONDS = env_int("API_DOWNLOAD_URL_SECONDS", 300, minimum=10)
+SPECTACULAR_SETTINGS.update(
+    {
+        "DESCRIPTION": "Sessions, recordings, pipeline jobs, transcripts and notes of one practice. "
+        "Walk-through: docs/api.md.",
+        "SCHEMA_PATH_PREFIX": "/api/v1",
+        "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+        "SERVE_AUTHENTICATION": [],
+        "COMPONENT_SPLIT_REQUEST": True,
+        "ENUM_NAME_OVERRIDES": {
+            "SessionStatusEnum": "sessions.models.ClinicalSession.Status",
+            "ConsentMethodEnum": "sessions.models.ClinicalSession.ConsentMethod",
+        },
+        "POSTPROCESSING_HOOKS": [
+            "drf_spectacular.hooks.postprocess_schema_enums",
+            "config.api.schema_add_common_headers",
+        ],
+    }
+)
+
+# Webhook destinations must resolve to public addresses; true only for development and tests.
+WEBHOOKS_ALLOW_PRIVATE = env_bool("WEBHOOKS_ALLOW_PRIVATE", False)
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1)
+# Attempts per event before a delivery is given up, with backoff min(30·2^(n-1), 21600) seconds between them.
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8, minimum=1)

@@ -16,7 +16,15 @@ urlpatterns = [
     path("sessions/", include("sessions.urls")),
     path("notes/", include("notes.urls")),
     path("jobs/", include("jobs.urls")),
+    path("integrations/", include("integrations.urls")),
+    path("api/v1/", include("config.api_urls")),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
 ]
+
+# JSON error envelopes under /api/, the normal error pages elsewhere.
+handler400 = "config.api.handler400"
+handler403 = "config.api.handler403"
+handler404 = "config.api.handler404"
+handler500 = "config.api.handler500"

@@ -1,0 +1,127 @@
+"""Notes through the API: read, edit over a version (409 when stale or signed), sign, download."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from notes.models import Note, NoteRevision
+from tests.factories import ClinicalSessionFactory, NoteFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def note(alice_session) -> Note:
+    return NoteFactory(session=alice_session)
+
+
+def test_a_note_reads_with_its_sections(api, note):
+    body = api.get(f"/api/v1/notes/{note.pk}").json()
+    assert (body["id"], body["session_id"], body["status"], body["version"]) == (
+        str(note.pk),
+        str(note.session_id),
+        "draft",
+        1,
+    )
+    assert [section["key"] for section in body["sections"]] == ["subjective", "objective", "assessment", "plan"]
+    assert set(body["sections"][0]) == {"key", "heading", "text", "evidence", "flags"}
+    assert body["signed_by"] is None
+
+
+def test_editing_saves_a_new_version_recorded_against_the_keys_member(api, note, alice):
+    response = api.patch_json(
+        f"/api/v1/notes/{note.pk}", {"version": 1, "sections": [{"key": "plan", "text": "Review in 2 weeks."}]}
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["version"] == 2
+    plan = next(section for section in body["sections"] if section["key"] == "plan")
+    assert plan["text"] == "Review in 2 weeks."
+    assert "edited" in plan["flags"]
+    assert NoteRevision.objects.get(note=note, version=2).author == alice
+
+
+def test_an_edit_over_a_stale_version_is_a_409_and_writes_nothing(api, note):
+    api.patch_json(f"/api/v1/notes/{note.pk}", {"version": 1, "sections": [{"key": "plan", "text": "First."}]})
+    response = api.patch_json(
+        f"/api/v1/notes/{note.pk}", {"version": 1, "sections": [{"key": "plan", "text": "Second."}]}
+    )
+    assert response.status_code == 409
+    assert response.json()["error"]["details"]["current_version"] == 2
+    note.refresh_from_db()
+    assert note.section_texts()["plan"] == "First."
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"version": 1, "sections": [{"key": "poetry", "text": "x"}]},
+        {"version": 1, "sections": [{"key": "plan", "text": "a"}, {"key": "plan", "text": "b"}]},
+        {"version": 0, "sections": [{"key": "plan", "text": "x"}]},
+        {"sections": [{"key": "plan", "text": "x"}]},
+        {"version": 1, "sections": []},
+        {"version": 1, "sections": [{"key": "plan", "text": "nul\u0000byte"}]},
+    ],
+)
+def test_invalid_edits_are_a_400(api, note, body):
+    response = api.patch_json(f"/api/v1/notes/{note.pk}", body)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "validation_error"
+
+
+def test_signing_through_a_key_names_the_sessions_clinician(api, bob, practice):
+    note = NoteFactory(session=ClinicalSessionFactory(practice=practice, clinician=bob))
+    response = api.post_json(f"/api/v1/notes/{note.pk}/sign", {"version": 1})
+    assert response.status_code == 200
+    assert response.json()["status"] == "signed"
+    assert response.json()["signed_by"] == str(bob.pk)
+
+
+def test_signing_in_the_browser_names_the_signed_in_user(alice_client, alice, note):
+    response = alice_client.post(f"/api/v1/notes/{note.pk}/sign", {"version": 1}, content_type="application/json")
+    assert response.json()["signed_by"] == str(alice.pk)
+
+
+def test_a_signed_note_refuses_edits_and_a_second_signature(api, note):
+    api.post_json(f"/api/v1/notes/{note.pk}/sign", {"version": 1})
+    edit = api.patch_json(f"/api/v1/notes/{note.pk}", {"version": 1, "sections": [{"key": "plan", "text": "x"}]})
+    assert edit.status_code == 409
+    assert "signed" in edit.json()["error"]["message"]
+    assert api.post_json(f"/api/v1/notes/{note.pk}/sign", {"version": 1}).status_code == 409
+
+
+def test_signing_a_stale_version_is_a_409(api, note):
+    api.patch_json(f"/api/v1/notes/{note.pk}", {"version": 1, "sections": [{"key": "plan", "text": "x"}]})
+    assert api.post_json(f"/api/v1/notes/{note.pk}/sign", {"version": 1}).status_code == 409
+    assert Note.objects.get(pk=note.pk).status == Note.Status.DRAFT
+
+
+@pytest.mark.parametrize(
+    ("export_format", "content_type"), [("docx", "application/vnd.openxml"), ("txt", "text/plain")]
+)
+def test_a_note_downloads_with_the_safe_headers(api, note, export_format, content_type):
+    response = api.get(f"/api/v1/notes/{note.pk}/export", {"format": export_format}, HTTP_ACCEPT="application/json")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith(content_type)
+    assert response["Content-Disposition"].startswith("attachment; filename=")
+    assert response["Content-Disposition"].endswith(f'.{export_format}"')
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Cache-Control"] == "no-store"
+    assert response["Content-Security-Policy"] == "sandbox"
+    assert response.content
+
+
+def test_the_download_matches_the_note_pages_download(api, alice_client, note):
+    from_api = api.get(f"/api/v1/notes/{note.pk}/export", {"format": "txt"})
+    from_page = alice_client.get(reverse("notes:export", kwargs={"pk": note.pk}), {"format": "txt"})
+    assert from_page.status_code == 200
+    assert from_api.content == from_page.content
+    for header in ("Content-Disposition", "X-Content-Type-Options", "Cache-Control", "Content-Security-Policy"):
+        assert from_api[header] == from_page[header]
+
+
+def test_an_unknown_download_format_is_a_400(api, note):
+    response = api.get(f"/api/v1/notes/{note.pk}/export", {"format": "pdf"})
+    assert response.status_code == 400
+    assert response.json()["error"]["details"]["fields"] == {"format": ["Use format=docx or format=txt."]}
