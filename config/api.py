@@ -16,7 +16,7 @@ from typing import Any, Protocol, cast
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse
@@ -292,16 +292,6 @@ class IgnoreAcceptNegotiation(BaseContentNegotiation):
 
     def select_renderer(self, request: Request, renderers: Any, format_suffix: str | None = None) -> Any:
         return (renderers[0], renderers[0].media_type)
-
-
-def set_download_headers(response: HttpResponseBase, filename: str) -> HttpResponseBase:
-    """The headers every download of clinical content carries (the same as the note pages' downloads)."""
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["X-Content-Type-Options"] = "nosniff"
-    # Clinical content: no browser or proxy may keep a copy, and an opened file runs nothing.
-    response["Cache-Control"] = "no-store"
-    response["Content-Security-Policy"] = "sandbox"
-    return response
 
 
 # --- OpenAPI -------------------------------------------------------------------------------------

@@ -29,8 +29,8 @@ from config.api import (
     IgnoreAcceptNegotiation,
     PublicApiView,
     error_responses,
-    set_download_headers,
 )
+from config.downloads import set_download_headers
 from jobs.dispatch import dispatch_pass
 from jobs.models import Artifact, Job, JobEvent
 from jobs.services import JobAlreadyActive, JobNotRetryable, NothingToProcess, job_cancel, job_retry, job_start

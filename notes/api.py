@@ -10,7 +10,6 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import HttpResponse
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -19,12 +18,12 @@ from rest_framework.response import Response
 
 from accounts.api import acting_user, api_key_of
 from accounts.models import User
-from config.api import ApiError, ApiView, IgnoreAcceptNegotiation, error_responses, set_download_headers
-from notes.exports import DOCX_CONTENT_TYPE, export_filename
+from config.api import ApiError, ApiView, IgnoreAcceptNegotiation, error_responses
+from config.downloads import set_download_headers
+from notes.exports import DOCX_CONTENT_TYPE, EXPORT_FORMATS, note_export
 from notes.forms import SECTION_MAX_CHARS
 from notes.models import Note
 from notes.services import NoteConflict, NoteLocked, note_save, note_sign
-from notes.views import EXPORT_FORMATS
 
 # --- Resources -------------------------------------------------------------------------------------
 
@@ -191,16 +190,7 @@ class NoteExport(NoteScoped):
         export_format = request.query_params.get("format", "")
         if export_format not in EXPORT_FORMATS:
             raise serializers.ValidationError({"format": ["Use format=docx or format=txt."]})
-        render_export, content_type = EXPORT_FORMATS[export_format]
-        session = note.session
-        session_date = timezone.localdate(session.occurred_at)
-        content = render_export(
-            note,
-            session_date=session_date,
-            clinician_name=session.clinician.display_name,
-            practice_name=session.practice.name,
-            signed_by_name=note.signed_by.display_name if note.signed_by else "",
-        )
-        response = HttpResponse(content, content_type=content_type)
-        set_download_headers(response, export_filename(note, session_date=session_date, extension=export_format))
+        export = note_export(note, export_format)
+        response = HttpResponse(export.content, content_type=export.content_type)
+        set_download_headers(response, export.filename)
         return response

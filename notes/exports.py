@@ -17,7 +17,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 import docx
 from django.utils import timezone
@@ -165,3 +166,38 @@ def note_to_docx(
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class NoteExport:
+    content: bytes
+    content_type: str
+    filename: str
+
+
+def note_export(note: Note, export_format: str) -> NoteExport:
+    """The note's download in ``export_format`` (``docx`` or ``txt``), with the details of its session.
+
+    Raises KeyError for another format; callers check ``EXPORT_FORMATS`` first.
+    """
+    render, content_type = EXPORT_FORMATS[export_format]
+    session = note.session
+    session_date = timezone.localdate(session.occurred_at)
+    content = render(
+        note,
+        session_date=session_date,
+        clinician_name=session.clinician.display_name,
+        practice_name=session.practice.name,
+        signed_by_name=note.signed_by.display_name if note.signed_by else "",
+    )
+    return NoteExport(
+        content=content,
+        content_type=content_type,
+        filename=export_filename(note, session_date=session_date, extension=export_format),
+    )
+
+
+EXPORT_FORMATS: dict[str, tuple[Callable[..., bytes], str]] = {
+    "docx": (note_to_docx, DOCX_CONTENT_TYPE),
+    "txt": (note_to_txt, TXT_CONTENT_TYPE),
+}

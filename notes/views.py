@@ -18,13 +18,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from accounts.models import User
-from notes.exports import (
-    DOCX_CONTENT_TYPE,
-    TXT_CONTENT_TYPE,
-    export_filename,
-    note_to_docx,
-    note_to_txt,
-)
+from config.downloads import set_download_headers
+from notes.exports import EXPORT_FORMATS, TXT_CONTENT_TYPE, note_export
 from notes.forms import DraftAcceptForm, DraftDismissForm, NoteEditForm, NoteSignForm, section_field_name
 from notes.models import Note, NoteRevision
 from notes.services import (
@@ -45,11 +40,6 @@ from sessions.models import ClinicalSession
 FLAG_LABELS = {
     "edited": "Edited by clinician",
     UNSUPPORTED_FLAG: "Unsupported statements",
-}
-
-EXPORT_FORMATS = {
-    "docx": (note_to_docx, DOCX_CONTENT_TYPE),
-    "txt": (note_to_txt, TXT_CONTENT_TYPE),
 }
 
 
@@ -391,23 +381,9 @@ def export_note(request: HttpRequest, pk: UUID) -> HttpResponse:
         refusal["Cache-Control"] = "no-store"
         return refusal
 
-    render_export, content_type = EXPORT_FORMATS[export_format]
-    session = note.session
-    session_date = timezone.localdate(session.occurred_at)
-    content = render_export(
-        note,
-        session_date=session_date,
-        clinician_name=session.clinician.display_name,
-        practice_name=session.practice.name,
-        signed_by_name=note.signed_by.display_name if note.signed_by else "",
-    )
-    filename = export_filename(note, session_date=session_date, extension=export_format)
-    response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["X-Content-Type-Options"] = "nosniff"
-    # Clinical content: no browser or proxy may keep a copy, and an opened file runs nothing.
-    response["Cache-Control"] = "no-store"
-    response["Content-Security-Policy"] = "sandbox"
+    export = note_export(note, export_format)
+    response = HttpResponse(export.content, content_type=export.content_type)
+    set_download_headers(response, export.filename)
     return response
 
 

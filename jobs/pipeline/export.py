@@ -6,12 +6,10 @@ the run produced.
 
 from __future__ import annotations
 
-from django.utils import timezone
-
 from jobs.artifacts import artifact_store_bytes
 from jobs.models import Artifact, Job
 from jobs.runner import Lease, PermanentFailure
-from notes.exports import note_to_docx, note_to_txt
+from notes.exports import note_export
 from notes.models import Note
 
 
@@ -20,23 +18,6 @@ def stage_export(job: Job, lease: Lease) -> str | None:
     note = Note.objects.select_related("signed_by").filter(session=session, note_type=session.note_type).first()
     if note is None:
         raise PermanentFailure("NO_NOTE", "The drafted note is missing. Process the session again.")
-    session_date = timezone.localtime(session.occurred_at).date()
-    clinician = session.clinician.display_name
-    signed_by = note.signed_by.display_name if note.signed_by else ""
-    docx_bytes = note_to_docx(
-        note,
-        session_date=session_date,
-        clinician_name=clinician,
-        practice_name=session.practice.name,
-        signed_by_name=signed_by,
-    )
-    txt_bytes = note_to_txt(
-        note,
-        session_date=session_date,
-        clinician_name=clinician,
-        practice_name=session.practice.name,
-        signed_by_name=signed_by,
-    )
-    artifact_store_bytes(job=job, kind=Artifact.Kind.NOTE_DOCX, content=docx_bytes)
-    artifact_store_bytes(job=job, kind=Artifact.Kind.NOTE_TXT, content=txt_bytes)
+    for export_format, kind in (("docx", Artifact.Kind.NOTE_DOCX), ("txt", Artifact.Kind.NOTE_TXT)):
+        artifact_store_bytes(job=job, kind=kind, content=note_export(note, export_format).content)
     return None
