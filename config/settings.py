@@ -129,7 +129,8 @@ if AWS_STORAGE_BUCKET_NAME:
     }
 else:
     _default_storage = {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        # Writes to a temporary file, fsyncs it and renames it into place: no half-written file is ever seen.
+        "BACKEND": "config.storage.AtomicFileSystemStorage",
         "OPTIONS": {"location": str(MEDIA_ROOT), "file_permissions_mode": 0o600},
     }
 STORAGES = {
@@ -323,6 +324,12 @@ JOB_RESEND_AFTER_SECONDS = env_int("JOB_RESEND_AFTER_SECONDS", 900, minimum=1)
 # Backoff before attempt n+1 is min(base * 2^(n-1), cap) seconds, or the provider's Retry-After if longer.
 JOB_BACKOFF_BASE_SECONDS = env_int("JOB_BACKOFF_BASE_SECONDS", 10, minimum=0)
 JOB_BACKOFF_CAP_SECONDS = env_int("JOB_BACKOFF_CAP_SECONDS", 1800, minimum=0)
+# Retention of what is not PHI but piles up: job events of finished jobs, django-q2's task results.
+JOB_EVENT_RETENTION_DAYS = env_int("JOB_EVENT_RETENTION_DAYS", 90, minimum=1)
+TASK_RESULT_RETENTION_DAYS = env_int("TASK_RESULT_RETENTION_DAYS", 7, minimum=1)
+# A stored file no row names is deleted by the purge once it is this old (a file is written before its row).
+ORPHAN_GRACE_MINUTES = env_int("ORPHAN_GRACE_MINUTES", 60, minimum=1)
+PURGE_BATCH_SIZE = 500
 # Seconds of overlap between neighbouring transcription chunks.
 CHUNK_OVERLAP_SECONDS = 5.0
 # A tighter cap on a chunk's length than the model's own, for self-hosted servers with smaller limits.

@@ -1,8 +1,22 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _ensure_schedules(sender: AppConfig, **kwargs: Any) -> None:
+    # The dispatcher and the purge must be scheduled wherever the database is: every `migrate` (the first step
+    # of every start) makes sure they are, without moving their next run.
+    from jobs.schedules import ensure_schedules
+
+    ensure_schedules()
 
 
 class JobsConfig(AppConfig):
     name = "jobs"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        post_migrate.connect(_ensure_schedules, sender=self, dispatch_uid="jobs.ensure_schedules")

@@ -179,7 +179,7 @@ class PurgeRun(models.Model):
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     dry_run = models.BooleanField(default=False)
-    # {"recordings_audio": n, "artifacts": n, "job_events": n, "task_rows": n, "orphan_files": n}
+    # What each kind of deletion counted (see jobs.purge), plus "skipped" when another run held the lock.
     counts = models.JSONField(default=dict, blank=True)
 
     class Meta:

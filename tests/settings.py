@@ -46,7 +46,7 @@ STATIC_ROOT = Path(tempfile.mkdtemp(prefix="sessionscribe-test-static-"))
 STORAGES = {
     **STORAGES,
     "default": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "BACKEND": "config.storage.AtomicFileSystemStorage",
         "OPTIONS": {"location": str(MEDIA_ROOT), "file_permissions_mode": 0o600},
     },
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
