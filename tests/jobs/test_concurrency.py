@@ -8,8 +8,8 @@ import threading
 import pytest
 from django.db import connection
 from django.db.models import Count
+from django.test import Client
 
-from jobs.dispatch import dispatch_pass
 from jobs.models import Job
 from jobs.services import JobAlreadyActive, job_start
 from sessions.services import recording_replace
@@ -40,6 +40,7 @@ def _in_thread(work, stop: threading.Event, errors: list[BaseException]) -> thre
 
 def test_racing_clusters_and_runners_never_run_a_session_twice(alice, fake_anthropic, fake_openai, settings, tmp_path):
     settings.JOB_LEASE_SECONDS = 5
+    settings.JOBS_RUNNER_TOKEN = "runner-token"
     practice = alice.memberships.get().practice
     sessions = []
     for number in range(SESSIONS):
@@ -59,8 +60,10 @@ def test_racing_clusters_and_runners_never_run_a_session_twice(alice, fake_anthr
                 job_start(session=session, requested_by=alice)
         return False
 
-    def run_dispatcher() -> bool:
-        dispatch_pass()
+    def call_runner() -> bool:
+        # What an outside scheduler does: the token-authenticated runner endpoint (dispatch and purge).
+        response = Client().post("/api/v1/jobs/runner", headers={"Authorization": "Bearer runner-token"})
+        assert response.status_code == 200, response.content
         stop.wait(0.2)
         return True
 
@@ -77,8 +80,8 @@ def test_racing_clusters_and_runners_never_run_a_session_twice(alice, fake_anthr
     threads = [
         _in_thread(start_all, stop, errors),
         _in_thread(start_all, stop, errors),
-        _in_thread(run_dispatcher, stop, errors),
-        _in_thread(run_dispatcher, stop, errors),
+        _in_thread(call_runner, stop, errors),
+        _in_thread(call_runner, stop, errors),
         _in_thread(watch_overlaps, stop, errors),
     ]
     try:
