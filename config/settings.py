@@ -86,6 +86,9 @@ TEMPLATES = [
 # --- Database --------------------------------------------------------------------------------
 
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'sessionscribe.sqlite3'}")
+if not env_str("DATABASE_URL"):
+    # The embedded database lives in var/, which a fresh checkout does not have yet.
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
 _database: dict[str, Any] = dict(dj_database_url.parse(DATABASE_URL))
 if _database["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers work while a worker writes; IMMEDIATE takes the write lock at BEGIN so two

@@ -98,3 +98,19 @@ def test_the_default_sqlite_database_runs_in_wal_mode_with_a_busy_timeout(tmp_pa
         timeout=60,
     )
     assert result.stdout.split() == ["wal", "20000"], result.stderr
+
+
+def test_a_fresh_checkout_gets_its_var_folder_for_the_embedded_database(tmp_path):
+    var = tmp_path / "not-yet" / "var"
+    code = "import django; django.setup(); from django.db import connection; connection.cursor(); print('ok')"
+    clean = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**clean, **PRODUCTION, "VAR_DIR": str(var)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.stdout.strip() == "ok", result.stderr[-2000:]
+    assert (var / "sessionscribe.sqlite3").exists()
