@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 
 from accounts.models import ApiKey, Membership, Practice, User
 
@@ -66,23 +68,59 @@ class MembershipAdmin(admin.ModelAdmin[Membership]):
     list_select_related = ["user", "practice"]
 
 
+class ApiKeyAddForm(forms.ModelForm[ApiKey]):
+    class Meta:
+        model = ApiKey
+        fields = ["practice", "name"]
+
+
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin[ApiKey]):
     list_display = ["name", "prefix", "practice", "created_at", "last_used_at", "revoked_at"]
     list_filter = ["revoked_at"]
     search_fields = ["name", "prefix", "practice__name", "practice__slug"]
-    readonly_fields = ["prefix", "key_hash", "created_by", "created_at", "last_used_at"]
+    readonly_fields = ["practice", "name", "prefix", "created_by", "created_at", "last_used_at", "revoked_at"]
+    exclude = ["key_hash"]
     list_select_related = ["practice"]
+    autocomplete_fields = ["practice"]
     actions = ["revoke"]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        # Keys are issued by `manage.py create_api_key` or the practice's settings page, which
-        # show the secret once; an admin form has nowhere safe to show it.
-        return False
+    def get_form(self, request: HttpRequest, obj: ApiKey | None = None, change: bool = False, **kwargs: Any) -> Any:
+        if obj is None:
+            kwargs["form"] = ApiKeyAddForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> Any:
+        return self.readonly_fields if obj is not None else []
+
+    def get_exclude(self, request: HttpRequest, obj: ApiKey | None = None) -> Any:
+        return self.exclude if obj is not None else None
+
+    def has_change_permission(self, request: HttpRequest, obj: ApiKey | None = None) -> bool:
+        # A key is never edited: it is issued, used and revoked.
+        return False if obj is not None and request.method == "POST" else super().has_change_permission(request, obj)
+
+    def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
+        staff = request.user if isinstance(request.user, User) else None
+        issued, raw_key = ApiKey.issue(practice=obj.practice, name=obj.name, created_by=staff)
+        obj.pk = issued.pk
+        obj.__dict__.update({k: v for k, v in issued.__dict__.items() if not k.startswith("_")})
+        request._issued_api_key = raw_key  # type: ignore[attr-defined]
+
+    def response_add(self, request: HttpRequest, obj: ApiKey, post_url_continue: str | None = None) -> HttpResponse:
+        # The secret is shown on this one answer, never stored, never put in a message or a redirect.
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "key": obj,
+            "raw_key": getattr(request, "_issued_api_key", ""),
+            "title": "API key created",
+        }
+        response = TemplateResponse(request, "admin/accounts/apikey/created.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
 
     @admin.action(description="Revoke the selected keys")
     def revoke(self, request: HttpRequest, queryset: Any) -> None:
-        from django.utils import timezone
-
-        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        count = sum(1 for key in queryset if key.revoke())
         self.message_user(request, f"Revoked {count} key{'s' if count != 1 else ''}.")
