@@ -40,6 +40,7 @@ from django.db.models import Exists, F, OuterRef, Subquery
 from django.utils import timezone
 from django_q.models import Task
 
+from accounts.models import IdempotencyRecord, RateLimitCounter
 from config.storage import is_temp_name
 from jobs.models import Artifact, Job, JobEvent, PurgeRun
 from sessions.models import Recording, Transcript
@@ -62,6 +63,7 @@ class PurgeCounts(TypedDict):
     artifacts: int
     job_events: int
     task_rows: int
+    api_records: int
     orphan_files: int
     temp_files: int
     # 1 when another purge was running and this one did nothing.
@@ -76,6 +78,7 @@ def _zero_counts() -> PurgeCounts:
         artifacts=0,
         job_events=0,
         task_rows=0,
+        api_records=0,
         orphan_files=0,
         temp_files=0,
         skipped=0,
@@ -144,6 +147,7 @@ def _execute(run: PurgeRun, *, now: dt.datetime, dry_run: bool) -> PurgeRun:
         _purge_artifacts(counts, now=now, dry_run=dry_run, batch=batch)
         _purge_job_events(counts, now=now, dry_run=dry_run, batch=batch)
         _purge_task_rows(counts, now=now, dry_run=dry_run, batch=batch)
+        _purge_api_records(counts, now=now, dry_run=dry_run, batch=batch)
         _sweep_files(counts, now=now, dry_run=dry_run, batch=batch)
     except BaseException:
         counts["interrupted"] = 1
@@ -291,6 +295,22 @@ def _purge_job_events(counts: PurgeCounts, *, now: dt.datetime, dry_run: bool, b
     for ids in _draining_batches(old, batch):
         deleted, _ = JobEvent.objects.filter(pk__in=ids).delete()
         counts["job_events"] += deleted
+
+
+def _purge_api_records(counts: PurgeCounts, *, now: dt.datetime, dry_run: bool, batch: int) -> None:
+    """Idempotency records past their time-to-live (their stored answers can hold client labels) and rate-limit
+    windows that ended over a day ago."""
+    expired_keys = IdempotencyRecord.objects.filter(
+        created_at__lt=now - dt.timedelta(hours=_setting("API_IDEMPOTENCY_TTL_HOURS", 24))
+    )
+    old_windows = RateLimitCounter.objects.filter(window_start__lt=int((now - dt.timedelta(days=1)).timestamp()))
+    if dry_run:
+        counts["api_records"] = expired_keys.count() + old_windows.count()
+        return
+    for model, queryset in ((IdempotencyRecord, expired_keys), (RateLimitCounter, old_windows)):
+        for ids in _draining_batches(queryset, batch):
+            deleted, _ = model.objects.filter(pk__in=ids).delete()
+            counts["api_records"] += deleted
 
 
 def _purge_task_rows(counts: PurgeCounts, *, now: dt.datetime, dry_run: bool, batch: int) -> None:

@@ -30,7 +30,7 @@ from tests.factories import ClinicalSessionFactory
 pytestmark = pytest.mark.django_db
 
 AUDIO_SHA = "a" * 64
-COUNTED = ("recordings_audio", "artifacts", "job_events", "task_rows", "orphan_files", "temp_files")
+COUNTED = ("recordings_audio", "artifacts", "job_events", "task_rows", "api_records", "orphan_files", "temp_files")
 
 
 @pytest.fixture(autouse=True)
@@ -390,6 +390,7 @@ def test_a_dry_run_deletes_nothing_and_counts_what_the_real_run_deletes():
         "artifacts": 5,
         "job_events": 1,
         "task_rows": 1,
+        "api_records": 0,
         "orphan_files": 1,
         "temp_files": 1,
         "skipped": 0,
@@ -648,3 +649,24 @@ def test_ensure_schedules_restores_a_changed_schedule_without_moving_its_next_ru
     dispatcher = Schedule.objects.get(name="Job dispatcher")
     assert dispatcher.minutes == 1
     assert dispatcher.next_run == next_run
+
+
+def test_expired_idempotency_records_and_old_rate_windows_are_purged(practice, settings):
+    from accounts.models import IdempotencyRecord, RateLimitCounter
+
+    settings.API_IDEMPOTENCY_TTL_HOURS = 24
+    now = timezone.now()
+    old = IdempotencyRecord.objects.create(practice=practice, scope="s", key="old", request_hash="h")
+    IdempotencyRecord.objects.filter(pk=old.pk).update(created_at=now - dt.timedelta(hours=25))
+    fresh = IdempotencyRecord.objects.create(practice=practice, scope="s", key="fresh", request_hash="h")
+    RateLimitCounter.objects.create(scope="jobs", identity="k", window_start=int(now.timestamp()) - 3 * 86400, count=3)
+    current = RateLimitCounter.objects.create(scope="jobs", identity="k", window_start=int(now.timestamp()), count=1)
+
+    dry = purge_run(dry_run=True, now=now)
+    assert dry.counts["api_records"] == 2
+    assert IdempotencyRecord.objects.count() == 2
+
+    run = purge_run(now=now)
+    assert run.counts["api_records"] == 2
+    assert list(IdempotencyRecord.objects.values_list("pk", flat=True)) == [fresh.pk]
+    assert list(RateLimitCounter.objects.values_list("pk", flat=True)) == [current.pk]
