@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from integrations.models import WebhookDelivery, WebhookEndpoint
@@ -292,3 +293,24 @@ def _record(
     logger.info("webhook delivery %s attempt %s: %s", delivery.pk, attempt, fields.get("status", "retry scheduled"))
     delivery.refresh_from_db()
     return delivery
+
+
+def webhook_resend_stale(*, now: dt.datetime, quiet_for: dt.timedelta) -> int:
+    """Queue again the pending deliveries nothing has touched for ``quiet_for``: a task lost with a broker, or a
+    worker that died between counting an attempt and recording it. A delivery sent twice is harmless: receivers
+    deduplicate on the event id, and only one of two workers can claim an attempt."""
+    last_touched = Coalesce("next_attempt_at", "last_attempt_at", "created_at")
+    stale = WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING).annotate(touched=last_touched)
+    resent = 0
+    for delivery_id, touched in list(stale.filter(touched__lt=now - quiet_for).values_list("pk", "touched")[:500]):
+        with transaction.atomic():
+            moved = (
+                WebhookDelivery.objects.filter(pk=delivery_id, status=WebhookDelivery.Status.PENDING)
+                .annotate(touched=last_touched)
+                .filter(touched=touched)
+                .update(next_attempt_at=now)
+            )
+            if moved:
+                transaction.on_commit(functools.partial(_enqueue, delivery_id))
+        resent += moved
+    return resent

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from integrations.webhooks import webhook_resend_stale
 from jobs.models import Job, JobEvent
 from jobs.runner import job_finish_canceled
 from jobs.services import enqueue_after_commit
@@ -32,6 +33,7 @@ class DispatchCounts(TypedDict):
     resent: int
     reclaimed: int
     failed_after_crashes: int
+    webhooks_resent: int
 
 
 def dispatch_pass() -> DispatchCounts:
@@ -42,6 +44,9 @@ def dispatch_pass() -> DispatchCounts:
         "resent": _resend_stale_queued(now),
         "reclaimed": 0,
         "failed_after_crashes": 0,
+        "webhooks_resent": webhook_resend_stale(
+            now=now, quiet_for=dt.timedelta(seconds=settings.JOB_RESEND_AFTER_SECONDS)
+        ),
     }
     reclaimed, failed = _reclaim_expired_leases(now)
     counts["reclaimed"] = reclaimed

@@ -332,3 +332,30 @@ def test_another_practices_endpoint_is_a_404(charlie_client, endpoint, name, met
 )
 def test_webhook_pages_refuse_the_wrong_method(alice_client, endpoint, name, method):
     assert getattr(alice_client, method)(reverse(name, kwargs={"pk": endpoint.pk})).status_code == 405
+
+
+def test_a_pending_delivery_whose_task_was_lost_is_queued_again_by_the_dispatcher(
+    alice, django_capture_on_commit_callbacks, settings
+):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from integrations.models import WebhookDelivery, WebhookEndpoint
+    from jobs.dispatch import dispatch_pass
+
+    settings.JOB_RESEND_AFTER_SECONDS = 600
+    endpoint = WebhookEndpoint.objects.create(
+        practice=alice.memberships.get().practice, url="https://hooks.example.org/x", secret="s" * 32
+    )
+    import uuid
+
+    stuck = WebhookDelivery.objects.create(
+        endpoint=endpoint, event_id=uuid.uuid4(), event_type="job.succeeded", payload={"id": "x"}
+    )
+    WebhookDelivery.objects.filter(pk=stuck.pk).update(created_at=timezone.now() - dt.timedelta(hours=1))
+    WebhookDelivery.objects.create(endpoint=endpoint, event_id=uuid.uuid4(), event_type="job.failed", payload={})
+    with django_capture_on_commit_callbacks() as queued:
+        assert dispatch_pass()["webhooks_resent"] == 1
+        assert dispatch_pass()["webhooks_resent"] == 0
+    assert len(queued) == 1
