@@ -57,6 +57,11 @@ class ApiKeyCaller:
         return f"API key {self.key.prefix}"
 
 
+# Key prefixes are 8 hex digits (ApiKey.issue); anything else is refused before it reaches the database,
+# where a NUL byte, say, would be an error rather than a miss.
+_PREFIX_SHAPE = re.compile(r"[0-9a-f]{8}")
+
+
 class ApiKeyAuthentication(BaseAuthentication):
     """``Authorization: Bearer ssk_<prefix>_<secret>``. A request without a bearer header is left to the
     next authenticator (the browser session); a bearer that is not a valid, unrevoked key is a 401."""
@@ -75,7 +80,7 @@ class ApiKeyAuthentication(BaseAuthentication):
 def authenticate_api_key(raw_key: str) -> ApiKey:
     """The active key for ``raw_key``, or AuthenticationFailed. Records the use (at most once a minute)."""
     parts = raw_key.split("_", 2)
-    if len(parts) != 3 or parts[0] != ApiKey.PREFIX or not parts[1] or not parts[2]:
+    if len(parts) != 3 or parts[0] != ApiKey.PREFIX or not _PREFIX_SHAPE.fullmatch(parts[1]) or not parts[2]:
         raise exceptions.AuthenticationFailed("The API key is malformed: it looks like ssk_<prefix>_<secret>.")
     key = ApiKey.objects.select_related("practice").filter(prefix=parts[1]).first()
     # Compared in constant time, and even when no key has the prefix, so timing tells nothing about the secret.

@@ -11,19 +11,22 @@ through ``get_object()`` / ``get_queryset()``, so another practice's object is a
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+from collections.abc import Sequence
 from typing import Any, Protocol, cast
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
 from django.views import defaults
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, serializers, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.metadata import BaseMetadata
-from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.negotiation import BaseContentNegotiation, DefaultContentNegotiation
 from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
@@ -174,19 +177,46 @@ def handler500(request: HttpRequest) -> HttpResponse:
 # --- Base views ----------------------------------------------------------------------------------
 
 
+class SafeJSONParser(JSONParser):
+    """JSON bodies; one nested too deeply for the parser is a 400 like any other malformed body, not a 500."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise exceptions.ParseError("JSON parse error - the document is nested too deeply.") from None
+
+
+class JsonWhateverAcceptNegotiation(DefaultContentNegotiation):
+    """The API speaks JSON only: an Accept header asking for something else still gets JSON, not a 406."""
+
+    def select_renderer(self, request: Request, renderers: Any, format_suffix: str | None = None) -> Any:
+        try:
+            return super().select_renderer(request, renderers, format_suffix)
+        except exceptions.NotAcceptable:
+            return (renderers[0], renderers[0].media_type)
+
+
 class _OwnAuthentication:
     """API views authenticate themselves (DRF), so Django's LoginRequiredMiddleware must let them through.
 
-    OPTIONS is not part of the contract (no CORS): it is answered 405 like any undocumented method.
+    OPTIONS is not part of the contract (no CORS): it is answered 405 like any undocumented method, and not
+    listed in ``Allow``. Timestamps are rendered in UTC whatever the server's TIME_ZONE (pages use that).
     """
 
     metadata_class: str | BaseMetadata | None = None
+    http_method_names: Sequence[str] = ["get", "post", "put", "patch", "delete", "head"]
+    content_negotiation_class: type[BaseContentNegotiation] = JsonWhateverAcceptNegotiation
 
     @classmethod
     def as_view(cls, **initkwargs: Any) -> Any:
         view = super().as_view(**initkwargs)  # type: ignore[misc]
         view.login_required = False
         return view
+
+    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        with timezone.override(dt.UTC):
+            return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
 
 
 class PublicApiView(_OwnAuthentication, APIView):
@@ -195,7 +225,7 @@ class PublicApiView(_OwnAuthentication, APIView):
     authentication_classes = []
     permission_classes = []
     renderer_classes = [JSONRenderer]
-    parser_classes = [JSONParser]
+    parser_classes = [SafeJSONParser]
 
 
 class ApiCursorPagination(CursorPagination):
@@ -236,7 +266,7 @@ class ApiView(_OwnAuthentication, APIView):
     authentication_classes = [ApiKeyAuthentication, SessionAuthentication]
     permission_classes = [IsAuthenticated]
     renderer_classes = [JSONRenderer]
-    parser_classes = [JSONParser]
+    parser_classes = [SafeJSONParser]
     pagination_class = ApiCursorPagination
     practice_lookup = "practice_id"
     lookup_url_kwarg = "pk"

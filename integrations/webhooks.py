@@ -12,6 +12,7 @@ failed attempt. ``WEBHOOKS_ALLOW_PRIVATE`` lifts the address rule for developmen
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import hashlib
@@ -23,6 +24,7 @@ import logging
 import secrets
 import socket
 import ssl
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -168,20 +170,44 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
 
 
 def post_signed(url: str, body: bytes, headers: dict[str, str], *, timeout: float) -> int:
-    """POST ``body`` to a checked destination and return the status; redirects are not followed."""
+    """POST ``body`` to a checked destination and return the status; redirects are not followed.
+
+    ``timeout`` bounds the whole exchange, not each read: a receiver that drips its answer a byte at a time
+    would otherwise hold a shared worker for hours. When it runs out the socket is shut and TimeoutError raised.
+    """
     destination = check_destination(url)
     connection: http.client.HTTPConnection
     if destination.scheme == "https":
         connection = _PinnedHTTPSConnection(destination, timeout)
     else:
         connection = _PinnedHTTPConnection(destination, timeout)
+    expired = threading.Event()
+
+    def cut_off() -> None:
+        expired.set()
+        sock = connection.sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    deadline = threading.Timer(timeout, cut_off)
+    deadline.daemon = True
+    deadline.start()
     try:
         connection.request("POST", destination.target, body=body, headers=headers)
         response = connection.getresponse()
         response.read(_READ_LIMIT)
-        return int(response.status)
+        status = int(response.status)
+    except (OSError, http.client.HTTPException):
+        if expired.is_set():
+            raise TimeoutError("the endpoint took longer than the delivery timeout") from None
+        raise
     finally:
+        deadline.cancel()
         connection.close()
+    if expired.is_set():
+        raise TimeoutError("the endpoint took longer than the delivery timeout")
+    return status
 
 
 # --- Events and deliveries ------------------------------------------------------------------------

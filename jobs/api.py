@@ -183,7 +183,10 @@ class JobCreate(SessionScoped):
             job = job_start(session=session, requested_by=acting_user(self.request))
         except NothingToProcess:
             raise ApiError(
-                status_code=409, code="conflict", message="The session has no recording yet: upload one first."
+                status_code=409,
+                code="conflict",
+                message="The session has no audio to process: upload its recording (audio is removed some time "
+                "after a successful transcript, under the practice's retention policy).",
             ) from None
         except JobAlreadyActive as active:
             raise ApiError(
@@ -328,30 +331,13 @@ def _download_name(artifact: Artifact) -> str:
     return f"{stem}-{str(artifact.job_id)[:8]}.{extension}"
 
 
-def _uses_s3() -> bool:
-    from storages.backends.s3 import S3Storage
-
-    return isinstance(default_storage, S3Storage)
-
-
 def _artifact_link(request: Request, artifact: Artifact) -> dict[str, Any]:
     seconds = int(settings.API_DOWNLOAD_URL_SECONDS)
     expires_at = timezone.now() + dt.timedelta(seconds=seconds)
-    _, _, content_type = RESULT_KINDS[Artifact.Kind(artifact.kind)]
-    if _uses_s3():
-        # The bucket serves the file itself, with the same download headers as ours.
-        url = default_storage.url(  # type: ignore[call-arg]
-            artifact.storage_name,
-            expire=seconds,
-            parameters={
-                "ResponseContentDisposition": f'attachment; filename="{_download_name(artifact)}"',
-                "ResponseContentType": content_type,
-                "ResponseCacheControl": "no-store",
-            },
-        )
-    else:
-        token = signing.dumps({"artifact": str(artifact.pk)}, salt=DOWNLOAD_SALT, compress=False)
-        url = request.build_absolute_uri(reverse("api:artifact_download", kwargs={"token": token}))
+    # Served by our own view whatever the storage (a bucket's presigned URL could not carry nosniff and the
+    # sandbox CSP); result files are a transcript and a note, small enough to pass through.
+    token = signing.dumps({"artifact": str(artifact.pk)}, salt=DOWNLOAD_SALT, compress=False)
+    url = request.build_absolute_uri(reverse("api:artifact_download", kwargs={"token": token}))
     return {
         "kind": artifact.kind,
         "url": url,
@@ -397,7 +383,8 @@ class ArtifactDownload(PublicApiView):
     def get(self, request: Request, token: str) -> FileResponse:
         artifact = Artifact.objects.filter(pk=str(self.claims.get("artifact", ""))).first()
         gone = ApiError(status_code=410, code="gone", message="This file was deleted under the retention policy.")
-        if artifact is None or artifact.purging_at is not None or artifact.kind not in RESULT_KINDS:
+        expired = artifact is not None and artifact.expires_at is not None and artifact.expires_at <= timezone.now()
+        if artifact is None or artifact.purging_at is not None or expired or artifact.kind not in RESULT_KINDS:
             raise gone
         try:
             handle = default_storage.open(artifact.storage_name, "rb")

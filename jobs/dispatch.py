@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from integrations.webhooks import webhook_resend_stale
 from jobs.models import Job, JobEvent
+from jobs.notifications import notify_job_finished
 from jobs.runner import job_finish_canceled
 from jobs.services import enqueue_after_commit
 from sessions.models import ClinicalSession
@@ -121,6 +122,7 @@ def _reclaim_expired_leases(now: dt.datetime) -> tuple[int, int]:
                     ClinicalSession.objects.filter(pk=session_id).update(
                         status=ClinicalSession.Status.FAILED, updated_at=now
                     )
+                    notify_job_finished(job_id)
                 failed += ended
                 continue
             moved = mine.update(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import uuid
 
+from django.db import transaction
+
 from integrations.models import WebhookDelivery
 from integrations.webhooks import webhook_event_publish
 from jobs.models import Job
@@ -20,13 +22,16 @@ _EVENT_NAMESPACE = uuid.UUID("6f1c3f0e-3a51-4d2b-9c55-7a0f3c2b8e11")
 
 
 def notify_job_finished(job_id: uuid.UUID) -> None:
-    """Called once a job has committed as succeeded or failed: queue its webhook events.
+    """Record the webhook events of a job that just succeeded or failed.
 
-    The event holds ids, the status and the error code, never a transcript, note or client label. Runs after
-    the job's commit, so a failure here is logged and never undoes or fails the job.
+    Called inside the transaction that ends the job (an outbox): the deliveries commit with the job's end or not
+    at all, and their sending is queued once that has committed. The event holds ids, the status and the error
+    code, never a transcript, note or client label. A failure here is contained in a savepoint and logged: it
+    never undoes or fails the job.
     """
     try:
-        _publish(job_id)
+        with transaction.atomic():
+            _publish(job_id)
     except Exception:
         logger.exception("could not queue the webhook events of job %s", job_id)
 

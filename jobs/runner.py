@@ -26,8 +26,8 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from jobs.artifacts import job_storage_prefix
-from jobs.models import Job, JobEvent
+from jobs.artifacts import artifact_delete_files_rollback_unsafe, job_storage_prefix
+from jobs.models import Artifact, Job, JobEvent
 from jobs.notifications import notify_job_finished
 from jobs.providers.base import ProviderError
 from sessions.models import ClinicalSession
@@ -250,7 +250,21 @@ def _succeed(lease: Lease) -> None:
         )
         lease.event(JobEvent.Kind.SUCCEEDED, stage=Job.Stage.DONE)
         _session_status(lease.job_id, ClinicalSession.Status.READY)
-        transaction.on_commit(functools.partial(notify_job_finished, lease.job_id))
+        _drop_chunk_audio(lease.job_id)
+        notify_job_finished(lease.job_id)
+
+
+def _drop_chunk_audio(job_id: uuid.UUID) -> None:
+    """Once the transcript is committed the cut audio has served: its files go with the job's success, so the
+    recording's retention (AUDIO_RETENTION_HOURS) is the only one that keeps audio. The rows stay, as the record
+    of what was sent."""
+    names = list(
+        Artifact.objects.filter(job_id=job_id, kind=Artifact.Kind.CHUNK_AUDIO)
+        .exclude(storage_name="")
+        .values_list("storage_name", flat=True)
+    )
+    Artifact.objects.filter(job_id=job_id, kind=Artifact.Kind.CHUNK_AUDIO).update(storage_name="")
+    transaction.on_commit(functools.partial(artifact_delete_files_rollback_unsafe, names))
 
 
 def _fail(lease: Lease, code: str, message: str) -> None:
@@ -265,7 +279,7 @@ def _fail(lease: Lease, code: str, message: str) -> None:
         stage = Job.objects.filter(pk=lease.job_id).values_list("stage", flat=True).first() or ""
         lease.event(JobEvent.Kind.FAILED, stage=stage, message=f"{code}: {message}")
         _session_status(lease.job_id, ClinicalSession.Status.FAILED)
-        transaction.on_commit(functools.partial(notify_job_finished, lease.job_id))
+        notify_job_finished(lease.job_id)
 
 
 def _retry_or_fail(lease: Lease, code: str, message: str, retry_after: float | None) -> None:

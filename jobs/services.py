@@ -12,6 +12,7 @@ from django.utils import timezone
 from accounts.models import User
 from jobs.artifacts import artifact_delete_files_rollback_unsafe, job_storage_prefix
 from jobs.models import Artifact, Job, JobEvent
+from jobs.notifications import notify_job_finished
 from sessions.models import ClinicalSession, Recording
 from sessions.services import storage_delete_tree_rollback_unsafe
 
@@ -50,12 +51,13 @@ def job_start(*, session: ClinicalSession, requested_by: User | None) -> Job:
     NothingToProcess when there is no recording. With ``AI_MODE=off`` the job is created and fails at
     once with ``AI_DISABLED``, so the refusal is visible where the clinician looks.
     """
-    recording = Recording.objects.filter(session=session).first()
-    if recording is None or recording.purged_at is not None:
-        raise NothingToProcess()
     ai_off = settings.AI_MODE == "off"
     try:
         with transaction.atomic():
+            # Locked, so that the retention purge cannot mark this audio between our check and our insert.
+            recording = Recording.objects.select_for_update().filter(session=session).first()
+            if recording is None or recording.purged_at is not None:
+                raise NothingToProcess()
             job = Job.objects.create(
                 session=session,
                 media_sha256=recording.sha256,
@@ -68,6 +70,7 @@ def job_start(*, session: ClinicalSession, requested_by: User | None) -> Job:
             JobEvent.objects.create(job=job, kind=JobEvent.Kind.CREATED, stage=job.stage, actor=requested_by)
             if ai_off:
                 JobEvent.objects.create(job=job, kind=JobEvent.Kind.FAILED, message="AI_DISABLED")
+                notify_job_finished(job.pk)
             ClinicalSession.objects.filter(pk=session.pk).update(
                 status=ClinicalSession.Status.FAILED if ai_off else ClinicalSession.Status.PROCESSING,
                 updated_at=timezone.now(),

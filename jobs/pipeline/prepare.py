@@ -41,10 +41,16 @@ def stage_prepare(job: Job, lease: Lease) -> str | None:
             "The recording was replaced or removed after this job started. Process the session again.",
         )
     model = get_transcriber().model
+    audio_gone = recording.purged_at is not None
     own = Transcript.objects.filter(session_id=job.session_id, media_sha256=job.media_sha256, model=model).first()
     if own is not None:
         return Job.Stage.DRAFT
     source = reusable_transcript(practice_id=job.session.practice_id, media_sha256=job.media_sha256, model=model)
+    if source is None and audio_gone:
+        raise PermanentFailure(
+            "AUDIO_PURGED",
+            "The recording's audio was removed under the practice's retention policy. Upload it again to process it.",
+        )
     if source is not None:
         transcript_copy_from(source, session=job.session)
         lease.event(JobEvent.Kind.STAGE, stage=Job.Stage.PREPARE, message="identical audio already transcribed: reused")

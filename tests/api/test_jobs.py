@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 from django.core import signing
@@ -210,7 +210,7 @@ def test_a_result_whose_files_were_purged_is_gone(api, succeeded_job, purge):
     assert response.json()["error"]["code"] == "gone"
 
 
-def test_with_s3_storage_the_links_are_the_buckets_presigned_urls(api, succeeded_job, settings):
+def test_with_s3_storage_the_links_still_go_through_our_download_headers(api, succeeded_job, settings):
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {
@@ -227,9 +227,6 @@ def test_with_s3_storage_the_links_are_the_buckets_presigned_urls(api, succeeded
     }
     links = api.get(f"/api/v1/jobs/{succeeded_job.pk}/result").json()["artifacts"]
     url = next(link["url"] for link in links if link["kind"] == "note_docx")
-    assert url.startswith("http://127.0.0.1:9/scribe-test/")
-    query = parse_qs(urlsplit(url).query)
-    assert query["Signature"]
-    assert abs(int(query["Expires"][0]) - (time.time() + settings.API_DOWNLOAD_URL_SECONDS)) < 30
-    assert query["response-content-disposition"][0].startswith("attachment")
-    assert query["response-cache-control"] == ["no-store"]
+    # Not a presigned bucket URL, which could not carry nosniff or the sandbox CSP.
+    assert urlsplit(url).path.startswith("/api/v1/")
+    assert "127.0.0.1:9" not in url

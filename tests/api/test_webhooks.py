@@ -359,3 +359,42 @@ def test_a_pending_delivery_whose_task_was_lost_is_queued_again_by_the_dispatche
         assert dispatch_pass()["webhooks_resent"] == 1
         assert dispatch_pass()["webhooks_resent"] == 0
     assert len(queued) == 1
+
+
+def test_a_receiver_that_drips_its_answer_is_cut_off_at_the_delivery_timeout(settings):
+    import socket
+    import threading
+    import time
+
+    from integrations.webhooks import post_signed
+
+    settings.WEBHOOKS_ALLOW_PRIVATE = True
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    stop = threading.Event()
+
+    def drip() -> None:
+        conn, _ = server.accept()
+        with conn:
+            conn.recv(65536)
+            for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 200:
+                if stop.is_set():
+                    return
+                try:
+                    conn.sendall(bytes([byte]))
+                except OSError:
+                    return
+                time.sleep(0.1)  # each byte well within a per-read timeout
+
+    thread = threading.Thread(target=drip, daemon=True)
+    thread.start()
+    try:
+        started = time.monotonic()
+        with pytest.raises(TimeoutError):
+            post_signed(f"http://127.0.0.1:{server.getsockname()[1]}/hook", b"{}", {}, timeout=1.0)
+        # Cut off near the deadline, not after the 20 s the drip would take.
+        assert time.monotonic() - started < 10
+    finally:
+        stop.set()
+        server.close()

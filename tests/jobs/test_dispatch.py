@@ -95,3 +95,26 @@ def test_a_job_canceled_mid_transcription_can_be_retried(alice, recorded_session
     job.refresh_from_db()
     assert job.status == Job.Status.SUCCEEDED, f"{job.error_code}: {job.error_message}"
     assert Artifact.objects.filter(job=job, kind=Artifact.Kind.CHUNK_AUDIO).exists()
+
+
+def test_every_way_a_job_ends_in_failure_records_a_webhook_event(alice, recorded_session, settings):
+    from integrations.models import WebhookDelivery, WebhookEndpoint
+
+    WebhookEndpoint.objects.create(
+        practice=alice.memberships.get().practice, url="https://hooks.example.org/x", secret="s" * 32
+    )
+    # a worker that keeps dying
+    settings.JOB_MAX_CRASHES = 1
+    crashed = job_start(session=recorded_session("jfk.flac"), requested_by=alice)
+    Job.objects.filter(pk=crashed.pk).update(
+        status=Job.Status.RUNNING, lease_token=uuid.uuid4(), lease_expires_at=timezone.now() - dt.timedelta(seconds=1)
+    )
+    assert dispatch_pass()["failed_after_crashes"] == 1
+    # the kill switch
+    settings.AI_MODE = "off"
+    refused = job_start(session=recorded_session("jfk.flac"), requested_by=alice)
+    events = {
+        (d.payload["data"]["job_id"], d.payload["data"]["error_code"])
+        for d in WebhookDelivery.objects.filter(event_type="job.failed")
+    }
+    assert events == {(str(crashed.pk), "WORKER_CRASHED"), (str(refused.pk), "AI_DISABLED")}

@@ -156,3 +156,19 @@ def test_silent_recording_fails_with_a_clear_message_and_sends_nothing(alice, re
     assert job.status == Job.Status.FAILED
     assert job.error_code == "SILENT_RECORDING"
     assert fake_openai.transcription_calls == 0
+
+
+def test_the_cut_audio_goes_once_the_transcript_is_committed(
+    alice, recorded_session, settings, django_capture_on_commit_callbacks
+):
+    settings.AI_MODE = "stub"
+    session = recorded_session("jfk.flac")
+    job = job_start(session=session, requested_by=alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        run_job(str(job.pk))
+    chunks = Artifact.objects.filter(job=job, kind=Artifact.Kind.CHUNK_AUDIO)
+    assert chunks.exists()
+    assert set(chunks.values_list("storage_name", flat=True)) == {""}
+    prefix = f"practices/{session.practice_id}/sessions/{session.pk}/jobs/{job.pk}/"
+    _, files = default_storage.listdir(prefix)
+    assert not [name for name in files if name.startswith("chunk_audio")]
