@@ -9,7 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from accounts.models import Membership, Practice, User
 
@@ -39,3 +41,12 @@ def current_membership(user: User | AnonymousUser) -> Membership | None:
 def current_practice(user: User | AnonymousUser) -> Practice | None:
     membership = current_membership(user)
     return membership.practice if membership else None
+
+
+def signed_in_user(request: HttpRequest) -> User:
+    """The request's user, for views behind the login requirement (LoginRequiredMiddleware keeps the
+    anonymous out; this narrows the type and refuses a misconfigured route rather than act as nobody)."""
+    user = request.user
+    if not isinstance(user, User):
+        raise PermissionDenied
+    return user

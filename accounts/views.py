@@ -12,8 +12,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from accounts.models import ApiKey, Membership, User
-from accounts.tenancy import current_membership
+from accounts.models import ApiKey, Membership
+from accounts.tenancy import current_membership, signed_in_user
 
 
 class ApiKeyForm(forms.Form):
@@ -36,11 +36,6 @@ def practice_admin_membership(request: HttpRequest) -> Membership:
     return membership
 
 
-def _user(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)
-    return request.user
-
-
 @never_cache
 @require_http_methods(["GET", "POST"])
 def api_keys(request: HttpRequest) -> HttpResponse:
@@ -51,7 +46,7 @@ def api_keys(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             key, raw_key = ApiKey.issue(
-                practice=membership.practice, name=form.cleaned_data["name"], created_by=_user(request)
+                practice=membership.practice, name=form.cleaned_data["name"], created_by=signed_in_user(request)
             )
             # Shown in this answer only: never stored, never put in a redirect or the session.
             context.update(new_key=key, raw_key=raw_key)

@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from accounts.models import User
+from accounts.tenancy import signed_in_user
 from accounts.views import practice_admin_membership
 from integrations.forms import WebhookEndpointForm
 from integrations.models import WebhookDelivery, WebhookEndpoint
@@ -20,11 +20,6 @@ from integrations.webhooks import new_secret
 
 RECENT_DELIVERIES = 10
 HISTORY_LENGTH = 100
-
-
-def _user(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)
-    return request.user
 
 
 @never_cache
@@ -41,7 +36,7 @@ def webhooks(request: HttpRequest) -> HttpResponse:
                 url=form.cleaned_data["url"],
                 description=form.cleaned_data["description"],
                 secret=new_secret(),
-                created_by=_user(request),
+                created_by=signed_in_user(request),
             )
             # Shown in this answer only, so it never sits in a redirect or the session.
             context["new_endpoint"] = endpoint

@@ -15,15 +15,11 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from accounts.models import User
+from accounts.tenancy import signed_in_user
 from jobs.models import Job
 from jobs.services import JobAlreadyActive, JobNotRetryable, NothingToProcess, job_cancel, job_retry, job_start
 from sessions.models import ClinicalSession
 from sessions.views import handle_recording_upload
-
-
-def _user(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)
-    return request.user
 
 
 def _back(job_or_session: Job | ClinicalSession) -> HttpResponse:
@@ -35,7 +31,7 @@ def _back(job_or_session: Job | ClinicalSession) -> HttpResponse:
 def start(request: HttpRequest, session_id: Any) -> HttpResponse:
     session = get_object_or_404(ClinicalSession.objects.visible_to(request.user), pk=session_id)
     try:
-        job = job_start(session=session, requested_by=_user(request))
+        job = job_start(session=session, requested_by=signed_in_user(request))
     except NothingToProcess:
         messages.error(
             request,
@@ -75,7 +71,7 @@ def _start_after_upload(session: ClinicalSession, user: User) -> str | None:
 def retry(request: HttpRequest, pk: Any) -> HttpResponse:
     job = get_object_or_404(Job.objects.visible_to(request.user), pk=pk)
     try:
-        job_retry(job=job, requested_by=_user(request))
+        job_retry(job=job, requested_by=signed_in_user(request))
     except JobNotRetryable:
         if settings.AI_MODE == "off":
             messages.error(request, "AI processing is switched off on this server.")
@@ -92,7 +88,7 @@ def retry(request: HttpRequest, pk: Any) -> HttpResponse:
 def cancel(request: HttpRequest, pk: Any) -> HttpResponse:
     job = get_object_or_404(Job.objects.visible_to(request.user), pk=pk)
     was_active = job.is_active
-    job = job_cancel(job=job, requested_by=_user(request))
+    job = job_cancel(job=job, requested_by=signed_in_user(request))
     if not was_active:
         messages.info(request, "This run had already ended.")
     elif job.status == Job.Status.CANCELED:

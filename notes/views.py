@@ -9,7 +9,6 @@ from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.forms import BoundField
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -17,7 +16,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from accounts.models import User
+from accounts.tenancy import signed_in_user
 from config.downloads import set_download_headers
 from notes.exports import EXPORT_FORMATS, TXT_CONTENT_TYPE, note_export
 from notes.forms import DraftAcceptForm, DraftDismissForm, NoteEditForm, NoteSignForm, section_field_name
@@ -92,14 +91,6 @@ class ComparedSection:
     text: str
     current_text: str | None
     differs: bool
-
-
-def _signed_in_user(request: HttpRequest) -> User:
-    user = request.user
-    # LoginRequiredMiddleware keeps anonymous visitors out; this narrows the type and guards a misconfiguration.
-    if not isinstance(user, User):
-        raise PermissionDenied
-    return user
 
 
 def _visible_note(request: HttpRequest, pk: UUID) -> Note:
@@ -232,7 +223,7 @@ def _render_editor(
 
 @require_http_methods(["POST"])
 def open_note(request: HttpRequest, session_id: UUID) -> HttpResponse:
-    user = _signed_in_user(request)
+    user = signed_in_user(request)
     sessions = ClinicalSession.objects.visible_to(user).select_related("practice")
     session = get_object_or_404(sessions, pk=session_id)
     try:
@@ -250,7 +241,7 @@ def open_note(request: HttpRequest, session_id: UUID) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def edit_note(request: HttpRequest, pk: UUID) -> HttpResponse:
-    user = _signed_in_user(request)
+    user = signed_in_user(request)
     note = _visible_note(request, pk)
     if request.method == "GET":
         return _render_editor(request, note, NoteEditForm(note=note, read_only=note.is_signed))
@@ -282,7 +273,7 @@ def edit_note(request: HttpRequest, pk: UUID) -> HttpResponse:
 
 @require_http_methods(["POST"])
 def accept_draft(request: HttpRequest, pk: UUID) -> HttpResponse:
-    user = _signed_in_user(request)
+    user = signed_in_user(request)
     note = _visible_note(request, pk)
     form = DraftAcceptForm(request.POST)
     if not form.is_valid():
@@ -323,7 +314,7 @@ def accept_draft(request: HttpRequest, pk: UUID) -> HttpResponse:
 
 @require_http_methods(["POST"])
 def dismiss_draft(request: HttpRequest, pk: UUID) -> HttpResponse:
-    user = _signed_in_user(request)
+    user = signed_in_user(request)
     note = _visible_note(request, pk)
     form = DraftDismissForm(request.POST)
     if not form.is_valid():
@@ -345,7 +336,7 @@ def dismiss_draft(request: HttpRequest, pk: UUID) -> HttpResponse:
 
 @require_http_methods(["POST"])
 def sign_note(request: HttpRequest, pk: UUID) -> HttpResponse:
-    user = _signed_in_user(request)
+    user = signed_in_user(request)
     note = _visible_note(request, pk)
     form = NoteSignForm(request.POST)
     if not form.is_valid():

@@ -17,7 +17,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
 
 from accounts.models import User
-from accounts.tenancy import current_membership
+from accounts.tenancy import current_membership, signed_in_user
 from notes.templates import note_type_choices
 from sessions.forms import SessionFilterForm, SessionForm
 from sessions.media import MediaRejected, format_duration
@@ -41,11 +41,6 @@ UPLOAD_STATUS = {
     "no_file": 400,
     "bad_request": 400,
 }
-
-
-def _user(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)
-    return request.user
 
 
 def _get_session(request: HttpRequest, pk: Any) -> ClinicalSession:
@@ -108,8 +103,8 @@ def session_create_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         session = session_create(
             practice=membership.practice,
-            clinician=_user(request),
-            created_by=_user(request),
+            clinician=signed_in_user(request),
+            created_by=signed_in_user(request),
             **form.cleaned_data,
         )
         messages.success(request, "Session created. Upload its recording below.")
@@ -191,7 +186,7 @@ def session_edit(request: HttpRequest, pk: Any) -> HttpResponse:
     }
     form = SessionForm(request.POST or None, initial=initial, note_type_choices=choices)
     if request.method == "POST" and form.is_valid():
-        session_update(session=session, changed_by=_user(request), **form.cleaned_data)
+        session_update(session=session, changed_by=signed_in_user(request), **form.cleaned_data)
         messages.success(request, "Session updated.")
         return redirect("clinical_sessions:detail", pk=session.pk)
     status = 400 if request.method == "POST" else 200
@@ -264,7 +259,7 @@ def _recording_upload_protected(
             session=session,
             upload_path=Path(uploaded.temporary_file_path()),  # type: ignore[attr-defined]
             original_filename=uploaded.name or "recording",
-            uploaded_by=_user(request),
+            uploaded_by=signed_in_user(request),
         )
     except MediaRejected as rejected:
         return _upload_refused(request, session, rejected.code, rejected.message)
@@ -275,7 +270,7 @@ def _recording_upload_protected(
     message = "Recording uploaded."
     if after_store is not None:
         session.refresh_from_db()
-        extra = after_store(session, _user(request))
+        extra = after_store(session, signed_in_user(request))
         if extra:
             message = f"{message} {extra}"
     detail_url = reverse("clinical_sessions:detail", kwargs={"pk": session.pk})

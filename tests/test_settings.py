@@ -27,6 +27,19 @@ def _check(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProces
     )
 
 
+def _python(tmp_path: Path, code: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh process configured as production from the environment alone."""
+    clean = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**clean, **PRODUCTION, "VAR_DIR": str(tmp_path), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 def test_production_settings_pass_the_deploy_check_with_no_warnings(tmp_path):
     result = _check(tmp_path, "--deploy", "--fail-level", "WARNING", **PRODUCTION)
     assert result.returncode == 0, result.stderr + result.stdout
@@ -70,15 +83,7 @@ def test_production_cookies_are_host_prefixed_and_secure(tmp_path):
         "print(s.SESSION_COOKIE_NAME, s.CSRF_COOKIE_NAME, s.SESSION_COOKIE_SECURE, s.SECURE_SSL_REDIRECT, "
         "s.SECURE_HSTS_SECONDS, s.DATABASES['default']['OPTIONS'].get('transaction_mode'))"
     )
-    clean = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env={**clean, **PRODUCTION, "VAR_DIR": str(tmp_path)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = _python(tmp_path, code)
     assert result.stdout.split() == ["__Host-sessionid", "__Host-csrftoken", "True", "True", "31536000", "IMMEDIATE"]
 
 
@@ -88,29 +93,13 @@ def test_the_default_sqlite_database_runs_in_wal_mode_with_a_busy_timeout(tmp_pa
         "c.execute('PRAGMA journal_mode'); print(c.fetchone()[0]); "
         "c.execute('PRAGMA busy_timeout'); print(c.fetchone()[0])"
     )
-    clean = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env={**clean, **PRODUCTION, "VAR_DIR": str(tmp_path)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = _python(tmp_path, code)
     assert result.stdout.split() == ["wal", "20000"], result.stderr
 
 
 def test_a_fresh_checkout_gets_its_var_folder_for_the_embedded_database(tmp_path):
     var = tmp_path / "not-yet" / "var"
     code = "import django; django.setup(); from django.db import connection; connection.cursor(); print('ok')"
-    clean = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env={**clean, **PRODUCTION, "VAR_DIR": str(var)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = _python(tmp_path, code, VAR_DIR=str(var))
     assert result.stdout.strip() == "ok", result.stderr[-2000:]
     assert (var / "sessionscribe.sqlite3").exists()
