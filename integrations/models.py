@@ -10,16 +10,14 @@ import uuid
 from django.contrib.auth.models import AnonymousUser
 from django.db import models
 
-from accounts.models import Membership, Practice, User
+from accounts.models import Practice, User
+from accounts.tenancy import practice_ids_seen_whole_by
 
 
 class WebhookEndpointQuerySet(models.QuerySet["WebhookEndpoint"]):
     def visible_to(self, user: User | AnonymousUser) -> WebhookEndpointQuerySet:
         """Endpoints are managed by their practice's owners and admins; clinicians see none."""
-        if not user.is_authenticated or not user.is_active:
-            return self.none()
-        roles = [Membership.Role.OWNER, Membership.Role.ADMIN]
-        return self.filter(practice_id__in=Membership.objects.filter(user=user, role__in=roles).values("practice_id"))
+        return self.filter(practice_id__in=practice_ids_seen_whole_by(user))
 
 
 class WebhookEndpoint(models.Model):
