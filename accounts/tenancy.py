@@ -13,7 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from accounts.models import Membership, Practice, User
+from accounts.models import Membership, User
 
 
 def memberships_of(user: User | AnonymousUser) -> QuerySet[Membership]:
@@ -36,11 +36,6 @@ def practice_ids_seen_whole_by(user: User | AnonymousUser) -> QuerySet[Membershi
 def current_membership(user: User | AnonymousUser) -> Membership | None:
     """The membership the pages work in: the user's first practice."""
     return memberships_of(user).select_related("practice").order_by("created_at").first()
-
-
-def current_practice(user: User | AnonymousUser) -> Practice | None:
-    membership = current_membership(user)
-    return membership.practice if membership else None
 
 
 def signed_in_user(request: HttpRequest) -> User:

@@ -135,9 +135,7 @@ def job_claim(job_id: uuid.UUID | str, *, worker_id: str | None = None) -> Lease
     if not claimed:
         return None
     job = Job.objects.select_related("session").get(pk=job_id)
-    lease = Lease(
-        job_id=job.pk, token=token, worker_id=worker_id or worker_identity(), storage_prefix=job_storage_prefix(job)
-    )
+    lease = Lease(job_id=job.pk, token=token, worker_id=job.worker_id, storage_prefix=job_storage_prefix(job))
     lease.event(JobEvent.Kind.STARTED, stage=job.stage, message=f"attempt {job.attempts}")
     return lease
 
@@ -148,7 +146,6 @@ class _Heartbeat:
     def __init__(self, lease: Lease) -> None:
         self.lease = lease
         self.thread = threading.Thread(target=self._run, name=f"heartbeat-{lease.job_id}", daemon=True)
-        self.lost = threading.Event()
 
     def __enter__(self) -> _Heartbeat:
         self.thread.start()
@@ -169,7 +166,6 @@ class _Heartbeat:
                     logger.warning("job %s: heartbeat could not reach the database", self.lease.job_id)
                     continue
                 if not renewed:
-                    self.lost.set()
                     return
         finally:
             connection.close()

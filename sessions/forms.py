@@ -62,9 +62,3 @@ class SessionFilterForm(forms.Form):
         field = self.fields["note_type"]
         assert isinstance(field, forms.ChoiceField)
         field.choices = [("", "Any format"), *note_type_choices]
-
-
-class RecordingUploadForm(forms.Form):
-    file = forms.FileField(
-        label="Recording", help_text="Audio or video of the session: webm, mp3, m4a, wav, flac, ogg, mp4."
-    )
