@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "csp",
     "config",
     "accounts",
+    "formats",
     "sessions.apps.ClinicalSessionsConfig",
     "notes",
     "jobs",

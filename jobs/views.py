@@ -19,7 +19,8 @@ from accounts.tenancy import signed_in_user
 from jobs.models import Job
 from jobs.services import JobAlreadyActive, JobNotRetryable, NothingToProcess, job_cancel, job_retry, job_start
 from sessions.models import ClinicalSession
-from sessions.views import handle_recording_upload
+from sessions.uploads import recording_upload_receive
+from sessions.views import recording_upload_reply
 
 
 def _back(job_or_session: Job | ClinicalSession) -> HttpResponse:
@@ -54,10 +55,15 @@ def start(request: HttpRequest, session_id: Any) -> HttpResponse:
 def upload_and_process(request: HttpRequest, session_id: Any) -> HttpResponseBase:
     """The session page's upload: store the recording, then start processing it, as a clinician expects."""
     session = get_object_or_404(ClinicalSession.objects.visible_to(request.user), pk=session_id)
-    return handle_recording_upload(request, session, after_store=_start_after_upload)
+    outcome = recording_upload_receive(request, session)
+    if isinstance(outcome, HttpResponseBase):
+        return outcome
+    more = _start_after_upload(session, signed_in_user(request)) if outcome.stored else None
+    return recording_upload_reply(request, session, outcome, more=more)
 
 
-def _start_after_upload(session: ClinicalSession, user: User) -> str | None:
+def _start_after_upload(session: ClinicalSession, user: User) -> str:
+    session.refresh_from_db()
     try:
         job = job_start(session=session, requested_by=user)
     except JobAlreadyActive:

@@ -8,8 +8,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from notes.forms import NoteTemplateAdminForm
-from notes.models import Note, NoteRevision, NoteTemplate
+from notes.models import Note, NoteRevision
 
 
 class NoteRevisionInline(admin.TabularInline[NoteRevision, Note]):
@@ -72,15 +71,3 @@ class NoteAdmin(admin.ModelAdmin[Note]):
     def has_change_permission(self, request: HttpRequest, obj: Note | None = None) -> bool:
         # Edits must go through the versioned save; staff read the metadata.
         return False
-
-
-@admin.register(NoteTemplate)
-class NoteTemplateAdmin(admin.ModelAdmin[NoteTemplate]):
-    form = NoteTemplateAdminForm
-    list_display = ("name", "key", "practice", "updated_at")
-    list_filter = ("practice",)
-    search_fields = ("name", "key", "practice__name", "practice__slug")
-    list_select_related = ("practice",)
-    autocomplete_fields = ("practice",)
-    readonly_fields = ("created_at", "updated_at")
-    fields = ("practice", "key", "name", "sections", "created_at", "updated_at")

@@ -1,14 +1,12 @@
-"""Forms of the note pages and of the staff admin for practice templates."""
+"""Forms of the note pages."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django import forms
-from django.core.exceptions import ValidationError
 
-from notes.builtin_templates import BUILTIN_TEMPLATES
-from notes.models import Note, NoteTemplate
+from notes.models import Note
 
 # Generous for a long medical note, small enough that one form cannot fill the database.
 SECTION_MAX_CHARS = 100_000
@@ -77,31 +75,3 @@ class NoteSignForm(forms.Form):
         # The editor form on the same page already uses the default ids.
         kwargs.setdefault("auto_id", "sign_%s")
         super().__init__(*args, **kwargs)
-
-
-class NoteTemplateAdminForm(forms.ModelForm[NoteTemplate]):
-    class Meta:
-        model = NoteTemplate
-        fields = ["practice", "key", "name", "sections"]
-
-    def clean_key(self) -> str:
-        key: str = self.cleaned_data["key"]
-        if key in BUILTIN_TEMPLATES:
-            raise ValidationError(f"“{key}” is a built-in format; choose another key for a practice's own template.")
-        return key
-
-    def clean_sections(self) -> Any:
-        sections = self.cleaned_data["sections"]
-        # The model validator checks the shape; here the content a clinician will see must be usable too.
-        if isinstance(sections, list):
-            for section in sections:
-                if not isinstance(section, dict):
-                    continue
-                for name in ("heading", "instruction"):
-                    value = section.get(name)
-                    if not isinstance(value, str) or not value.strip():
-                        raise ValidationError(f"Every section needs a non-empty {name} (text).")
-                key = section.get("key")
-                if isinstance(key, str) and len(key) > 64:
-                    raise ValidationError(f"Section key {key[:64]!r}… is longer than 64 characters.")
-        return sections

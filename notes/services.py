@@ -18,8 +18,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from formats.catalogue import get_template
 from notes.models import Note, NoteRevision
-from notes.templates import get_template
 from sessions.models import ClinicalSession
 
 logger = logging.getLogger(__name__)

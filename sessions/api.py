@@ -31,12 +31,11 @@ from accounts.api import (
 )
 from accounts.models import Membership, Practice, User
 from config.api import ApiError, ApiView, error_responses, paginate
-from notes.templates import note_type_choices
+from formats.catalogue import note_type_choices
 from sessions.media import MediaRejected
 from sessions.models import ClinicalSession, Recording, Transcript, max_upload_bytes
 from sessions.services import recording_replace, session_create, session_delete, session_update
-from sessions.uploads import SizeLimitedUploadHandler
-from sessions.views import MULTIPART_OVERHEAD, UPLOAD_STATUS
+from sessions.uploads import MULTIPART_OVERHEAD, UPLOAD_STATUS, SizeLimitedUploadHandler
 
 HASH_CHUNK = 1024 * 1024
 _ENVELOPE_CODES = {400: "validation_error", 413: "payload_too_large", 415: "unsupported_media"}

@@ -2,45 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import BadRequest, RequestDataTooBig
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
-from django.http.multipartparser import MultiPartParserError
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from accounts.models import User
 from accounts.tenancy import current_membership, signed_in_user
-from notes.templates import note_type_choices
+from formats.catalogue import note_type_choices
 from sessions.forms import SessionFilterForm, SessionForm
-from sessions.media import MediaRejected, format_duration
+from sessions.media import format_duration
 from sessions.models import ClinicalSession, Recording, Transcript, max_upload_bytes
-from sessions.services import recording_replace, session_create, session_delete, session_update
-from sessions.uploads import SizeLimitedUploadHandler
+from sessions.services import session_create, session_delete, session_update
+from sessions.uploads import UploadOutcome, recording_upload_receive
 
 PAGE_SIZE = 25
-# Multipart framing around the file; a declared length beyond limit + this is refused unread.
-MULTIPART_OVERHEAD = 1024 * 1024
-UPLOAD_STATUS = {
-    "empty_file": 400,
-    "not_audio": 415,
-    "no_audio_track": 415,
-    "unsupported_codec": 415,
-    "no_audio": 400,
-    "corrupt": 400,
-    "truncated": 400,
-    "too_long": 400,
-    "too_large": 413,
-    "no_file": 400,
-    "bad_request": 400,
-}
 
 
 def _get_session(request: HttpRequest, pk: Any) -> ClinicalSession:
@@ -203,76 +183,28 @@ def session_delete_view(request: HttpRequest, pk: Any) -> HttpResponse:
     return render(request, "sessions/delete.html", {"session": session})
 
 
-AfterStore = Callable[[ClinicalSession, User], str | None]
-
-
 @csrf_exempt
 @require_http_methods(["POST"])
 def recording_upload(request: HttpRequest, pk: Any) -> HttpResponseBase:
     """Store a new recording for the session (no processing: the session page's form also starts a job)."""
-    return handle_recording_upload(request, _get_session(request, pk))
+    session = _get_session(request, pk)
+    outcome = recording_upload_receive(request, session)
+    if isinstance(outcome, HttpResponseBase):
+        return outcome
+    return recording_upload_reply(request, session, outcome)
 
 
-def handle_recording_upload(
-    request: HttpRequest, session: ClinicalSession, *, after_store: AfterStore | None = None
-) -> HttpResponseBase:
-    """Stream, validate and store an upload; ``after_store`` runs once it is stored and may add to the message.
-
-    The caller has checked that the user may see the session, before a byte of the body was read. The
-    upload handler must be set before anything (CSRF included) parses the body: callers are csrf_exempt
-    and the check is made here, with csrf_protect on the inner function.
-    """
-    limit = max_upload_bytes()
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        declared = 0
-    if declared > limit + MULTIPART_OVERHEAD:
-        return _upload_refused(request, session, "too_large", _too_large_message(declared, limit))
-    handler = SizeLimitedUploadHandler(request, max_bytes=limit)
-    request.upload_handlers = [handler]
-    return _recording_upload_protected(request, session, handler, after_store)
-
-
-def _too_large_message(size: int | None, limit: int) -> str:
-    limit_mb = limit // (1024 * 1024)
-    if size:
-        return f"The file is {size / (1024 * 1024):.0f} MB; the largest accepted is {limit_mb} MB."
-    return f"The file is larger than the {limit_mb} MB limit."
-
-
-@csrf_protect
-def _recording_upload_protected(
-    request: HttpRequest, session: ClinicalSession, handler: SizeLimitedUploadHandler, after_store: AfterStore | None
-) -> HttpResponseBase:
-    try:
-        files = request.FILES
-    except (MultiPartParserError, RequestDataTooBig, BadRequest):
-        return _upload_refused(request, session, "bad_request", "The upload could not be read. Try again.")
-    if handler.exceeded:
-        return _upload_refused(request, session, "too_large", _too_large_message(None, handler.max_bytes))
-    uploaded = files.get("file")
-    if uploaded is None:
-        return _upload_refused(request, session, "no_file", "Choose a recording to upload.")
-    try:
-        recording_replace(
-            session=session,
-            upload_path=Path(uploaded.temporary_file_path()),  # type: ignore[attr-defined]
-            original_filename=uploaded.name or "recording",
-            uploaded_by=signed_in_user(request),
-        )
-    except MediaRejected as rejected:
-        return _upload_refused(request, session, rejected.code, rejected.message)
-    except ClinicalSession.DoesNotExist:
-        raise Http404("The session was deleted during the upload.") from None
-    finally:
-        uploaded.close()
-    message = "Recording uploaded."
-    if after_store is not None:
+def recording_upload_reply(
+    request: HttpRequest, session: ClinicalSession, outcome: UploadOutcome, *, more: str | None = None
+) -> HttpResponse:
+    """The page's answer to an upload: the session page with the refusal, or back to it with a message (JSON for
+    the page's script). ``more`` is added to the success message (e.g. that processing started)."""
+    if not outcome.stored:
+        if _wants_json(request):
+            return JsonResponse({"ok": False, "code": outcome.code, "message": outcome.message}, status=outcome.status)
         session.refresh_from_db()
-        extra = after_store(session, signed_in_user(request))
-        if extra:
-            message = f"{message} {extra}"
+        return _render_detail(request, session, upload_error=outcome.message, status=outcome.status)
+    message = f"Recording uploaded. {more}" if more else "Recording uploaded."
     detail_url = reverse("clinical_sessions:detail", kwargs={"pk": session.pk})
     # Shown on the session page either way: after the redirect, or after the script loads it.
     messages.success(request, message)
@@ -283,11 +215,3 @@ def _recording_upload_protected(
 
 def _wants_json(request: HttpRequest) -> bool:
     return "application/json" in request.headers.get("Accept", "")
-
-
-def _upload_refused(request: HttpRequest, session: ClinicalSession, code: str, message: str) -> HttpResponse:
-    status = UPLOAD_STATUS.get(code, 400)
-    if _wants_json(request):
-        return JsonResponse({"ok": False, "code": code, "message": message}, status=status)
-    session.refresh_from_db()
-    return _render_detail(request, session, upload_error=message, status=status)

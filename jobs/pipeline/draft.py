@@ -13,15 +13,15 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from formats.builtin import TemplateSpec
+from formats.catalogue import get_template
 from jobs.artifacts import artifact_find, artifact_read_bytes, artifact_store_bytes
 from jobs.models import Artifact, Job
 from jobs.pipeline.transcripts import segments_from_transcript
 from jobs.providers.base import DraftResult, DraftSection, DraftStatement
 from jobs.providers.factory import get_drafter
 from jobs.runner import Lease, PermanentFailure
-from notes.builtin_templates import TemplateSpec
 from notes.services import NoteTemplateUnavailable, note_apply_draft
-from notes.templates import get_template
 from sessions.models import Transcript
 
 UNSUPPORTED = "unsupported"

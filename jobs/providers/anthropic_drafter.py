@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import anthropic
 from anthropic.types import Message, ToolUseBlock
 
+from formats.builtin import TemplateSpec
 from jobs.providers.base import DraftResult, ProviderError, ProviderErrorCode, Segment, reading_response
 from jobs.providers.drafting import (
     PROMPT_VERSION,
@@ -17,7 +18,6 @@ from jobs.providers.drafting import (
     draft_schema,
     parse_draft,
 )
-from notes.builtin_templates import TemplateSpec
 
 SERVICE = "drafting service"
 CONNECT_TIMEOUT_SECONDS = 10.0

@@ -15,7 +15,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from notes.builtin_templates import TemplateSpec
+from formats.builtin import TemplateSpec
 
 
 class ProviderErrorCode(enum.StrEnum):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from formats.builtin import TemplateSpec
 from jobs.providers.base import (
     DraftSection,
     DraftStatement,
@@ -16,7 +17,6 @@ from jobs.providers.base import (
     ProviderErrorCode,
     Segment,
 )
-from notes.builtin_templates import TemplateSpec
 
 PROMPT_VERSION = "draft-v1"
 TOOL_NAME = "record_note"

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import openai
 from openai.types.chat import ChatCompletion
 
+from formats.builtin import TemplateSpec
 from jobs.providers.base import DraftResult, ProviderError, ProviderErrorCode, Segment, reading_response
 from jobs.providers.drafting import (
     PROMPT_VERSION,
@@ -22,7 +23,6 @@ from jobs.providers.drafting import (
     parse_draft,
 )
 from jobs.providers.openai_client import make_openai_client, provider_error_from_openai
-from notes.builtin_templates import TemplateSpec
 
 SERVICE = "drafting service"
 

@@ -10,6 +10,7 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
+from formats.builtin import TemplateSpec
 from jobs.providers.audio_duration import measure_duration
 from jobs.providers.base import (
     DraftResult,
@@ -18,7 +19,6 @@ from jobs.providers.base import (
     Segment,
     TranscriptionResult,
 )
-from notes.builtin_templates import TemplateSpec
 
 SERVICE = "demo transcription"
 SEGMENT_SECONDS = 6.0

@@ -6,7 +6,7 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-import notes.models
+import formats.models
 
 
 class Migration(migrations.Migration):
@@ -104,7 +104,7 @@ class Migration(migrations.Migration):
                     "sections",
                     models.JSONField(
                         help_text='A list of {"key": ..., "heading": ..., "instruction": ...} in display order.',
-                        validators=[notes.models.validate_template_sections],
+                        validators=[formats.models.validate_template_sections],
                     ),
                 ),
                 ("created_at", models.DateTimeField(auto_now_add=True)),

@@ -5,7 +5,8 @@ from typing import Any
 from factory.declarations import LazyAttribute, LazyFunction, Sequence, SubFactory
 from factory.django import DjangoModelFactory
 
-from notes.models import NoteRevision, NoteTemplate
+from formats.models import NoteTemplate
+from notes.models import NoteRevision
 from tests.factories import NoteFactory, PracticeFactory
 
 

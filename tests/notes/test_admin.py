@@ -7,7 +7,8 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
-from notes.models import Note, NoteTemplate
+from formats.models import NoteTemplate
+from notes.models import Note
 from notes.services import note_apply_draft, note_save
 from tests.factories import UserFactory
 from tests.notes.factories import draft_sections
@@ -75,7 +76,9 @@ def _template_form(practice, key: str, sections: object) -> dict[str, str]:
 def test_staff_add_a_practice_template(staff_client, practice):
     sections = [{"key": "concerns", "heading": "Concerns", "instruction": "What the client brought."}]
 
-    response = staff_client.post(reverse("admin:notes_notetemplate_add"), _template_form(practice, "intake", sections))
+    response = staff_client.post(
+        reverse("admin:formats_notetemplate_add"), _template_form(practice, "intake", sections)
+    )
 
     assert response.status_code == 302
     assert NoteTemplate.objects.get(practice=practice, key="intake").sections == sections
@@ -93,7 +96,7 @@ def test_staff_add_a_practice_template(staff_client, practice):
     ],
 )
 def test_staff_cannot_save_a_practice_template_with_invalid_sections(staff_client, practice, key, sections):
-    response = staff_client.post(reverse("admin:notes_notetemplate_add"), _template_form(practice, key, sections))
+    response = staff_client.post(reverse("admin:formats_notetemplate_add"), _template_form(practice, key, sections))
 
     assert response.status_code == 200
     assert "errorlist" in response.content.decode()

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import User
-from notes.builtin_templates import BUILTIN_TEMPLATES
+from formats.builtin import BUILTIN_TEMPLATES
 from notes.models import Note, NoteRevision
 from notes.services import (
     EDITED_FLAG,

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
+from formats.builtin import BUILTIN_TEMPLATES
 from jobs.providers.anthropic_drafter import AnthropicDrafter
 from jobs.providers.base import Drafter, ProviderError, Segment
 from jobs.providers.drafting import PROMPT_VERSION, SYSTEM_PROMPT, TOOL_NAME
 from jobs.providers.openai_drafter import OpenAIDrafter
-from notes.builtin_templates import BUILTIN_TEMPLATES
 from tests.fakes import FakeAnthropic, FakeOpenAI, Reply
 
 SOAP = BUILTIN_TEMPLATES["soap"]

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
+from formats.builtin import BUILTIN_TEMPLATES
 from jobs.providers.base import Segment
 from jobs.providers.drafting import build_user_prompt, draft_schema, format_timestamp, format_transcript
-from notes.builtin_templates import BUILTIN_TEMPLATES
 
 
 def test_timestamps_are_minutes_and_seconds_even_past_the_hour():

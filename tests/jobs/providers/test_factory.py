@@ -4,12 +4,12 @@ from pathlib import Path
 
 import pytest
 
+from formats.builtin import BUILTIN_TEMPLATES
 from jobs.providers import ProviderError, get_drafter, get_transcriber
 from jobs.providers.anthropic_drafter import AnthropicDrafter
 from jobs.providers.openai_drafter import OpenAIDrafter
 from jobs.providers.openai_transcriber import OpenAITranscriber, ResponseMode
 from jobs.providers.stub import StubDrafter, StubTranscriber
-from notes.builtin_templates import BUILTIN_TEMPLATES
 
 JFK = Path(__file__).resolve().parents[2] / "fixtures" / "audio" / "jfk.flac"
 

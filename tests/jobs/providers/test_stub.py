@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
+from formats.builtin import BUILTIN_TEMPLATES
 from jobs.providers.base import ProviderError
 from jobs.providers.stub import StubDrafter, StubTranscriber
-from notes.builtin_templates import BUILTIN_TEMPLATES
 
 AUDIO = Path(__file__).resolve().parents[2] / "fixtures" / "audio"
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from accounts.models import Practice
-from notes.builtin_templates import BUILTIN_TEMPLATES, SectionSpec, TemplateSpec
-from notes.models import NoteTemplate
+from formats.builtin import BUILTIN_TEMPLATES, SectionSpec, TemplateSpec
+from formats.models import NoteTemplate
 
 
 def _from_row(row: NoteTemplate) -> TemplateSpec:
