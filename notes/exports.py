@@ -169,13 +169,15 @@ def note_to_docx(
 
 
 @dataclass(frozen=True)
-class NoteExport:
+class ExportedFile:
+    """A rendered download of a note: its bytes, their content type and a safe file name."""
+
     content: bytes
     content_type: str
     filename: str
 
 
-def note_export(note: Note, export_format: str) -> NoteExport:
+def note_export(note: Note, export_format: str) -> ExportedFile:
     """The note's download in ``export_format`` (``docx`` or ``txt``), with the details of its session.
 
     Raises KeyError for another format; callers check ``EXPORT_FORMATS`` first.
@@ -190,7 +192,7 @@ def note_export(note: Note, export_format: str) -> NoteExport:
         practice_name=session.practice.name,
         signed_by_name=note.signed_by.display_name if note.signed_by else "",
     )
-    return NoteExport(
+    return ExportedFile(
         content=content,
         content_type=content_type,
         filename=export_filename(note, session_date=session_date, extension=export_format),

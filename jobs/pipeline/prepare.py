@@ -18,11 +18,11 @@ from jobs.audio.silence import is_digital_silence
 from jobs.audio.split import AudioSplitError, audio_bytes_per_second, split_by_stream_copy, transcode_to_opus
 from jobs.models import Artifact, Job, JobEvent
 from jobs.pipeline.files import local_copy, scratch_dir
-from jobs.pipeline.transcripts import reusable_transcript, transcript_copy_from
 from jobs.providers.factory import get_transcriber
 from jobs.runner import Lease, PermanentFailure
 from sessions.media import MediaRejected, probe
 from sessions.models import Recording, Transcript
+from sessions.transcripts import reusable_transcript, transcript_copy_from
 
 
 def _limits(model: str) -> ProviderLimits:

@@ -24,13 +24,13 @@ from jobs.pipeline.transcripts import (
     result_from_json,
     result_to_json,
     segment_dicts,
-    transcript_save,
     transcript_to_srt,
     transcript_to_txt,
 )
 from jobs.providers.base import ProviderError, Transcriber, TranscriptionResult
 from jobs.providers.factory import get_transcriber
 from jobs.runner import Lease, PermanentFailure
+from sessions.transcripts import transcript_save
 
 
 def _chunks(job: Job) -> list[Artifact]:

@@ -1,17 +1,15 @@
-"""Turning provider results into the session's Transcript, and reusing one for identical audio."""
+"""Between provider results and the session's transcript: their JSON artifacts, segment rows, and the .txt and
+.srt renderings. The Transcript row itself is written by ``sessions.transcripts``."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import transaction
-
 from jobs.providers.base import Segment, TranscriptionResult
-from sessions.models import ClinicalSession, Transcript
+from sessions.models import Transcript
 
 
 def result_to_json(result: TranscriptionResult) -> bytes:
@@ -38,53 +36,6 @@ def segments_from_transcript(transcript: Transcript) -> list[Segment]:
         )
         for s in transcript.segments
     ]
-
-
-def reusable_transcript(*, practice_id: uuid.UUID, media_sha256: str, model: str) -> Transcript | None:
-    """A transcript of byte-identical audio by the same model, in the same practice only."""
-    return (
-        Transcript.objects.filter(session__practice_id=practice_id, media_sha256=media_sha256, model=model)
-        .order_by("-created_at")
-        .first()
-    )
-
-
-@transaction.atomic
-def transcript_save(
-    *,
-    session: ClinicalSession,
-    media_sha256: str,
-    model: str,
-    language: str,
-    segments: list[dict[str, Any]],
-    provider_metadata: dict[str, Any],
-    speaker_names: dict[str, str] | None = None,
-) -> Transcript:
-    text = "\n".join(segment["text"] for segment in segments if segment["text"])
-    defaults: dict[str, Any] = {
-        "media_sha256": media_sha256,
-        "model": model,
-        "language": language,
-        "segments": segments,
-        "text": text,
-        "provider_metadata": provider_metadata,
-    }
-    if speaker_names is not None:
-        defaults["speaker_names"] = speaker_names
-    transcript, _ = Transcript.objects.update_or_create(session=session, defaults=defaults)
-    return transcript
-
-
-def transcript_copy_from(source: Transcript, *, session: ClinicalSession) -> Transcript:
-    return transcript_save(
-        session=session,
-        media_sha256=source.media_sha256,
-        model=source.model,
-        language=source.language,
-        segments=list(source.segments),
-        provider_metadata={**source.provider_metadata, "reused_from": str(source.pk)},
-        speaker_names=dict(source.speaker_names),
-    )
 
 
 def _timestamp(seconds: float, separator: str) -> str:
