@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from config.api_docs import api_docs, api_schema
+from api.docs import api_docs, api_schema
 from jobs import api as jobs_api
 from notes import api as notes_api
 from sessions import api as sessions_api

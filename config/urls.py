@@ -24,7 +24,7 @@ urlpatterns = [
 ]
 
 # JSON error envelopes under /api/, the normal error pages elsewhere.
-handler400 = "config.api.handler400"
-handler403 = "config.api.handler403"
-handler404 = "config.api.handler404"
-handler500 = "config.api.handler500"
+handler400 = "api.errors.handler400"
+handler403 = "api.errors.handler403"
+handler404 = "api.errors.handler404"
+handler500 = "api.errors.handler500"

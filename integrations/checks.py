@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
-from accounts.api import parse_rate
+from api.throttles import parse_rate
 
 RATE_SETTINGS = ("API_RATE_JOBS", "API_RATE_JOBS_PER_IP", "API_RATE_UPLOADS", "API_RATE_UPLOADS_PER_IP")
 

@@ -22,14 +22,12 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.api import CallerRateThrottle, IpRateThrottle, acting_user, idempotent_response, request_fingerprint
-from config.api import (
-    ApiError,
-    ApiView,
-    IgnoreAcceptNegotiation,
-    PublicApiView,
-    error_responses,
-)
+from api.authentication import acting_user
+from api.errors import ApiError
+from api.idempotency import idempotent_response, request_fingerprint
+from api.schema import error_responses
+from api.throttles import CallerRateThrottle, IpRateThrottle
+from api.views import ApiView, IgnoreAcceptNegotiation, PublicApiView
 from config.downloads import set_download_headers
 from jobs.dispatch import dispatch_pass
 from jobs.models import Artifact, Job, JobEvent

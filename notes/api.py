@@ -16,9 +16,11 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.api import acting_user, api_key_of
 from accounts.models import User
-from config.api import ApiError, ApiView, IgnoreAcceptNegotiation, error_responses
+from api.authentication import acting_user, api_key_of
+from api.errors import ApiError
+from api.schema import error_responses
+from api.views import ApiView, IgnoreAcceptNegotiation
 from config.downloads import set_download_headers
 from notes.exports import DOCX_CONTENT_TYPE, EXPORT_FORMATS, note_export
 from notes.forms import SECTION_MAX_CHARS

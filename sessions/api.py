@@ -20,17 +20,13 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.api import (
-    CallerRateThrottle,
-    IpRateThrottle,
-    acting_user,
-    api_key_of,
-    idempotent_response,
-    json_fingerprint,
-    request_fingerprint,
-)
 from accounts.models import Membership, Practice, User
-from config.api import ApiError, ApiView, error_responses, paginate
+from api.authentication import acting_user, api_key_of
+from api.errors import ApiError
+from api.idempotency import idempotent_response, json_fingerprint, request_fingerprint
+from api.schema import error_responses
+from api.throttles import CallerRateThrottle, IpRateThrottle
+from api.views import ApiView, paginate
 from formats.catalogue import note_type_choices
 from sessions.media import MediaRejected
 from sessions.models import ClinicalSession, Recording, Transcript, max_upload_bytes

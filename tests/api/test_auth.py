@@ -8,8 +8,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from accounts.api import LAST_USED_RESOLUTION
 from accounts.models import ApiKey
+from api.authentication import LAST_USED_RESOLUTION
 from tests.api.conftest import ApiClient
 from tests.factories import ClinicalSessionFactory
 

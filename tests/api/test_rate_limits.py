@@ -6,8 +6,8 @@ import pytest
 from django.core.checks import run_checks
 from django.test import Client
 
-from accounts.api import parse_rate, rate_counter_hit
 from accounts.models import RateLimitCounter
+from api.throttles import parse_rate, rate_counter_hit
 from tests.api.conftest import ApiClient
 from tests.conftest import AUDIO
 

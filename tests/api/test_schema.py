@@ -10,7 +10,7 @@ from django.db import close_old_connections
 from django.urls import URLPattern, URLResolver, get_resolver
 from hypothesis import HealthCheck, Phase, settings
 
-from config.api_docs import openapi_schema
+from api.docs import openapi_schema
 from notes.models import Note
 
 pytestmark = pytest.mark.django_db

@@ -19,7 +19,7 @@ from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiYamlRenderer
 from drf_spectacular.views import SpectacularAPIView
 
-from config.api import json_error
+from api.errors import json_error
 
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 

@@ -1,0 +1,146 @@
+"""The error envelope of every non-2xx answer under /api/:
+``{"error": {"code", "message", "correlation_id", "details"}}`` (docs/api.md), whether it comes from a view,
+from DRF (authentication, throttling, parsing) or from Django itself (an unknown path, a crash)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from config.middleware import current_request_id
+
+logger = logging.getLogger(__name__)
+
+API_PREFIX = "/api/"
+
+_CODES = {
+    400: "validation_error",
+    401: "authentication_required",
+    402: "plan_limit_exceeded",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    410: "gone",
+    413: "payload_too_large",
+    415: "unsupported_media",
+    422: "idempotency_conflict",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "ai_disabled",
+}
+ERROR_CODES = sorted(set(_CODES.values()))
+
+
+def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "error": {
+            "code": code,
+            "message": message,
+            "correlation_id": current_request_id(),
+            "details": details or {},
+        }
+    }
+
+
+class ApiError(exceptions.APIException):
+    """An API error with an explicit envelope code."""
+
+    def __init__(self, *, status_code: int, code: str, message: str, details: dict[str, Any] | None = None):
+        super().__init__(detail=message, code=code)
+        self.status_code = status_code
+        self.envelope_code = code
+        self.details = details or {}
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    if isinstance(exc, ApiError):
+        return _logged(Response(error_body(exc.envelope_code, str(exc.detail), exc.details), status=exc.status_code))
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    elif isinstance(exc, RequestDataTooBig):
+        exc = ApiError(
+            status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            code="payload_too_large",
+            message="The request body is too large.",
+        )
+        return exception_handler(exc, context)
+    elif isinstance(exc, SuspiciousOperation):
+        exc = exceptions.ParseError("The request could not be read.")
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        logger.error("unhandled API error", exc_info=exc)
+        return Response(
+            error_body("internal_error", "Something went wrong on our side; the error has been logged."),
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
+    if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+        response.status_code = status.HTTP_401_UNAUTHORIZED
+    code = _CODES.get(response.status_code, "error")
+    details: dict[str, Any] = {}
+    message = "The request could not be processed."
+    if isinstance(exc, exceptions.ValidationError):
+        details = {"fields": exc.detail}
+        message = "Some fields are invalid; see details.fields."
+    elif isinstance(exc, exceptions.APIException):
+        message = str(exc.detail)
+    wait = getattr(exc, "wait", None)
+    if isinstance(exc, exceptions.Throttled) and wait is not None:
+        details = {"retry_after_seconds": int(wait)}
+        message = f"Too many requests; retry in {int(wait)} seconds."
+    response.data = error_body(code, message, details)
+    return _logged(response)
+
+
+def _logged(response: Response) -> Response:
+    # Only the status and the envelope code: messages may quote input, and input may hold PHI.
+    level = logging.ERROR if response.status_code >= 500 else logging.INFO
+    code = response.data["error"]["code"] if isinstance(response.data, dict) and "error" in response.data else "-"
+    logger.log(level, "API answered %s %s", response.status_code, code)
+    return response
+
+
+def json_error(
+    request: HttpRequest | None, status_code: int, code: str, message: str, details: dict[str, Any] | None = None
+) -> JsonResponse:
+    return JsonResponse(error_body(code, message, details), status=status_code)
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith(API_PREFIX)
+
+
+def handler400(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request):
+        return json_error(request, 400, "validation_error", "The request could not be read.")
+    return defaults.bad_request(request, exception)
+
+
+def handler403(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request):
+        return json_error(request, 403, "permission_denied", "You may not do this.")
+    return defaults.permission_denied(request, exception)
+
+
+def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request):
+        return json_error(request, 404, "not_found", "There is nothing at this path; see /api/v1/docs.")
+    return defaults.page_not_found(request, exception)
+
+
+def handler500(request: HttpRequest) -> HttpResponse:
+    if _is_api(request):
+        return json_error(
+            request, 500, "internal_error", "Something went wrong on our side; the error has been logged."
+        )
+    return defaults.server_error(request)
