@@ -37,6 +37,7 @@ from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from config.utc import utc_iso
 from integrations.models import WebhookDelivery, WebhookEndpoint
 
 logger = logging.getLogger(__name__)
@@ -236,7 +237,7 @@ def webhook_event_publish(
     payload = {
         "id": str(event_id),
         "type": event_type,
-        "created_at": timezone.now().isoformat().replace("+00:00", "Z"),
+        "created_at": utc_iso(timezone.now()),
         "data": data,
     }
     created: list[WebhookDelivery] = []

@@ -29,6 +29,7 @@ from api.schema import error_responses
 from api.throttles import CallerRateThrottle, IpRateThrottle
 from api.views import ApiView, IgnoreAcceptNegotiation, PublicApiView
 from config.downloads import set_download_headers
+from config.utc import utc_iso
 from jobs.dispatch import dispatch_pass
 from jobs.models import Artifact, Job, JobEvent
 from jobs.services import JobAlreadyActive, JobNotRetryable, NothingToProcess, job_cancel, job_retry, job_start
@@ -339,7 +340,7 @@ def _artifact_link(request: Request, artifact: Artifact) -> dict[str, Any]:
     return {
         "kind": artifact.kind,
         "url": url,
-        "expires_at": expires_at.isoformat().replace("+00:00", "Z"),
+        "expires_at": utc_iso(expires_at),
         "bytes": artifact.bytes,
         "sha256": artifact.sha256,
     }

@@ -7,6 +7,7 @@ import uuid
 
 from django.db import transaction
 
+from config.utc import utc_iso
 from integrations.models import WebhookDelivery
 from integrations.webhooks import webhook_event_publish
 from jobs.models import Job
@@ -51,6 +52,6 @@ def _publish(job_id: uuid.UUID) -> None:
             "session_id": str(job.session_id),
             "status": job.status,
             "error_code": job.error_code or None,
-            "finished_at": job.finished_at.isoformat().replace("+00:00", "Z"),
+            "finished_at": utc_iso(job.finished_at),
         },
     )

@@ -86,10 +86,6 @@ def _zero_counts() -> PurgeCounts:
     )
 
 
-def _setting(name: str, default: int) -> int:
-    return int(getattr(settings, name, default))
-
-
 def purge_run(*, dry_run: bool = False, now: dt.datetime | None = None) -> PurgeRun:
     """Delete everything past its retention (``dry_run``: only count it) and record the pass as a PurgeRun.
 
@@ -141,7 +137,7 @@ def _exclusive_run() -> Iterator[PurgeRun | None]:
 
 def _execute(run: PurgeRun, *, now: dt.datetime, dry_run: bool) -> PurgeRun:
     counts = _zero_counts()
-    batch = max(1, _setting("PURGE_BATCH_SIZE", 500))
+    batch = max(1, settings.PURGE_BATCH_SIZE)
     try:
         _purge_recordings(counts, now=now, dry_run=dry_run, batch=batch)
         _purge_artifacts(counts, now=now, dry_run=dry_run, batch=batch)
@@ -205,7 +201,7 @@ def _delete_stored_file(name: str) -> bool:
 
 def recordings_due(now: dt.datetime) -> models.QuerySet[Recording]:
     """Recordings whose audio has served its purpose and is past ``AUDIO_RETENTION_HOURS``."""
-    cutoff = now - dt.timedelta(hours=_setting("AUDIO_RETENTION_HOURS", 72))
+    cutoff = now - dt.timedelta(hours=settings.AUDIO_RETENTION_HOURS)
     session_jobs = Job.objects.filter(session_id=OuterRef("session_id"))
     # The latest outcome counts, not the latest created job: a failed job retried by hand finishes last.
     latest_finished = session_jobs.filter(status__in=Job.FINISHED_STATUSES, finished_at__isnull=False).order_by(
@@ -286,7 +282,7 @@ def _finish_artifacts(ids: list[Any]) -> int:
 
 
 def _purge_job_events(counts: PurgeCounts, *, now: dt.datetime, dry_run: bool, batch: int) -> None:
-    cutoff = now - dt.timedelta(days=_setting("JOB_EVENT_RETENTION_DAYS", 90))
+    cutoff = now - dt.timedelta(days=settings.JOB_EVENT_RETENTION_DAYS)
     finished_job = Job.objects.filter(pk=OuterRef("job_id"), status__in=Job.FINISHED_STATUSES)
     old = JobEvent.objects.filter(Exists(finished_job), created_at__lt=cutoff)
     if dry_run:
@@ -301,7 +297,7 @@ def _purge_api_records(counts: PurgeCounts, *, now: dt.datetime, dry_run: bool, 
     """Idempotency records past their time-to-live (their stored answers can hold client labels) and rate-limit
     windows that ended over a day ago."""
     expired_keys = IdempotencyRecord.objects.filter(
-        created_at__lt=now - dt.timedelta(hours=_setting("API_IDEMPOTENCY_TTL_HOURS", 24))
+        created_at__lt=now - dt.timedelta(hours=settings.API_IDEMPOTENCY_TTL_HOURS)
     )
     old_windows = RateLimitCounter.objects.filter(window_start__lt=int((now - dt.timedelta(days=1)).timestamp()))
     if dry_run:
@@ -314,7 +310,7 @@ def _purge_api_records(counts: PurgeCounts, *, now: dt.datetime, dry_run: bool, 
 
 
 def _purge_task_rows(counts: PurgeCounts, *, now: dt.datetime, dry_run: bool, batch: int) -> None:
-    cutoff = now - dt.timedelta(days=_setting("TASK_RESULT_RETENTION_DAYS", 7))
+    cutoff = now - dt.timedelta(days=settings.TASK_RESULT_RETENTION_DAYS)
     old = Task.objects.filter(stopped__lt=cutoff)
     if dry_run:
         counts["task_rows"] = old.count()
@@ -328,7 +324,7 @@ def _purge_task_rows(counts: PurgeCounts, *, now: dt.datetime, dry_run: bool, ba
 
 
 def _sweep_files(counts: PurgeCounts, *, now: dt.datetime, dry_run: bool, batch: int) -> None:
-    cutoff = now - dt.timedelta(minutes=_setting("ORPHAN_GRACE_MINUTES", 60))
+    cutoff = now - dt.timedelta(minutes=settings.ORPHAN_GRACE_MINUTES)
     # Listing folder by folder works on local storage and on S3 alike and holds one folder's names at a time.
     folders = list(SWEPT_FOLDERS)
     while folders:

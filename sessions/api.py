@@ -7,7 +7,6 @@ hands the session views the annotation that finds it (``annotations``, from ``jo
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -30,10 +29,9 @@ from api.views import ApiView, paginate
 from formats.catalogue import note_type_choices
 from sessions.media import MediaRejected
 from sessions.models import ClinicalSession, Recording, Transcript, max_upload_bytes
-from sessions.services import recording_replace, session_create, session_delete, session_update
+from sessions.services import file_sha256, recording_replace, session_create, session_delete, session_update
 from sessions.uploads import MULTIPART_OVERHEAD, UPLOAD_STATUS, SizeLimitedUploadHandler
 
-HASH_CHUNK = 1024 * 1024
 _ENVELOPE_CODES = {400: "validation_error", 413: "payload_too_large", 415: "unsupported_media"}
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
     "Idempotency-Key",
@@ -331,12 +329,13 @@ class RecordingUpload(SessionScoped):
         uploaded = self._uploaded_file(request, limit)
         try:
             path = Path(uploaded.temporary_file_path())  # type: ignore[attr-defined]
-            fingerprint = request_fingerprint(request, _sha256_of(path), uploaded.name or "")
+            sha256 = file_sha256(path)
+            fingerprint = request_fingerprint(request, sha256, uploaded.name or "")
             return idempotent_response(
                 request=request,
                 practice=session.practice,
                 fingerprint=fingerprint,
-                create=lambda: self._store(session, path, uploaded.name or "recording"),
+                create=lambda: self._store(session, path, uploaded.name or "recording", sha256),
             )
         finally:
             uploaded.close()
@@ -353,10 +352,14 @@ class RecordingUpload(SessionScoped):
             raise _fields_error("file", "Send the recording as the multipart field 'file'.")
         return uploaded
 
-    def _store(self, session: ClinicalSession, path: Path, filename: str) -> Response:
+    def _store(self, session: ClinicalSession, path: Path, filename: str, sha256: str) -> Response:
         try:
             recording = recording_replace(
-                session=session, upload_path=path, original_filename=filename, uploaded_by=acting_user(self.request)
+                session=session,
+                upload_path=path,
+                original_filename=filename,
+                uploaded_by=acting_user(self.request),
+                sha256=sha256,
             )
         except MediaRejected as rejected:
             status_code = UPLOAD_STATUS.get(rejected.code, 400)
@@ -376,14 +379,6 @@ def _too_large(limit: int) -> ApiError:
         message=f"The file is larger than the {limit // (1024 * 1024)} MB limit.",
         details={"reason": "too_large", "max_bytes": limit},
     )
-
-
-def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class TranscriptDetail(ApiView):

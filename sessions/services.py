@@ -33,7 +33,8 @@ def sanitise_filename(name: str) -> str:
     return cleaned[:200]
 
 
-def _sha256_of(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """The hex SHA-256 of a file, read in chunks."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         while chunk := handle.read(HASH_CHUNK):
@@ -130,12 +131,13 @@ def session_delete(*, session: ClinicalSession) -> None:
 
 
 def recording_replace(
-    *, session: ClinicalSession, upload_path: Path, original_filename: str, uploaded_by: User
+    *, session: ClinicalSession, upload_path: Path, original_filename: str, uploaded_by: User, sha256: str = ""
 ) -> Recording:
     """Validate the uploaded file by decoding it, store it, and make it the session's recording.
 
     Raises ``sessions.media.MediaRejected`` for a file we cannot use; the session keeps what it had.
-    The previous recording is replaced only after the new one is validated and stored.
+    The previous recording is replaced only after the new one is validated and stored. ``sha256`` is the file's
+    digest when the caller has already computed it (the API does, for its idempotency fingerprint).
     """
     info: MediaInfo = probe(upload_path, max_seconds=settings.MAX_RECORDING_MINUTES * 60)
     recording = Recording(
@@ -144,7 +146,7 @@ def recording_replace(
         original_filename=sanitise_filename(original_filename),
         content_type=info.content_type,
         bytes=upload_path.stat().st_size,
-        sha256=_sha256_of(upload_path),
+        sha256=sha256 or file_sha256(upload_path),
         duration_seconds=info.duration_seconds,
         codec=info.codec,
         container=info.container,

@@ -26,7 +26,7 @@ from av.audio.stream import AudioStream
 from av.container import InputContainer, OutputContainer
 from av.packet import Packet
 
-from jobs.audio.container import AudioError, codec_name, decode_range, open_audio, seek_before, time_base
+from jobs.audio.container import AudioError, codec_name, decode_range, open_audio, time_base
 from jobs.audio.plan import ChunkPlan, CopyTarget, stream_copy_target
 
 # Everything this module raises; the name its callers catch.
@@ -44,21 +44,6 @@ OPUS_OPTIONS = {"application": "voip", "frame_duration": "60", "compression_leve
 # Window over which the peak byte rate is measured: long enough to smooth over single loud passages, short
 # enough that a dense stretch of a VBR recording is not averaged away by the quiet ones around it.
 BYTE_RATE_WINDOW_SECONDS = 60.0
-
-
-@dataclass(frozen=True)
-class SourceAudio:
-    container: str
-    codec: str
-
-
-def describe_source(src: str | os.PathLike[str]) -> SourceAudio:
-    """Container and codec of the first audio stream, named as ``plan.stream_copy_target`` expects them.
-
-    Reads only the header, unlike ``sessions.media.probe`` which decodes to validate an upload.
-    """
-    with open_audio(src) as (container, stream):
-        return SourceAudio(container=container.format.name, codec=codec_name(stream))
 
 
 def audio_bytes_per_second(src: str | os.PathLike[str], *, window_seconds: float = BYTE_RATE_WINDOW_SECONDS) -> float:
@@ -102,25 +87,6 @@ def audio_bytes_per_second(src: str | os.PathLike[str], *, window_seconds: float
     return framing * peak_bytes / window_seconds
 
 
-def cut_by_stream_copy(
-    src: str | os.PathLike[str], dst: str | os.PathLike[str], start: float, end: float | None
-) -> Path:
-    """Copy the audio packets that start in ``[start, end)`` into ``dst``, timestamps rebased to 0.
-
-    ``dst`` must carry the suffix of the source's container kind (``plan.stream_copy_target``). A ``start`` at or
-    before 0 takes the file from its first packet (encoder priming included); ``end=None`` takes it to its last.
-    The cut lands on packet boundaries, so its length matches ``end - start`` within one packet.
-    """
-    chunk = ChunkPlan(index=0, start=start, end=math.inf if end is None else end)
-    destination = Path(dst)
-    try:
-        # Jump close to ``start`` through the file's index rather than read everything before it.
-        return _stream_copy(src, [chunk], lambda _chunk: destination, seek=True, open_ended=False)[0]
-    except _SeekOvershot:
-        # Some indexes are estimates (an MP3's table of contents): read from the top instead.
-        return _stream_copy(src, [chunk], lambda _chunk: destination, seek=False, open_ended=False)[0]
-
-
 def split_by_stream_copy(
     src: str | os.PathLike[str],
     chunks: Sequence[ChunkPlan],
@@ -132,30 +98,23 @@ def split_by_stream_copy(
     first chunk starts at the file's first packet and the last one ends at its last, so nothing at either end of
     the recording is lost to rounding of the probed duration (or to the padding of a transcoded copy).
     """
-    return _stream_copy(src, chunks, destination, seek=False, open_ended=True)
-
-
-class _SeekOvershot(Exception):
-    pass
+    return _stream_copy(src, chunks, destination)
 
 
 def _stream_copy(
     src: str | os.PathLike[str],
     chunks: Sequence[ChunkPlan],
     destination: Callable[[ChunkPlan], str | os.PathLike[str]],
-    *,
-    seek: bool,
-    open_ended: bool,
 ) -> list[Path]:
     if not chunks:
         return []
     ordered = sorted(chunks, key=lambda chunk: chunk.start)
     with open_audio(src) as (container, stream), contextlib.ExitStack() as cleanup:
         base = time_base(stream)
-        source = SourceAudio(container=container.format.name, codec=codec_name(stream))
-        target = stream_copy_target(source.container, source.codec)
+        codec = codec_name(stream)
+        target = stream_copy_target(container.format.name, codec)
         if target is None:
-            raise AudioError(f"{source.codec} audio in {source.container} cannot be cut by stream copy.")
+            raise AudioError(f"{codec} audio in {container.format.name} cannot be cut by stream copy.")
         last = len(ordered) - 1
         cuts = [
             _Cut(
@@ -163,7 +122,7 @@ def _stream_copy(
                 dst=Path(destination(chunk)),
                 # Bounds in the stream's own ticks, so that the loop over packets compares integers.
                 low=-math.inf if position == 0 and chunk.start <= 0 else _ticks(chunk.start, base),
-                high=math.inf if position == last and open_ended else _ticks(chunk.end, base),
+                high=math.inf if position == last else _ticks(chunk.end, base),
             )
             for position, chunk in enumerate(ordered)
         ]
@@ -171,13 +130,10 @@ def _stream_copy(
             if cut.dst.suffix.lower() != target.suffix:
                 raise ValueError(f"a stream-copied cut of this file must be named *{target.suffix}, not {cut.dst.name}")
         cleanup.callback(_discard_unfinished, cuts)
-        seeking = seek and cuts[0].low > 0
-        if seeking:
-            seek_before(container, stream, ordered[0].start)
         try:
-            _copy_packets(container, stream, target, cuts, after_seek=seeking)
+            _copy_packets(container, stream, target, cuts)
         except av.error.FFmpegError as error:
-            raise AudioError(f"Stream copy of {source.codec} audio failed ({error.strerror}).") from None
+            raise AudioError(f"Stream copy of {codec} audio failed ({error.strerror}).") from None
     empty = [cut.chunk.index for cut in cuts if not cut.done]
     if empty:
         raise AudioError(f"No audio packets fall within chunk(s) {empty}.")
@@ -189,9 +145,7 @@ def _ticks(seconds: float, base: Fraction) -> float:
     return seconds if math.isinf(seconds) else math.ceil(Fraction(seconds) / base)
 
 
-def _copy_packets(
-    container: InputContainer, stream: AudioStream, target: CopyTarget, cuts: Sequence[_Cut], *, after_seek: bool
-) -> None:
+def _copy_packets(container: InputContainer, stream: AudioStream, target: CopyTarget, cuts: Sequence[_Cut]) -> None:
     """The one loop that sees every packet of a long file: kept to integer comparisons and attribute access."""
     pending = collections.deque(cuts)
     active: list[_Cut] = []
@@ -204,10 +158,6 @@ def _copy_packets(
         ticks = packet.pts if packet.pts is not None else packet.dts
         if ticks is None:
             continue
-        if after_seek:
-            if ticks > next_low:
-                raise _SeekOvershot
-            after_seek = False
         if ticks >= next_high:
             for cut in [cut for cut in active if ticks >= cut.high]:
                 cut.finish()

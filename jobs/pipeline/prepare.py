@@ -1,4 +1,4 @@
-"""Stage 1: decode-probe the recording and cut it into chunks the transcription provider accepts.
+"""Stage 1: cut the recording into chunks the transcription provider accepts.
 
 Chunks are cut by stream copy when the provider takes the codec and container as they are; otherwise
 the recording is transcoded once to 16 kHz mono Ogg/Opus and that is cut. A chunk of digital silence
@@ -20,7 +20,6 @@ from jobs.models import Artifact, Job, JobEvent
 from jobs.pipeline.files import local_copy, scratch_dir
 from jobs.providers.factory import get_transcriber
 from jobs.runner import Lease, PermanentFailure
-from sessions.media import MediaRejected, probe
 from sessions.models import Recording, Transcript
 from sessions.transcripts import reusable_transcript, transcript_copy_from
 
@@ -66,24 +65,23 @@ def _cut_chunks(job: Job, lease: Lease, recording: Recording, model: str) -> Non
         return
     with local_copy(recording.file.name) as original, scratch_dir() as folder:
         try:
-            info = probe(original)
+            # The upload was decode-probed when it was stored; the row holds what that found.
             source = original
-            target = stream_copy_target(info.container, info.codec)
+            target = stream_copy_target(recording.container, recording.codec)
             if target is None:
                 source = transcode_to_opus(original, folder / "normalised.ogg")
                 target = stream_copy_target("ogg", "opus")
                 assert target is not None
             chunks = plan_chunks(
-                info.duration_seconds,
+                recording.duration_seconds,
                 bytes_per_second=audio_bytes_per_second(source),
                 limits=_limits(model),
                 overlap_seconds=settings.CHUNK_OVERLAP_SECONDS,
             )
             paths = split_by_stream_copy(source, chunks, lambda chunk: folder / f"chunk-{chunk.index}{target.suffix}")
             silent = [is_digital_silence(path) for path in paths]
-        except (MediaRejected, AudioSplitError, ValueError) as error:
-            message = error.message if isinstance(error, MediaRejected) else "The recording's audio could not be cut."
-            raise PermanentFailure("AUDIO_UNREADABLE", message) from None
+        except (AudioSplitError, ValueError):
+            raise PermanentFailure("AUDIO_UNREADABLE", "The recording's audio could not be cut.") from None
         total = len(chunks)
         for chunk, path, is_silent in zip(chunks, paths, silent, strict=True):
             lease.load()  # stops here if the job was canceled or its session deleted
