@@ -23,7 +23,13 @@ def _check(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProces
     clean.pop("DATABASE_URL", None)
     clean.update({"VAR_DIR": str(tmp_path), **env})
     return subprocess.run(
-        [sys.executable, "manage.py", "check", *args], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60
+        [sys.executable, "manage.py", "check", *args],
+        check=False,
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -32,6 +38,7 @@ def _python(tmp_path: Path, code: str, **env: str) -> subprocess.CompletedProces
     clean = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     return subprocess.run(
         [sys.executable, "-c", code],
+        check=False,
         cwd=ROOT,
         env={**clean, **PRODUCTION, "VAR_DIR": str(tmp_path), **env},
         capture_output=True,

@@ -149,6 +149,7 @@ def test_a_crash_at_any_stage_boundary_recovers_to_the_same_note(alice, charlie,
     job = job_start(session=session, requested_by=alice)
     crashed = subprocess.run(
         [sys.executable, "-m", "tests.support.crash_driver", str(job.pk), stage, moment],
+        check=False,
         cwd=ROOT,
         env=worker_env(),
         capture_output=True,
