@@ -22,6 +22,7 @@ from api.errors import ApiError
 from api.schema import error_responses
 from api.views import ApiView, IgnoreAcceptNegotiation
 from config.downloads import set_download_headers
+from notes.content import Flag, FlagKind, Section, Statement
 from notes.exports import DOCX_CONTENT_TYPE, EXPORT_FORMATS, note_export
 from notes.forms import SECTION_MAX_CHARS
 from notes.models import Note
@@ -30,7 +31,23 @@ from notes.services import NoteConflict, NoteLocked, note_save, note_sign
 # --- Resources -------------------------------------------------------------------------------------
 
 
-class NoteSectionSerializer(serializers.Serializer[Any]):
+class NoteFlagSerializer(serializers.Serializer[Flag]):
+    kind = serializers.ChoiceField(choices=FlagKind.choices)
+    message = serializers.CharField(help_text="What to check, in words a clinician understands.")
+    evidence = serializers.ListField(
+        child=serializers.IntegerField(), help_text="Ids of the transcript segments the flag points to."
+    )
+
+
+class NoteStatementSerializer(serializers.Serializer[Statement]):
+    text = serializers.CharField(allow_blank=True)
+    evidence = serializers.ListField(
+        child=serializers.IntegerField(), help_text="Ids of the transcript segments that support it."
+    )
+    flags = NoteFlagSerializer(many=True)
+
+
+class NoteSectionSerializer(serializers.Serializer[Section]):
     key = serializers.CharField()
     heading = serializers.CharField()
     text = serializers.CharField(allow_blank=True, default="")
@@ -38,13 +55,21 @@ class NoteSectionSerializer(serializers.Serializer[Any]):
         child=serializers.IntegerField(), default=list, help_text="Ids of the transcript segments that support it."
     )
     flags = serializers.ListField(
-        child=serializers.CharField(), default=list, help_text="e.g. edited, unsupported (statements without evidence)."
+        source="flag_kinds",
+        child=serializers.CharField(),
+        default=list,
+        help_text="The kinds of flag on the section: edited, unsupported (statements without evidence), …",
+    )
+    statements = NoteStatementSerializer(
+        many=True,
+        required=False,
+        help_text="The sentences of the section, each with its evidence and flags; empty before a draft.",
     )
 
 
 class NoteSerializer(serializers.ModelSerializer[Note]):
     session_id = serializers.UUIDField(read_only=True)
-    sections = NoteSectionSerializer(many=True, read_only=True)
+    sections = NoteSectionSerializer(source="content.sections", many=True, read_only=True)
     signed_by = serializers.UUIDField(source="signed_by_id", read_only=True, allow_null=True)
 
     class Meta:

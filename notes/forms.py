@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 
+from notes.content import Section
 from notes.models import Note
 
 # Generous for a long medical note, small enough that one form cannot fill the database.
@@ -22,25 +23,25 @@ class NoteEditForm(forms.Form):
     version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, note: Note, read_only: bool = False, **kwargs: Any) -> None:
+        self.note_sections: list[Section] = list(note.content.sections)
         kwargs.setdefault(
             "initial",
-            {"version": note.version, **{section_field_name(s["key"]): s.get("text", "") for s in note.sections}},
+            {"version": note.version, **{section_field_name(s.key): s.text for s in self.note_sections}},
         )
         super().__init__(*args, **kwargs)
-        self.note_sections: list[dict[str, Any]] = list(note.sections)
         self.section_keys: list[str] = []
         for section in self.note_sections:
-            attrs = {"rows": 8, "spellcheck": "true", "data-section-text": "", "data-heading": section["heading"]}
+            attrs = {"rows": 8, "spellcheck": "true", "data-section-text": "", "data-heading": section.heading}
             if read_only:
                 attrs["readonly"] = ""
-            self.fields[section_field_name(section["key"])] = forms.CharField(
-                label=section["heading"],
+            self.fields[section_field_name(section.key)] = forms.CharField(
+                label=section.heading,
                 required=False,
                 strip=False,
                 max_length=SECTION_MAX_CHARS,
                 widget=forms.Textarea(attrs=attrs),
             )
-            self.section_keys.append(section["key"])
+            self.section_keys.append(section.key)
 
     def section_texts(self) -> dict[str, str]:
         """The submitted texts; a section missing from the submission is left as it is, not emptied."""

@@ -8,6 +8,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import models
 
 from accounts.models import User
+from notes.content import NoteContent
 from sessions.models import ClinicalSession
 
 
@@ -29,14 +30,14 @@ class Note(models.Model):
     template_name = models.CharField(max_length=100)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
     version = models.PositiveIntegerField(default=1)
-    # [{"key", "heading", "text", "evidence": [segment ids], "flags": [...]}] in template order.
+    # A NoteContent as JSON (notes.content): [{"key", "heading", "text", "evidence", "flags", "statements"}].
     sections = models.JSONField(default=list)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     signed_at = models.DateTimeField(null=True, blank=True)
     signed_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     # An AI draft that arrived after the clinician edited or signed the note, kept aside for them to compare
-    # and accept: {"draft_ref", "sections", "created_at", "model", "prompt_version"}.
+    # and accept: {"draft_ref", "sections" (a NoteContent as JSON), "created_at", "model", "prompt_version"}.
     pending_draft = models.JSONField(null=True, blank=True)
     # The newest AI draft delivered to this note, whether applied, pending or dismissed: a repeated delivery
     # of a draft the clinician dismissed must not bring it back.
@@ -59,6 +60,11 @@ class Note(models.Model):
 
     def section_texts(self) -> dict[str, str]:
         return {section["key"]: section.get("text", "") for section in self.sections}
+
+    @property
+    def content(self) -> NoteContent:
+        """The sections as a typed value, read afresh; ValueError when the stored JSON is malformed."""
+        return NoteContent.from_json(self.sections)
 
     @property
     def has_pending_draft(self) -> bool:

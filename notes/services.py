@@ -10,8 +10,6 @@ kept aside as ``pending_draft`` for them to compare and accept.
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Sequence
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -19,16 +17,12 @@ from django.utils import timezone
 
 from accounts.models import User
 from formats.catalogue import get_template
+from notes.content import FlagKind, NoteContent, normalise_section_text
 from notes.models import Note, NoteRevision
 from sessions.models import ClinicalSession
 
 logger = logging.getLogger(__name__)
 
-# NUL and lone surrogates cannot be stored in a PostgreSQL JSON value; model output may still carry them.
-_UNSTORABLE_CHARACTERS = re.compile("[\x00\ud800-\udfff]")
-
-EDITED_FLAG = "edited"
-UNSUPPORTED_FLAG = "unsupported"
 # A guarded write that keeps losing races to other writers gives up rather than spin.
 MAX_DRAFT_ATTEMPTS = 5
 
@@ -74,9 +68,7 @@ def note_open(*, session: ClinicalSession, opened_by: User) -> Note:
     spec = get_template(session.practice, session.note_type)
     if spec is None:
         raise NoteTemplateUnavailable(session.note_type)
-    sections: list[dict[str, Any]] = [
-        {"key": s.key, "heading": s.heading, "text": "", "evidence": [], "flags": []} for s in spec.sections
-    ]
+    sections = NoteContent.empty((s.key, s.heading) for s in spec.sections).to_json()
     try:
         with transaction.atomic():
             note = Note.objects.create(
@@ -91,12 +83,8 @@ def note_open(*, session: ClinicalSession, opened_by: User) -> Note:
     return note
 
 
-def normalise_section_text(text: str) -> str:
-    # Browsers send textarea content with CRLF; stored notes use LF so an untouched section compares equal.
-    return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
 def _merged_sections(sections: list[dict[str, Any]], texts: dict[str, str]) -> tuple[list[dict[str, Any]], bool]:
+    # Only the text and the section's flags change; whatever else the stored section holds is kept as it is.
     merged: list[dict[str, Any]] = []
     changed = False
     for section in sections:
@@ -106,8 +94,8 @@ def _merged_sections(sections: list[dict[str, Any]], texts: dict[str, str]) -> t
             merged.append(section)
             continue
         flags = list(section.get("flags", []))
-        if EDITED_FLAG not in flags:
-            flags.append(EDITED_FLAG)
+        if FlagKind.EDITED not in flags:
+            flags.append(FlagKind.EDITED.value)
         merged.append({**section, "text": normalise_section_text(texts[key]), "flags": flags})
         changed = True
     return merged, changed
@@ -154,85 +142,6 @@ def note_save(*, note: Note, version: int, texts: dict[str, str], author: User) 
 
 
 # --- AI drafts -----------------------------------------------------------------------------------
-
-
-def _draft_text(text: str) -> str:
-    return _UNSTORABLE_CHARACTERS.sub("", normalise_section_text(text))
-
-
-def _int_list(value: Any, what: str) -> list[int]:
-    if not isinstance(value, list | tuple):
-        raise ValueError(f"{what} must be a list of segment ids.")
-    ids: list[int] = []
-    for item in value:
-        # bool is an int subclass; True is not a segment id.
-        if isinstance(item, bool) or not isinstance(item, int):
-            raise ValueError(f"{what} must hold integer segment ids.")
-        if item not in ids:
-            ids.append(item)
-    return ids
-
-
-def _draft_statement(value: Any, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict) or not isinstance(value.get("text"), str):
-        raise ValueError(f"{where} needs a text.")
-    supported = value.get("supported", False)
-    if not isinstance(supported, bool):
-        raise ValueError(f"{where} must say whether it is supported (true or false).")
-    return {
-        "text": _draft_text(value["text"]),
-        "evidence": _int_list(value.get("evidence", []), f"{where} evidence"),
-        "supported": supported,
-    }
-
-
-def normalise_draft_sections(sections: Sequence[Any]) -> list[dict[str, Any]]:
-    """The drafted sections in the shape a note stores, or ValueError naming what is malformed.
-
-    The ``unsupported`` flag is derived from the statements so it cannot disagree with them.
-    """
-    if isinstance(sections, str | bytes) or not isinstance(sections, Sequence) or not sections:
-        raise ValueError("An AI draft needs at least one section.")
-    normalised: list[dict[str, Any]] = []
-    keys: set[str] = set()
-    for position, section in enumerate(sections, start=1):
-        where = f"Draft section {position}"
-        if not isinstance(section, dict):
-            raise ValueError(f"{where} is not an object.")
-        key, heading, text = section.get("key"), section.get("heading"), section.get("text", "")
-        if not isinstance(key, str) or not key:
-            raise ValueError(f"{where} needs a key.")
-        if key in keys:
-            raise ValueError(f"{where} repeats the key {key!r}.")
-        if not isinstance(heading, str) or not heading.strip():
-            raise ValueError(f"{where} needs a heading.")
-        if not isinstance(text, str):
-            raise ValueError(f"{where} needs its text as a string.")
-        flags = section.get("flags", [])
-        if not isinstance(flags, list | tuple) or not all(isinstance(flag, str) for flag in flags):
-            raise ValueError(f"{where} flags must be a list of strings.")
-        raw_statements = section.get("statements", [])
-        if not isinstance(raw_statements, list | tuple):
-            raise ValueError(f"{where} statements must be a list.")
-        statements = [
-            _draft_statement(statement, f"{where}, statement {index}")
-            for index, statement in enumerate(raw_statements, start=1)
-        ]
-        kept_flags = [flag for flag in dict.fromkeys(flags) if flag not in (UNSUPPORTED_FLAG, EDITED_FLAG)]
-        if any(not statement["supported"] for statement in statements):
-            kept_flags.append(UNSUPPORTED_FLAG)
-        keys.add(key)
-        normalised.append(
-            {
-                "key": key,
-                "heading": _draft_text(heading),
-                "text": _draft_text(text),
-                "evidence": _int_list(section.get("evidence", []), f"{where} evidence"),
-                "flags": kept_flags,
-                "statements": statements,
-            }
-        )
-    return normalised
 
 
 def _draft_already_delivered(note: Note, draft_ref: str) -> bool:
@@ -318,34 +227,34 @@ def _keep_draft_pending(*, note: Note, sections: list[dict[str, Any]], draft_ref
 
 
 def note_apply_draft(
-    *, session: ClinicalSession, sections: Sequence[dict[str, Any]], draft_ref: str, model: str, prompt_version: str
+    *, session: ClinicalSession, draft: NoteContent, draft_ref: str, model: str, prompt_version: str
 ) -> Note:
     """Put an AI draft into the session's note, never over a clinician's work.
 
-    ``sections`` come in template order as ``{"key", "heading", "text", "evidence", "flags", "statements"}``;
+    ``draft`` is stored as it is: its citations were checked and its flags set when it was built.
     ``draft_ref`` identifies the pipeline run, and delivering the same one again changes nothing. With no note
     yet, the note is created from the draft. A note nobody has edited gets the draft as a new version. A note a
     clinician has edited, or a signed one, keeps its text and holds the draft as ``pending_draft``.
 
-    Raises ValueError for malformed sections and NoteTemplateUnavailable when the session's format is gone.
+    Raises ValueError without a ``draft_ref`` and NoteTemplateUnavailable when the session's format is gone.
     """
     if not draft_ref:
         raise ValueError("An AI draft needs a draft_ref.")
-    normalised = normalise_draft_sections(sections)
+    sections = draft.to_json()
     meta = {"model": model, "prompt_version": prompt_version}
     note: Note | None = None
     for _ in range(MAX_DRAFT_ATTEMPTS):
         note = Note.objects.filter(session=session, note_type=session.note_type).first()
         if note is None:
-            created = _create_drafted_note(session=session, sections=normalised, draft_ref=draft_ref, meta=meta)
+            created = _create_drafted_note(session=session, sections=sections, draft_ref=draft_ref, meta=meta)
             if created is not None:
                 return created
             continue
         if _draft_already_delivered(note, draft_ref):
             return note
         if note.is_signed or _clinician_has_edited(note):
-            return _keep_draft_pending(note=note, sections=normalised, draft_ref=draft_ref, meta=meta)
-        replaced = _replace_with_draft(note=note, sections=normalised, draft_ref=draft_ref, meta=meta)
+            return _keep_draft_pending(note=note, sections=sections, draft_ref=draft_ref, meta=meta)
+        replaced = _replace_with_draft(note=note, sections=sections, draft_ref=draft_ref, meta=meta)
         if replaced is not None:
             return replaced
     # Only a note rewritten by others on every attempt gets here; the caller may retry later.

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
@@ -18,16 +17,15 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.tenancy import signed_in_user
 from config.downloads import set_download_headers
+from notes.content import NoteContent, Section, normalise_section_text
 from notes.exports import EXPORT_FORMATS, TXT_CONTENT_TYPE, note_export
 from notes.forms import DraftAcceptForm, DraftDismissForm, NoteEditForm, NoteSignForm, section_field_name
 from notes.models import Note, NoteRevision
 from notes.services import (
-    UNSUPPORTED_FLAG,
     NoteConflict,
     NoteDraftUnavailable,
     NoteLocked,
     NoteTemplateUnavailable,
-    normalise_section_text,
     note_accept_draft,
     note_dismiss_draft,
     note_open,
@@ -35,11 +33,6 @@ from notes.services import (
     note_sign,
 )
 from sessions.models import ClinicalSession
-
-FLAG_LABELS = {
-    "edited": "Edited by clinician",
-    UNSUPPORTED_FLAG: "Unsupported statements",
-}
 
 
 @dataclass(frozen=True)
@@ -98,47 +91,31 @@ def _visible_note(request: HttpRequest, pk: UUID) -> Note:
     return get_object_or_404(notes, pk=pk)
 
 
-def _flag_labels(flags: Any) -> list[str]:
-    if not isinstance(flags, list):
-        return []
-    return [FLAG_LABELS.get(str(flag), str(flag).replace("_", " ").capitalize()) for flag in flags]
+def _flag_labels(section: Section) -> list[str]:
+    return [kind.label for kind in section.flag_kinds]
 
 
-def _evidence_ids(section: dict[str, Any]) -> list[int]:
-    evidence = section.get("evidence")
-    if not isinstance(evidence, list):
-        return []
-    return [item for item in evidence if isinstance(item, int) and not isinstance(item, bool)]
+def _unsupported_statements(section: Section) -> list[str]:
+    return [statement.text for statement in section.unsupported_statements if statement.text]
 
 
-def _unsupported_statements(section: dict[str, Any]) -> list[str]:
-    statements = section.get("statements")
-    if not isinstance(statements, list):
-        return []
-    return [
-        str(statement.get("text", ""))
-        for statement in statements
-        if isinstance(statement, dict) and statement.get("supported") is False and statement.get("text")
-    ]
-
-
-def _pending_draft(note: Note) -> PendingDraft | None:
+def _pending_draft(note: Note, note_sections: list[Section]) -> PendingDraft | None:
     pending = note.pending_draft
     if not isinstance(pending, dict) or not isinstance(pending.get("sections"), list):
         return None
+    draft = NoteContent.from_json(pending["sections"])
     current = note.section_texts()
     sections = [
         DraftSection(
-            key=str(section.get("key", "")),
-            heading=str(section.get("heading", section.get("key", ""))),
-            draft_text=str(section.get("text", "")),
-            current_text=current.get(str(section.get("key", ""))),
-            flags=_flag_labels(section.get("flags")),
-            evidence=_evidence_ids(section),
+            key=section.key,
+            heading=section.heading,
+            draft_text=section.text,
+            current_text=current.get(section.key),
+            flags=_flag_labels(section),
+            evidence=list(section.evidence),
             unsupported=_unsupported_statements(section),
         )
-        for section in pending["sections"]
-        if isinstance(section, dict)
+        for section in draft.sections
     ]
     draft_keys = {section.key for section in sections}
     created_at = pending.get("created_at")
@@ -150,7 +127,7 @@ def _pending_draft(note: Note) -> PendingDraft | None:
         draft_ref=str(pending.get("draft_ref", "")),
         created_at=created,
         sections=sections,
-        dropped_headings=[s["heading"] for s in note.sections if s["key"] not in draft_keys],
+        dropped_headings=[s.heading for s in note_sections if s.key not in draft_keys],
     )
 
 
@@ -159,19 +136,19 @@ def _editor_sections(form: NoteEditForm, *, saved: Note | None = None) -> list[E
     saved_texts = saved.section_texts() if saved is not None else {}
     rows = []
     for section in form.note_sections:
-        name = section_field_name(section["key"])
+        name = section_field_name(section.key)
         saved_text = None
         if saved is not None:
             submitted = normalise_section_text(str(form.data.get(name, "")))
-            current = saved_texts.get(section["key"], "")
+            current = saved_texts.get(section.key, "")
             saved_text = current if submitted != current else None
         rows.append(
             EditorSection(
-                key=section["key"],
-                heading=section["heading"],
+                key=section.key,
+                heading=section.heading,
                 field=form[name],
-                flags=_flag_labels(section.get("flags", [])),
-                evidence=_evidence_ids(section),
+                flags=_flag_labels(section),
+                evidence=list(section.evidence),
                 unsupported=_unsupported_statements(section),
                 saved_text=saved_text,
             )
@@ -214,7 +191,7 @@ def _render_editor(
         # The page holds typed text that is not in the database, so leaving it asks first.
         "unsaved": bool(refusal),
         # A refused save shows the clinician's typed text; offering other actions there would lose it.
-        "pending": None if refusal else _pending_draft(shown),
+        "pending": None if refusal else _pending_draft(shown, form.note_sections),
         "action_error": action_error,
         "sign_form": sign_form or NoteSignForm(initial={"version": shown.version}),
     }

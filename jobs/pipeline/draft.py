@@ -1,9 +1,10 @@
 """Stage 3: draft the note from the transcript, and check every citation against it.
 
-The drafting model returns sections of statements, each citing transcript segment ids. A citation of
-a segment that does not exist is dropped; a statement left with no valid citation is kept but marked
-unsupported, so the clinician reviews it before signing. The draft never overwrites a note the
-clinician has edited (notes.services.note_apply_draft decides).
+The drafting model returns sections of statements, each citing transcript segment ids. Here they become the
+note's content (notes.content.NoteContent), once: a citation of a segment that does not exist is dropped; a
+statement left with no valid citation is kept with an ``unsupported`` flag, so the clinician reviews it
+before signing. The draft never overwrites a note the clinician has edited (notes.services.note_apply_draft
+decides).
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Sequence
-from typing import Any
 
 from formats.builtin import TemplateSpec
 from formats.catalogue import get_template
@@ -21,10 +21,9 @@ from jobs.pipeline.transcripts import segments_from_transcript
 from jobs.providers.base import DraftResult, DraftSection, DraftStatement
 from jobs.providers.factory import get_drafter
 from jobs.runner import Lease, PermanentFailure
+from notes.content import Flag, NoteContent, Section, Statement
 from notes.services import NoteTemplateUnavailable, note_apply_draft
 from sessions.models import Transcript
-
-UNSUPPORTED = "unsupported"
 
 
 def stage_draft(job: Job, lease: Lease) -> str | None:
@@ -43,11 +42,11 @@ def stage_draft(job: Job, lease: Lease) -> str | None:
         result = get_drafter().draft(template=template, segments=segments_from_transcript(transcript))
         artifact_store_bytes(job=job, kind=Artifact.Kind.DRAFT_JSON, content=draft_to_json(result))
     lease.load()
-    sections = checked_sections(template, result, valid_ids={int(s["id"]) for s in transcript.segments})
     try:
+        draft = drafted_content(template, result, valid_ids={int(s["id"]) for s in transcript.segments})
         note_apply_draft(
             session=job.session,
-            sections=sections,
+            draft=draft,
             draft_ref=str(job.pk),
             model=result.model,
             prompt_version=result.prompt_version,
@@ -63,29 +62,22 @@ def stage_draft(job: Job, lease: Lease) -> str | None:
     return None
 
 
-def checked_sections(template: TemplateSpec, result: DraftResult, *, valid_ids: set[int]) -> list[dict[str, Any]]:
-    """The template's sections filled from the draft, each statement's citations checked."""
+def drafted_content(template: TemplateSpec, result: DraftResult, *, valid_ids: set[int]) -> NoteContent:
+    """The template's sections filled from the draft, each statement's citations checked against
+    ``valid_ids``, the transcript's segment ids. Raises ValueError when the template cannot hold a note."""
     drafted = {section.key: section for section in result.sections}
     sections = []
     for spec in template.sections:
-        statements: list[dict[str, Any]] = []
+        statements = []
         for statement in drafted[spec.key].statements if spec.key in drafted else ():
             text = statement.text.strip()
-            evidence = sorted({i for i in statement.evidence if i in valid_ids})
-            if text:
-                statements.append({"text": text, "evidence": evidence, "supported": bool(evidence)})
-        flags = [UNSUPPORTED] if any(not s["supported"] for s in statements) else []
-        sections.append(
-            {
-                "key": spec.key,
-                "heading": spec.heading,
-                "text": "\n".join(str(s["text"]) for s in statements),
-                "evidence": sorted({int(i) for s in statements for i in s["evidence"]}),
-                "flags": flags,
-                "statements": statements,
-            }
-        )
-    return sections
+            if not text:
+                continue
+            evidence = tuple(sorted({i for i in statement.evidence if i in valid_ids}))
+            flags = () if evidence else (Flag.uncited(),)
+            statements.append(Statement(text=text, evidence=evidence, flags=flags))
+        sections.append(Section.from_statements(key=spec.key, heading=spec.heading, statements=statements))
+    return NoteContent(sections=tuple(sections))
 
 
 def draft_to_json(result: DraftResult) -> bytes:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from notes.content import UNCITED_MESSAGE, Flag, FlagKind, NoteContent, Section, Statement
 from notes.models import Note, NoteRevision
+from notes.services import note_apply_draft
 from tests.factories import ClinicalSessionFactory, NoteFactory
+from tests.notes.factories import draft_sections
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +28,8 @@ def test_a_note_reads_with_its_sections(api, note):
         1,
     )
     assert [section["key"] for section in body["sections"]] == ["subjective", "objective", "assessment", "plan"]
-    assert set(body["sections"][0]) == {"key", "heading", "text", "evidence", "flags"}
+    assert set(body["sections"][0]) == {"key", "heading", "text", "evidence", "flags", "statements"}
+    assert body["sections"][0]["statements"] == []
     assert body["signed_by"] is None
 
 
@@ -125,3 +129,47 @@ def test_an_unknown_download_format_is_a_400(api, note):
     response = api.get(f"/api/v1/notes/{note.pk}/export", {"format": "pdf"})
     assert response.status_code == 400
     assert response.json()["error"]["details"]["fields"] == {"format": ["Use format=docx or format=txt."]}
+
+
+def test_a_drafted_note_reads_with_each_statements_evidence_and_flags(api, alice_session):
+    dose = Flag(FlagKind.DOSE, "The transcript says 50 mg.", (4,), said="fifty milligrams")
+    plan = Section.from_statements(
+        key="plan",
+        heading="Plan",
+        statements=(Statement("Sertraline 100 mg.", (4,), (dose,)), Statement("Lives alone.", (), (Flag.uncited(),))),
+    )
+    draft = NoteContent(sections=(Section(key="subjective", heading="Subjective", text=""), plan))
+    note = note_apply_draft(session=alice_session, draft=draft, draft_ref="job-1", model="m", prompt_version="v1")
+
+    body = api.get(f"/api/v1/notes/{note.pk}").json()
+
+    subjective, plan_out = body["sections"]
+    assert set(subjective) == {"key", "heading", "text", "evidence", "flags", "statements"}
+    assert subjective["statements"] == []
+    assert plan_out["text"] == "Sertraline 100 mg.\nLives alone."
+    assert (plan_out["evidence"], plan_out["flags"]) == ([4], ["dose", "unsupported"])
+    assert plan_out["statements"] == [
+        {
+            "text": "Sertraline 100 mg.",
+            "evidence": [4],
+            "flags": [{"kind": "dose", "message": "The transcript says 50 mg.", "evidence": [4]}],
+        },
+        {
+            "text": "Lives alone.",
+            "evidence": [],
+            "flags": [{"kind": "unsupported", "message": UNCITED_MESSAGE, "evidence": []}],
+        },
+    ]
+
+
+def test_a_note_stored_before_statements_carried_flags_reads_with_them(api, alice_session):
+    note = NoteFactory(session=alice_session, sections=draft_sections(unsupported={"assessment": "Lives alone."}))
+
+    body = api.get(f"/api/v1/notes/{note.pk}").json()
+
+    assessment = body["sections"][2]
+    assert (assessment["evidence"], assessment["flags"]) == ([3, 5], ["unsupported"])
+    assert [statement["flags"] for statement in assessment["statements"]] == [
+        [],
+        [{"kind": "unsupported", "message": UNCITED_MESSAGE, "evidence": []}],
+    ]

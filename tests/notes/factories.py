@@ -6,6 +6,7 @@ from factory.declarations import LazyAttribute, LazyFunction, Sequence, SubFacto
 from factory.django import DjangoModelFactory
 
 from formats.models import NoteTemplate
+from notes.content import NoteContent
 from notes.models import NoteRevision
 from tests.factories import NoteFactory, PracticeFactory
 
@@ -41,8 +42,8 @@ SOAP_HEADINGS = {"subjective": "Subjective", "objective": "Objective", "assessme
 def draft_sections(
     texts: dict[str, str] | None = None, *, unsupported: dict[str, str] | None = None
 ) -> list[dict[str, Any]]:
-    """A drafted SOAP note as the pipeline hands it over: each section cites segments; ``unsupported``
-    adds, per section key, a statement that cites nothing."""
+    """A drafted SOAP note as notes stored it before statements carried flags: each section cites segments;
+    ``unsupported`` adds, per section key, a statement that cites nothing."""
     texts = texts or {}
     unsupported = unsupported or {}
     sections = []
@@ -64,3 +65,8 @@ def draft_sections(
             }
         )
     return sections
+
+
+def draft_content(texts: dict[str, str] | None = None, *, unsupported: dict[str, str] | None = None) -> NoteContent:
+    """``draft_sections`` as the typed value the pipeline hands to ``note_apply_draft``."""
+    return NoteContent.from_json(draft_sections(texts, unsupported=unsupported))

@@ -11,7 +11,7 @@ from formats.models import NoteTemplate
 from notes.models import Note
 from notes.services import note_apply_draft, note_save
 from tests.factories import UserFactory
-from tests.notes.factories import draft_sections
+from tests.notes.factories import draft_content
 
 pytestmark = pytest.mark.django_db
 
@@ -106,7 +106,7 @@ def test_staff_cannot_save_a_practice_template_with_invalid_sections(staff_clien
 def test_staff_note_page_shows_a_pending_ai_draft_exists_without_its_text(staff_client, written_note):
     note_apply_draft(
         session=written_note.session,
-        sections=draft_sections({"plan": "Drafted plan nobody on staff should read."}),
+        draft=draft_content({"plan": "Drafted plan nobody on staff should read."}),
         draft_ref="job-77",
         model="claude-test",
         prompt_version="v9",
@@ -123,7 +123,7 @@ def test_staff_note_page_shows_a_pending_ai_draft_exists_without_its_text(staff_
 
 def test_staff_revision_rows_show_which_draft_and_model_made_them(staff_client, alice_session):
     note = note_apply_draft(
-        session=alice_session, sections=draft_sections(), draft_ref="job-78", model="claude-test", prompt_version="v9"
+        session=alice_session, draft=draft_content(), draft_ref="job-78", model="claude-test", prompt_version="v9"
     )
 
     html = staff_client.get(reverse("admin:notes_note_change", args=[note.pk])).content.decode()

@@ -8,6 +8,7 @@ import pytest
 from django.db.models import F
 
 from notes import services
+from notes.content import Flag, FlagKind, NoteContent, Section, Statement
 from notes.models import Note, NoteQuerySet, NoteRevision
 from notes.services import (
     NoteConflict,
@@ -33,7 +34,7 @@ JOB_2 = "6f1c2a7e-0000-4000-8000-000000000002"
 def _apply(session, ref: str = JOB_1, sections: list[dict[str, Any]] | None = None) -> Note:
     return note_apply_draft(
         session=session,
-        sections=draft_sections() if sections is None else sections,
+        draft=NoteContent.from_json(draft_sections() if sections is None else sections),
         draft_ref=ref,
         model="claude-test",
         prompt_version="draft-v3",
@@ -196,6 +197,25 @@ def test_apply_draft_drops_an_unsupported_flag_that_no_statement_justifies(alice
     note = _apply(alice_session, sections=sections)
 
     assert _stored(note).sections[0]["flags"] == []
+
+
+def test_apply_draft_stores_the_content_as_it_was_built(alice_session):
+    dose = Flag(FlagKind.DOSE, "The transcript says 50 mg.", (4,), said="fifty milligrams")
+    plan = Section.from_statements(
+        key="plan",
+        heading="Plan",
+        statements=(Statement("Sertraline 100 mg.", (4,), (dose,)), Statement("Lives alone.", (), (Flag.uncited(),))),
+    )
+    draft = NoteContent(sections=(Section(key="subjective", heading="Subjective", text="", evidence=(1, 2)), plan))
+
+    note = note_apply_draft(
+        session=alice_session, draft=draft, draft_ref=JOB_1, model="claude-test", prompt_version="draft-v3"
+    )
+
+    stored = _stored(note)
+    assert stored.sections == draft.to_json()
+    assert stored.content == draft
+    assert NoteRevision.objects.get(note=note).sections == draft.to_json()
 
 
 @pytest.mark.parametrize(

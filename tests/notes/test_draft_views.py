@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from notes.models import Note
 from notes.services import note_apply_draft, note_save, note_sign
-from tests.notes.factories import draft_sections
+from tests.notes.factories import draft_content, draft_sections
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +32,7 @@ def _dismiss_url(note: Note) -> str:
 def _apply(note: Note, ref: str = JOB_1, **texts: str) -> Note:
     return note_apply_draft(
         session=note.session,
-        sections=draft_sections(texts, unsupported={"assessment": UNCITED}),
+        draft=draft_content(texts, unsupported={"assessment": UNCITED}),
         draft_ref=ref,
         model="claude-test",
         prompt_version="v1",
@@ -112,6 +112,22 @@ def test_editor_lists_the_statements_the_transcript_does_not_support(alice_clien
     plan = editor.split('id="id_section_plan-label"', 1)[1].split("</section>", 1)[0]
     assert "Not supported by the transcript" not in plan
     assert "badge-flag" not in plan
+
+
+def test_editor_reads_a_note_and_a_pending_draft_stored_before_statements_carried_flags(alice_client, alice_note):
+    old_shape = draft_sections(unsupported={"assessment": UNCITED})
+    pending = {"draft_ref": JOB_2, "sections": old_shape, "created_at": "2025-01-02T03:04:05+00:00"}
+    Note.objects.filter(pk=alice_note.pk).update(sections=old_shape, pending_draft=pending)
+
+    html = alice_client.get(_edit_url(alice_note)).content.decode()
+
+    editor = html.split("data-note-editor", 1)[1].split("</form>", 1)[0]
+    assessment = editor.split('id="id_section_assessment-label"', 1)[1].split("</section>", 1)[0]
+    assert f"<li>{UNCITED}</li>" in assessment
+    assert '<li class="badge badge-flag">Unsupported statements</li>' in assessment
+    banner = _banner(html)
+    assert f"<li>{UNCITED}</li>" in banner
+    assert "Unsupported statements" in banner
 
 
 def test_editor_links_each_cited_segment_to_the_session_transcript(alice_client, alice_note):

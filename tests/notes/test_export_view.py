@@ -10,7 +10,7 @@ from django.urls import reverse
 from notes.models import Note
 from notes.services import note_apply_draft, note_open, note_sign
 from tests.factories import ClinicalSessionFactory
-from tests.notes.factories import draft_sections
+from tests.notes.factories import draft_content
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +29,7 @@ def dated_note(practice, alice) -> Note:
     )
     return note_apply_draft(
         session=session,
-        sections=draft_sections({"plan": "Weekly CBT."}),
+        draft=draft_content({"plan": "Weekly CBT."}),
         draft_ref="job-1",
         model="claude-test",
         prompt_version="v1",

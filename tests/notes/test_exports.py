@@ -9,7 +9,7 @@ import pytest
 from notes.exports import AI_DRAFT_LINE, export_filename, note_to_docx, note_to_txt
 from notes.models import Note
 from notes.services import note_apply_draft, note_sign
-from tests.notes.factories import SOAP_HEADINGS, draft_sections
+from tests.notes.factories import SOAP_HEADINGS, draft_content, draft_sections
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +26,7 @@ MARKDOWN_TEXT = {
 def drafted_note(alice_session) -> Note:
     return note_apply_draft(
         session=alice_session,
-        sections=draft_sections(MARKDOWN_TEXT),
+        draft=draft_content(MARKDOWN_TEXT),
         draft_ref="job-1",
         model="claude-test",
         prompt_version="v1",

@@ -7,9 +7,9 @@ from django.utils import timezone
 
 from accounts.models import User
 from formats.builtin import BUILTIN_TEMPLATES
+from notes.content import FlagKind
 from notes.models import Note, NoteRevision
 from notes.services import (
-    EDITED_FLAG,
     NoteConflict,
     NoteLocked,
     NoteTemplateUnavailable,
@@ -109,7 +109,7 @@ def test_note_save_marks_only_edited_sections_and_keeps_their_evidence(alice_not
 
     stored = {s["key"]: s for s in _stored(alice_note).sections}
     assert stored["subjective"]["evidence"] == ["s1", "s2"]
-    assert stored["subjective"]["flags"] == ["unsupported", EDITED_FLAG]
+    assert stored["subjective"]["flags"] == ["unsupported", FlagKind.EDITED]
     assert stored["objective"]["evidence"] == ["s3"]
     assert stored["objective"]["flags"] == []
 
