@@ -26,6 +26,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from config.backoff import backoff_seconds
 from jobs.artifacts import artifact_delete_files_rollback_unsafe, job_storage_prefix
 from jobs.models import Artifact, Job, JobEvent
 from jobs.notifications import notify_job_finished
@@ -54,15 +55,6 @@ class PermanentFailure(Exception):
 
 def worker_identity() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
-
-
-def backoff_seconds(attempt: int, retry_after: float | None = None) -> float:
-    """``min(base·2^(n-1), cap)`` seconds before the next attempt, or the provider's Retry-After if longer."""
-    base = float(settings.JOB_BACKOFF_BASE_SECONDS)
-    delay: float = min(base * 2.0 ** max(attempt - 1, 0), float(settings.JOB_BACKOFF_CAP_SECONDS))
-    if retry_after is not None:
-        delay = max(delay, min(retry_after, float(settings.JOB_BACKOFF_CAP_SECONDS)))
-    return delay
 
 
 def _lease_delta() -> dt.timedelta:
@@ -285,7 +277,12 @@ def _retry_or_fail(lease: Lease, code: str, message: str, retry_after: float | N
     if job.attempts >= settings.JOB_MAX_ATTEMPTS:
         _fail(lease, code, f"{message} Gave up after {job.attempts} attempts.")
         return
-    delay = backoff_seconds(job.attempts, retry_after)
+    delay = backoff_seconds(
+        job.attempts,
+        base=settings.JOB_BACKOFF_BASE_SECONDS,
+        cap=settings.JOB_BACKOFF_CAP_SECONDS,
+        retry_after=retry_after,
+    )
     with transaction.atomic():
         lease.update(
             status=Job.Status.RETRY_WAIT,
