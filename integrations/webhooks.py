@@ -37,6 +37,7 @@ from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from config.backoff import backoff_seconds
 from config.utc import utc_iso
 from integrations.models import WebhookDelivery, WebhookEndpoint
 
@@ -254,8 +255,8 @@ def webhook_event_publish(
     return created
 
 
-def backoff_seconds(attempt: int) -> int:
-    return int(min(BACKOFF_BASE_SECONDS * 2 ** (attempt - 1), BACKOFF_CAP_SECONDS))
+def _retry_delay(attempt: int) -> int:
+    return int(backoff_seconds(attempt, base=BACKOFF_BASE_SECONDS, cap=BACKOFF_CAP_SECONDS))
 
 
 def webhook_deliver(delivery_id: uuid.UUID) -> WebhookDelivery | None:
@@ -309,7 +310,7 @@ def _record(
     if not error:
         fields.update(status=WebhookDelivery.Status.SUCCEEDED, delivered_at=now)
     elif retry and attempt < settings.WEBHOOK_MAX_ATTEMPTS:
-        fields["next_attempt_at"] = now + dt.timedelta(seconds=backoff_seconds(attempt))
+        fields["next_attempt_at"] = now + dt.timedelta(seconds=_retry_delay(attempt))
     else:
         fields["status"] = WebhookDelivery.Status.FAILED
     with transaction.atomic():

@@ -32,7 +32,17 @@ from config.downloads import set_download_headers
 from config.utc import utc_iso
 from jobs.dispatch import dispatch_pass
 from jobs.models import Artifact, Job, JobEvent
-from jobs.services import JobAlreadyActive, JobNotRetryable, NothingToProcess, job_cancel, job_retry, job_start
+from jobs.services import (
+    AI_DISABLED_MESSAGE,
+    AiDisabled,
+    JobAlreadyActive,
+    JobNotRetryable,
+    NothingToProcess,
+    ai_disabled,
+    job_cancel,
+    job_retry,
+    job_start,
+)
 from notes.api import NoteSerializer
 from notes.exports import DOCX_CONTENT_TYPE, TXT_CONTENT_TYPE
 from notes.models import Note
@@ -140,7 +150,7 @@ def _jobs_with_events() -> QuerySet[Job]:
 
 
 def _ai_disabled() -> ApiError:
-    return ApiError(status_code=503, code="ai_disabled", message="AI processing is switched off on this server.")
+    return ApiError(status_code=503, code="ai_disabled", message=AI_DISABLED_MESSAGE)
 
 
 class JobCreate(SessionScoped):
@@ -168,7 +178,8 @@ class JobCreate(SessionScoped):
     )
     def post(self, request: Request, pk: str) -> Response:
         session = self.get_object()
-        if settings.AI_MODE == "off":
+        # Refused before the idempotency record, so that nothing is created or replayed while AI is off.
+        if ai_disabled():
             raise _ai_disabled()
         return idempotent_response(
             request=request,
@@ -227,10 +238,10 @@ class JobRetry(JobScoped):
     )
     def post(self, request: Request, pk: str) -> Response:
         job = self.get_object()
-        if settings.AI_MODE == "off":
-            raise _ai_disabled()
         try:
             job_retry(job=job, requested_by=acting_user(request))
+        except AiDisabled:
+            raise _ai_disabled() from None
         except JobNotRetryable:
             raise ApiError(
                 status_code=409, code="conflict", message="Only a failed or canceled job can be retried."

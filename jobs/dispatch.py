@@ -1,9 +1,9 @@
 """The periodic pass that keeps jobs moving: starts retries that are due, re-sends queued jobs whose task
 was lost, and reclaims jobs whose worker died (its lease ran out).
 
-Every transition here is a conditional update, so any number of dispatchers (the django-q2 schedule on
-every cluster, the runner endpoint called by an outside scheduler) can run at once: each job is moved,
-and enqueued, by exactly one of them.
+Every move here is a conditional update (status changes are those of jobs.transitions), so any number of
+dispatchers (the django-q2 schedule on every cluster, the runner endpoint called by an outside scheduler) can
+run at once: each job is moved, and enqueued, by exactly one of them.
 """
 
 from __future__ import annotations
@@ -14,15 +14,13 @@ from typing import TypedDict
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from integrations.webhooks import webhook_resend_stale
-from jobs.models import Job, JobEvent
-from jobs.notifications import notify_job_finished
-from jobs.runner import job_finish_canceled
-from jobs.services import enqueue_after_commit
-from sessions.models import ClinicalSession
+from jobs.models import Job
+from jobs.queue import enqueue_after_commit
+from jobs.services import job_cleanup_artifacts
+from jobs.transitions import job_reclaim, job_requeue_due
 
 logger = logging.getLogger(__name__)
 
@@ -59,21 +57,13 @@ def dispatch_pass() -> DispatchCounts:
 
 def _start_due_retries(now: dt.datetime) -> int:
     due = Job.objects.filter(status=Job.Status.RETRY_WAIT, next_attempt_at__lte=now, cancel_requested=False)
-    started = 0
-    for job_id in list(due.values_list("pk", flat=True)[:BATCH]):
-        with transaction.atomic():
-            moved = Job.objects.filter(pk=job_id, status=Job.Status.RETRY_WAIT, next_attempt_at__lte=now).update(
-                status=Job.Status.QUEUED, next_attempt_at=None, updated_at=now
-            )
-            if moved:
-                enqueue_after_commit(job_id)
-        started += moved
-    return started
+    return sum(job_requeue_due(job_id=job_id) is not None for job_id in list(due.values_list("pk", flat=True)[:BATCH]))
 
 
 def _resend_stale_queued(now: dt.datetime) -> int:
     """A queued job nobody claimed for a while lost its task (a broker restart, a crash before enqueue):
-    send it again. A duplicate task is harmless: only one claim can succeed."""
+    send it again. A duplicate task is harmless: only one claim can succeed. The job stays queued, so this is
+    not a transition: only ``updated_at`` moves, and that is what makes each resend happen once."""
     stale_before = now - dt.timedelta(seconds=settings.JOB_RESEND_AFTER_SECONDS)
     stale = Job.objects.filter(status=Job.Status.QUEUED, updated_at__lt=stale_before, cancel_requested=False)
     resent = 0
@@ -91,54 +81,15 @@ def _resend_stale_queued(now: dt.datetime) -> int:
 def _reclaim_expired_leases(now: dt.datetime) -> tuple[int, int]:
     expired = Job.objects.filter(status=Job.Status.RUNNING, lease_expires_at__lt=now)
     reclaimed = failed = 0
-    for job_id, token, crashes, stage, session_id, cancel_requested in list(
-        expired.values_list("pk", "lease_token", "crash_count", "stage", "session_id", "cancel_requested")[:BATCH]
-    ):
-        mine = Job.objects.filter(pk=job_id, status=Job.Status.RUNNING, lease_token=token, lease_expires_at__lt=now)
-        if cancel_requested:
-            # Its worker died after the cancel was asked for: finish the cancel on its behalf.
-            if mine.update(lease_token=None, updated_at=now):
-                job_finish_canceled(job_id, storage_prefix=None)
+    for job_id, token in list(expired.values_list("pk", "lease_token")[:BATCH]):
+        transition = job_reclaim(job_id=job_id, lease_token=token)
+        if transition is None:
             continue
-        with transaction.atomic():
-            if crashes + 1 >= settings.JOB_MAX_CRASHES:
-                message = (
-                    f"The job stopped its worker {crashes + 1} times at the step “{Job.Stage(stage).label}”, so it was "
-                    "ended to protect the service. Retry it; if it stops again, contact support."
-                )
-                ended = mine.update(
-                    status=Job.Status.FAILED,
-                    crash_count=F("crash_count") + 1,
-                    lease_token=None,
-                    finished_at=now,
-                    error_code="WORKER_CRASHED",
-                    error_message=message,
-                    updated_at=now,
-                )
-                if ended:
-                    JobEvent.objects.create(
-                        job_id=job_id, kind=JobEvent.Kind.FAILED, stage=stage, message="WORKER_CRASHED"
-                    )
-                    ClinicalSession.objects.filter(pk=session_id).update(
-                        status=ClinicalSession.Status.FAILED, updated_at=now
-                    )
-                    notify_job_finished(job_id)
-                failed += ended
-                continue
-            moved = mine.update(
-                status=Job.Status.QUEUED,
-                crash_count=F("crash_count") + 1,
-                lease_token=None,
-                lease_expires_at=None,
-                updated_at=now,
-            )
-            if moved:
-                JobEvent.objects.create(
-                    job_id=job_id,
-                    kind=JobEvent.Kind.RECLAIMED,
-                    stage=stage,
-                    message=f"worker lost (crash {crashes + 1})",
-                )
-                enqueue_after_commit(job_id)
-            reclaimed += moved
+        if transition.to_status == Job.Status.QUEUED:
+            reclaimed += 1
+        elif transition.to_status == Job.Status.FAILED:
+            failed += 1
+        else:
+            # Its worker died after the cancel was asked for: the files it left go, as the worker would have done.
+            job_cleanup_artifacts(job_id=job_id)
     return reclaimed, failed

@@ -1,9 +1,9 @@
 """Running one job: claim it, hold its lease, run its stages in order, record how it ended.
 
-Every change a worker makes to a job row is a conditional update on the lease token it claimed
-with. A worker that lost its lease (it was too slow, or the job was canceled or deleted) finds its
-update matched nothing and stops; it never saves a loaded instance, so it cannot bring back a job
-that someone else changed or deleted.
+Every change a worker makes to a job row is a conditional update on the lease token it claimed with: its
+status through jobs.transitions, its stage and progress through ``Lease.update``. A worker that lost its lease
+(it was too slow, or the job was canceled or deleted) finds its update matched nothing and stops; it never
+saves a loaded instance, so it cannot bring back a job that someone else changed or deleted.
 """
 
 from __future__ import annotations
@@ -18,19 +18,17 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from django.db.models import F, Q
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from config.backoff import backoff_seconds
+from jobs import transitions
 from jobs.artifacts import artifact_delete_files_rollback_unsafe, job_storage_prefix
 from jobs.models import Artifact, Job, JobEvent
-from jobs.notifications import notify_job_finished
 from jobs.providers.base import ProviderError
-from sessions.models import ClinicalSession
 
 logger = logging.getLogger(__name__)
 
@@ -54,15 +52,6 @@ class PermanentFailure(Exception):
 
 def worker_identity() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
-
-
-def backoff_seconds(attempt: int, retry_after: float | None = None) -> float:
-    """``min(base·2^(n-1), cap)`` seconds before the next attempt, or the provider's Retry-After if longer."""
-    base = float(settings.JOB_BACKOFF_BASE_SECONDS)
-    delay: float = min(base * 2.0 ** max(attempt - 1, 0), float(settings.JOB_BACKOFF_CAP_SECONDS))
-    if retry_after is not None:
-        delay = max(delay, min(retry_after, float(settings.JOB_BACKOFF_CAP_SECONDS)))
-    return delay
 
 
 def _lease_delta() -> dt.timedelta:
@@ -97,10 +86,18 @@ class Lease:
         return job
 
     def update(self, **fields: Any) -> None:
+        """Write fields of the job other than its status (stage, progress, timings); a status changes only
+        through jobs.transitions."""
+        if "status" in fields:
+            raise ValueError("a job's status changes only through jobs.transitions")
         fields.setdefault("updated_at", timezone.now())
         if not self._mine().update(**fields):
-            self.load()  # raises JobCanceled or LeaseLost, whichever applies
-            raise LeaseLost()
+            self.lost()
+
+    def lost(self) -> NoReturn:
+        """Raise why a write conditional on this lease matched nothing: JobCanceled, or else LeaseLost."""
+        self.load()
+        raise LeaseLost()
 
     def renew(self) -> bool:
         now = timezone.now()
@@ -115,29 +112,14 @@ class Lease:
 
 def job_claim(job_id: uuid.UUID | str, *, worker_id: str | None = None) -> Lease | None:
     """Take the job if it is queued, or due for a retry; None if another worker has it or it is not due."""
-    now = timezone.now()
     token = uuid.uuid4()
-    claimed = (
-        Job.objects.filter(pk=job_id, status__in=[Job.Status.QUEUED, Job.Status.RETRY_WAIT], cancel_requested=False)
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-        .update(
-            status=Job.Status.RUNNING,
-            lease_token=token,
-            lease_expires_at=now + _lease_delta(),
-            heartbeat_at=now,
-            worker_id=(worker_id or worker_identity())[:100],
-            attempts=F("attempts") + 1,
-            started_at=Coalesce("started_at", now),
-            next_attempt_at=None,
-            updated_at=now,
-        )
+    claimed = transitions.job_claim(
+        job_id=job_id, lease_token=token, worker_id=worker_id or worker_identity(), lease_for=_lease_delta()
     )
-    if not claimed:
+    if claimed is None:
         return None
-    job = Job.objects.select_related("session").get(pk=job_id)
-    lease = Lease(job_id=job.pk, token=token, worker_id=job.worker_id, storage_prefix=job_storage_prefix(job))
-    lease.event(JobEvent.Kind.STARTED, stage=job.stage, message=f"attempt {job.attempts}")
-    return lease
+    job = Job.objects.select_related("session").get(pk=claimed.job_id)
+    return Lease(job_id=job.pk, token=token, worker_id=job.worker_id, storage_prefix=job_storage_prefix(job))
 
 
 class _Heartbeat:
@@ -233,21 +215,11 @@ def _following(stage: str) -> str:
     return order[order.index(Job.Stage(stage)) + 1]
 
 
-def _session_status(job_id: uuid.UUID, status: str) -> None:
-    session_id = Job.objects.filter(pk=job_id).values_list("session_id", flat=True).first()
-    if session_id is not None:
-        ClinicalSession.objects.filter(pk=session_id).update(status=status, updated_at=timezone.now())
-
-
 def _succeed(lease: Lease) -> None:
     with transaction.atomic():
-        lease.update(
-            status=Job.Status.SUCCEEDED, finished_at=timezone.now(), lease_token=None, error_code="", error_message=""
-        )
-        lease.event(JobEvent.Kind.SUCCEEDED, stage=Job.Stage.DONE)
-        _session_status(lease.job_id, ClinicalSession.Status.READY)
+        if transitions.job_mark_succeeded(job_id=lease.job_id, lease_token=lease.token) is None:
+            lease.lost()
         _drop_chunk_audio(lease.job_id)
-        notify_job_finished(lease.job_id)
 
 
 def _drop_chunk_audio(job_id: uuid.UUID) -> None:
@@ -264,18 +236,11 @@ def _drop_chunk_audio(job_id: uuid.UUID) -> None:
 
 
 def _fail(lease: Lease, code: str, message: str) -> None:
-    with transaction.atomic():
-        lease.update(
-            status=Job.Status.FAILED,
-            finished_at=timezone.now(),
-            lease_token=None,
-            error_code=code[:40],
-            error_message=message[:500],
-        )
-        stage = Job.objects.filter(pk=lease.job_id).values_list("stage", flat=True).first() or ""
-        lease.event(JobEvent.Kind.FAILED, stage=stage, message=f"{code}: {message}")
-        _session_status(lease.job_id, ClinicalSession.Status.FAILED)
-        notify_job_finished(lease.job_id)
+    failed = transitions.job_mark_failed(
+        job_id=lease.job_id, lease_token=lease.token, error_code=code, error_message=message
+    )
+    if failed is None:
+        lease.lost()
 
 
 def _retry_or_fail(lease: Lease, code: str, message: str, retry_after: float | None) -> None:
@@ -285,30 +250,22 @@ def _retry_or_fail(lease: Lease, code: str, message: str, retry_after: float | N
     if job.attempts >= settings.JOB_MAX_ATTEMPTS:
         _fail(lease, code, f"{message} Gave up after {job.attempts} attempts.")
         return
-    delay = backoff_seconds(job.attempts, retry_after)
-    with transaction.atomic():
-        lease.update(
-            status=Job.Status.RETRY_WAIT,
-            next_attempt_at=timezone.now() + dt.timedelta(seconds=delay),
-            lease_token=None,
-            lease_expires_at=None,
-            error_code=code[:40],
-            error_message=message[:500],
-        )
-        lease.event(JobEvent.Kind.RETRY_SCHEDULED, stage=job.stage, message=f"{code}; next attempt in {delay:.0f} s")
+    delay = backoff_seconds(
+        job.attempts,
+        base=settings.JOB_BACKOFF_BASE_SECONDS,
+        cap=settings.JOB_BACKOFF_CAP_SECONDS,
+        retry_after=retry_after,
+    )
+    scheduled = transitions.job_schedule_retry(
+        job_id=lease.job_id, lease_token=lease.token, error_code=code, error_message=message, delay_seconds=delay
+    )
+    if scheduled is None:
+        lease.lost()
 
 
 def job_finish_canceled(job_id: uuid.UUID, *, storage_prefix: str | None) -> None:
     """Mark a canceled job finished and remove what it stored; harmless if the job is gone."""
     from jobs.services import job_cleanup_artifacts
 
-    with transaction.atomic():
-        updated = (
-            Job.objects.filter(pk=job_id)
-            .exclude(status__in=Job.FINISHED_STATUSES)
-            .update(status=Job.Status.CANCELED, finished_at=timezone.now(), lease_token=None, updated_at=timezone.now())
-        )
-        if updated:
-            JobEvent.objects.create(job_id=job_id, kind=JobEvent.Kind.CANCELED, message="stopped")
-            _session_status(job_id, ClinicalSession.Status.RECORDED)
+    transitions.job_mark_canceled(job_id=job_id)
     job_cleanup_artifacts(job_id=job_id, prefix=storage_prefix)

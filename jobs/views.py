@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -17,7 +16,16 @@ from django.views.decorators.http import require_http_methods
 from accounts.models import User
 from accounts.tenancy import signed_in_user
 from jobs.models import Job
-from jobs.services import JobAlreadyActive, JobNotRetryable, NothingToProcess, job_cancel, job_retry, job_start
+from jobs.services import (
+    AI_DISABLED_MESSAGE,
+    AiDisabled,
+    JobAlreadyActive,
+    JobNotRetryable,
+    NothingToProcess,
+    job_cancel,
+    job_retry,
+    job_start,
+)
 from sessions.models import ClinicalSession
 from sessions.uploads import recording_upload_receive
 from sessions.views import recording_upload_reply
@@ -78,11 +86,10 @@ def retry(request: HttpRequest, pk: Any) -> HttpResponse:
     job = get_object_or_404(Job.objects.visible_to(request.user), pk=pk)
     try:
         job_retry(job=job, requested_by=signed_in_user(request))
+    except AiDisabled:
+        messages.error(request, AI_DISABLED_MESSAGE)
     except JobNotRetryable:
-        if settings.AI_MODE == "off":
-            messages.error(request, "AI processing is switched off on this server.")
-        else:
-            messages.error(request, "Only a failed or canceled run can be retried.")
+        messages.error(request, "Only a failed or canceled run can be retried.")
     except JobAlreadyActive:
         messages.info(request, "This session is already being processed.")
     else:

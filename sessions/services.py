@@ -100,6 +100,12 @@ def _apply_consent(session: ClinicalSession, consent_method: str, recorded_by: U
         session.consent_recorded_by = None
 
 
+def session_set_status(*, session_id: uuid.UUID, status: ClinicalSession.Status, at: dt.datetime | None = None) -> None:
+    """Set the session's status, and nothing else of it: on its first recording, and as its latest job moves
+    (``jobs.transitions`` calls this, inside the transaction that moves the job). A deleted session is skipped."""
+    ClinicalSession.objects.filter(pk=session_id).update(status=status, updated_at=at or timezone.now())
+
+
 def storage_delete_tree_rollback_unsafe(prefix: str) -> int:
     """Delete every stored file under ``prefix`` (a folder name ending in "/"); returns how many."""
     if not prefix.endswith("/"):
@@ -167,9 +173,7 @@ def recording_replace(
                 previous.delete()
             recording.save(force_insert=True)
             if locked.status == ClinicalSession.Status.AWAITING_RECORDING:
-                ClinicalSession.objects.filter(pk=locked.pk).update(
-                    status=ClinicalSession.Status.RECORDED, updated_at=timezone.now()
-                )
+                session_set_status(session_id=locked.pk, status=ClinicalSession.Status.RECORDED)
             if old_name:
                 transaction.on_commit(lambda: _delete_stored_file_rollback_unsafe(old_name))
     except BaseException:

@@ -98,6 +98,16 @@ def test_retry_requeues_a_failed_job_at_its_stage(api, recorded_session, alice):
     assert (response.json()["status"], response.json()["stage"]) == ("queued", "draft")
 
 
+def test_with_ai_off_a_retry_is_a_503_and_leaves_the_job_failed(api, recorded_session, alice, settings):
+    job = job_start(session=recorded_session, requested_by=alice)
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.FAILED, error_code="X")
+    settings.AI_MODE = "off"
+    response = api.post_json(f"/api/v1/jobs/{job.pk}/retry")
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "ai_disabled"
+    assert Job.objects.get(pk=job.pk).status == Job.Status.FAILED
+
+
 def test_retrying_a_succeeded_job_is_a_409(api, succeeded_job):
     assert api.post_json(f"/api/v1/jobs/{succeeded_job.pk}/retry").status_code == 409
 

@@ -145,3 +145,24 @@ def test_speaker_rename_of_another_practice_is_a_404(alice, charlie_client, reco
     session = recorded_session("jfk.flac")
     response = charlie_client.post(reverse("clinical_sessions:speakers", kwargs={"pk": session.pk}), {})
     assert response.status_code == 404
+
+
+def test_with_ai_off_the_process_button_shows_the_refusal_on_a_failed_run(
+    alice, alice_client, recorded_session, settings
+):
+    settings.AI_MODE = "off"
+    session = recorded_session("jfk.flac")
+    page = alice_client.post(reverse("jobs:start", kwargs={"session_id": session.pk}), follow=True).content.decode()
+    assert "AI processing is switched off on this server." in page
+    job = Job.objects.get(session=session)
+    assert (job.status, job.error_code) == (Job.Status.FAILED, "AI_DISABLED")
+
+
+def test_with_ai_off_a_retry_is_refused_naming_the_switch(alice, alice_client, recorded_session, settings):
+    session = recorded_session("jfk.flac")
+    job = job_start(session=session, requested_by=alice)
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.FAILED, error_code="VALIDATION_FAILED")
+    settings.AI_MODE = "off"
+    page = alice_client.post(reverse("jobs:retry", kwargs={"pk": job.pk}), follow=True).content.decode()
+    assert "AI processing is switched off on this server." in page
+    assert Job.objects.get(pk=job.pk).status == Job.Status.FAILED
