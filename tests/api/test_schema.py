@@ -59,7 +59,6 @@ def test_no_operation_publishes_the_base_views_notes_for_maintainers():
 def test_enum_fields_list_their_values_without_a_generated_bullet_list():
     schema = json.dumps(openapi_schema())
     assert "* `" not in schema
-    assert '"enum": ["awaiting_recording"' in schema or "awaiting_recording" in schema
 
 
 def test_the_schema_is_served_publicly_as_json(client):
