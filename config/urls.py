@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
+from api.errors import not_found
 from config import health
 
 admin.site.site_header = "Sessionscribe staff"
@@ -21,6 +22,8 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
+    # Last: any other path is the product's 404 (or the API's envelope), in the demo's debug mode too.
+    re_path(r"^(?P<unmatched>.*)$", not_found, name="not_found"),
 ]
 
 # JSON error envelopes under /api/, the normal error pages elsewhere.

@@ -26,6 +26,8 @@ PUBLIC_ROUTES = {
     # The API's contract (OpenAPI schema and its reference page) holds no data and is read before one has a key.
     "api:schema",
     "api:docs",
+    # The last pattern, for paths nothing else takes: a 404 page that names nothing.
+    "not_found",
 }
 
 _SAMPLES = {"uuid": str(uuid.uuid4()), "int": "1", "slug": "x", "str": "x", "path": "x"}
@@ -90,7 +92,7 @@ def test_every_route_refuses_the_anonymous_unless_allowlisted(client, name, url,
     assert _refuses(response), f"{method.upper()} {url} ({name}) answered {response.status_code} to the anonymous"
 
 
-@pytest.mark.parametrize("name", sorted(PUBLIC_ROUTES - {"accounts:logout"}))
+@pytest.mark.parametrize("name", sorted(PUBLIC_ROUTES - {"accounts:logout", "not_found"}))
 def test_allowlisted_routes_answer_the_anonymous(client, name):
     urls = [url for route_name, url in ROUTES if route_name == name]
     assert urls, f"{name} is allowlisted but no longer routed"
