@@ -10,6 +10,8 @@ from config import health
 admin.site.site_header = "Sessionscribe staff"
 admin.site.site_title = "Sessionscribe staff"
 admin.site.index_title = "Support and operations"
+# The app list beside every page takes the width the change lists need at 1280 px; the index lists the apps.
+admin.site.enable_nav_sidebar = False
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="clinical_sessions:list", permanent=False)),

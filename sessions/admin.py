@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from formats.catalogue import note_type_choices
 from sessions.models import ClinicalSession, Recording
 from sessions.services import session_delete
 
@@ -22,8 +24,26 @@ class RecordingInline(admin.StackedInline[Recording, ClinicalSession]):
         return False
 
 
+class ClinicalSessionAdminForm(forms.ModelForm[ClinicalSession]):
+    """The note format is chosen from those the session's practice has, not typed."""
+
+    class Meta:
+        model = ClinicalSession
+        fields = ["occurred_at", "note_type"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        practice = self.instance.practice if self.instance.practice_id else None
+        choices = note_type_choices(practice)
+        current = self.instance.note_type
+        if current and current not in dict(choices):
+            choices.append((current, f"{current} (no longer offered)"))
+        self.fields["note_type"] = forms.ChoiceField(label="Note format", choices=choices)
+
+
 @admin.register(ClinicalSession)
 class ClinicalSessionAdmin(admin.ModelAdmin[ClinicalSession]):
+    form = ClinicalSessionAdminForm
     # Support works from ids, practices and clinicians; the client label stays out of lists.
     list_display = ["id", "practice", "clinician", "occurred_at", "note_type", "status", "created_at"]
     list_filter = ["status", "note_type", "practice", ("occurred_at", admin.DateFieldListFilter)]
