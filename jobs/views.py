@@ -26,6 +26,7 @@ from jobs.services import (
     job_retry,
     job_start,
 )
+from notes.models import Note
 from sessions.models import ClinicalSession
 from sessions.uploads import recording_upload_receive
 from sessions.views import recording_upload_reply
@@ -54,8 +55,18 @@ def start(request: HttpRequest, session_id: Any) -> HttpResponse:
     if job.status == Job.Status.FAILED:
         messages.error(request, job.error_message)
     else:
-        messages.success(request, "Processing started.")
+        messages.success(request, f"Processing started.{_signed_note_notice(session)}")
     return _back(session)
+
+
+def _signed_note_notice(session: ClinicalSession) -> str:
+    """What a run means for a note that is already signed, said where the clinician starts it."""
+    if not Note.objects.filter(session=session, note_type=session.note_type, status=Note.Status.SIGNED).exists():
+        return ""
+    return (
+        " The note is signed and stays as it is: the new draft is kept beside it for comparison, and changes to a"
+        " signed note go in an addendum."
+    )
 
 
 @csrf_exempt
@@ -78,7 +89,7 @@ def _start_after_upload(session: ClinicalSession, user: User) -> str:
         return "The session was already being processed; process it again once that run ends to use this recording."
     if job.status == Job.Status.FAILED:
         return job.error_message
-    return "Processing started."
+    return f"Processing started.{_signed_note_notice(session)}"
 
 
 @require_http_methods(["POST"])
