@@ -28,6 +28,7 @@ from notes.models import Note
 DOCX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 TXT_CONTENT_TYPE = "text/plain; charset=utf-8"
 AI_DRAFT_LINE = "AI-assisted draft — not yet reviewed and signed"
+DRAFT_LINE = "Draft — not yet signed"
 TXT_NEWLINE = "\r\n"
 
 # Characters that XML 1.0 (and so Word) refuses, or that paste as invisible junk: C0 controls other than tab
@@ -77,10 +78,15 @@ def note_title(note: Note) -> str:
     return clean_line(f"{note.template_name} note")
 
 
+def unsigned_line(note: Note) -> str:
+    """An unsigned note says it is a draft, and an AI-assisted one when an AI draft went into it."""
+    return AI_DRAFT_LINE if note.holds_ai_draft() else DRAFT_LINE
+
+
 def status_line(note: Note, *, signed_by_name: str = "") -> str:
     """ "Signed by X on date" for a signed note, otherwise the AI-assisted draft warning."""
     if not note.is_signed:
-        return AI_DRAFT_LINE
+        return unsigned_line(note)
     signer = f"Signed by {clean_line(signed_by_name)}" if signed_by_name.strip() else "Signed"
     if note.signed_at is None:
         return signer
@@ -147,7 +153,7 @@ def note_to_docx(
     header_parts = [part for part in (practice, f"Session {session_date:%Y-%m-%d}", clinician) if part]
     header.paragraphs[0].text = " · ".join(header_parts)
     if not note.is_signed:
-        header.add_paragraph(AI_DRAFT_LINE)
+        header.add_paragraph(unsigned_line(note))
 
     document.add_heading(title, level=1)
     status_paragraph = document.add_paragraph()
