@@ -20,6 +20,7 @@ from django.utils import timezone
 from integrations.webhooks import webhook_resend_stale
 from jobs.models import Job, JobEvent
 from jobs.notifications import notify_job_finished
+from jobs.recordings import idle_recordings_finish
 from jobs.runner import job_finish_canceled
 from jobs.services import enqueue_after_commit
 from sessions.models import ClinicalSession
@@ -35,6 +36,7 @@ class DispatchCounts(TypedDict):
     reclaimed: int
     failed_after_crashes: int
     webhooks_resent: int
+    recordings_finished: int
 
 
 def dispatch_pass() -> DispatchCounts:
@@ -48,6 +50,7 @@ def dispatch_pass() -> DispatchCounts:
         "webhooks_resent": webhook_resend_stale(
             now=now, quiet_for=dt.timedelta(seconds=settings.JOB_RESEND_AFTER_SECONDS)
         ),
+        "recordings_finished": idle_recordings_finish(now=now),
     }
     reclaimed, failed = _reclaim_expired_leases(now)
     counts["reclaimed"] = reclaimed

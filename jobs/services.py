@@ -13,6 +13,7 @@ from accounts.models import User
 from jobs.artifacts import artifact_delete_files_rollback_unsafe, job_storage_prefix
 from jobs.models import Artifact, Job, JobEvent
 from jobs.notifications import notify_job_finished
+from sessions.consent import processing_needs_consent
 from sessions.models import ClinicalSession, Recording
 from sessions.services import storage_delete_tree_rollback_unsafe
 
@@ -33,6 +34,10 @@ class JobNotRetryable(Exception):
     """Only a failed or canceled job can be retried by hand."""
 
 
+class ConsentRequired(Exception):
+    """The practice requires the client's consent before processing, and the session does not have it."""
+
+
 def _enqueue(job_id: uuid.UUID) -> None:
     from django_q.tasks import async_task
 
@@ -47,10 +52,13 @@ def enqueue_after_commit(job_id: uuid.UUID) -> None:
 def job_start(*, session: ClinicalSession, requested_by: User | None) -> Job:
     """Queue a pipeline run for the session's current recording.
 
-    Raises JobAlreadyActive (with the active job) when one is queued, running or waiting, and
-    NothingToProcess when there is no recording. With ``AI_MODE=off`` the job is created and fails at
+    Raises JobAlreadyActive (with the active job) when one is queued, running or waiting,
+    NothingToProcess when there is no recording, and ConsentRequired when the practice requires consent
+    before processing and the session has none. With ``AI_MODE=off`` the job is created and fails at
     once with ``AI_DISABLED``, so the refusal is visible where the clinician looks.
     """
+    if processing_needs_consent(session):
+        raise ConsentRequired()
     ai_off = settings.AI_MODE == "off"
     try:
         with transaction.atomic():

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -17,9 +17,24 @@ from django.views.decorators.http import require_http_methods
 from accounts.models import User
 from accounts.tenancy import signed_in_user
 from jobs.models import Job
-from jobs.services import JobAlreadyActive, JobNotRetryable, NothingToProcess, job_cancel, job_retry, job_start
+from jobs.services import (
+    ConsentRequired,
+    JobAlreadyActive,
+    JobNotRetryable,
+    NothingToProcess,
+    job_cancel,
+    job_retry,
+    job_start,
+)
+from sessions.media import MediaRejected
 from sessions.models import ClinicalSession
+from sessions.parts import PartsRefused, recording_parts_complete
 from sessions.views import handle_recording_upload
+
+CONSENT_REQUIRED_MESSAGE = (
+    "Not processed: your practice requires the client's consent before processing. Record the consent as given "
+    "in the Consent section, then process the recording."
+)
 
 
 def _back(job_or_session: Job | ClinicalSession) -> HttpResponse:
@@ -42,6 +57,9 @@ def start(request: HttpRequest, session_id: Any) -> HttpResponse:
     except JobAlreadyActive:
         messages.info(request, "This session is already being processed; its progress is shown below.")
         return _back(session)
+    except ConsentRequired:
+        messages.error(request, CONSENT_REQUIRED_MESSAGE)
+        return _back(session)
     if job.status == Job.Status.FAILED:
         messages.error(request, job.error_message)
     else:
@@ -62,9 +80,27 @@ def _start_after_upload(session: ClinicalSession, user: User) -> str | None:
         job = job_start(session=session, requested_by=user)
     except JobAlreadyActive:
         return "The session was already being processed; process it again once that run ends to use this recording."
+    except ConsentRequired:
+        return CONSENT_REQUIRED_MESSAGE
     if job.status == Job.Status.FAILED:
         return job.error_message
     return "Processing started."
+
+
+@require_http_methods(["POST"])
+def finish_recording(request: HttpRequest, session_id: Any) -> HttpResponse:
+    """Assemble a recording made in the browser that was not finished (its page was closed), then process it."""
+    session = get_object_or_404(ClinicalSession.objects.visible_to(request.user), pk=session_id)
+    try:
+        recording_parts_complete(session=session, completed_by=signed_in_user(request))
+    except (PartsRefused, MediaRejected) as refused:
+        messages.error(request, f"The recording could not be finished: {refused.message}")
+        return redirect(reverse("clinical_sessions:detail", kwargs={"pk": session.pk}) + "#recorder")
+    except ClinicalSession.DoesNotExist:
+        raise Http404("The session was deleted meanwhile.") from None
+    session.refresh_from_db()
+    messages.success(request, f"Recording finished. {_start_after_upload(session, signed_in_user(request))}")
+    return _back(session)
 
 
 @require_http_methods(["POST"])
