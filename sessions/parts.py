@@ -32,7 +32,7 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import F, Max, Q, Sum
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from accounts.models import User
@@ -396,8 +396,3 @@ def recording_parts_purge_abandoned(*, now: dt.datetime, older_than: dt.timedelt
     for live in list(stale.select_related("session")[: IDLE_BATCH * 5]):
         deleted += recording_parts_discard(session=live.session)
     return deleted
-
-
-def latest_part_number(session: ClinicalSession) -> int | None:
-    value = RecordingPart.objects.filter(session=session).aggregate(latest=Max("n"))["latest"]
-    return int(value) if value is not None else None
