@@ -71,6 +71,10 @@ class Practice(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=80, unique=True)
+    require_consent_before_processing = models.BooleanField(
+        default=False,
+        help_text="Refuse to transcribe or draft a session until the client's consent is recorded as given.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -41,7 +41,8 @@ _CODES = {
     500: "internal_error",
     503: "ai_disabled",
 }
-ERROR_CODES = sorted(set(_CODES.values()))
+# Codes that share a status with another: a 409 is "conflict" unless the view says "consent_required".
+ERROR_CODES = sorted({*_CODES.values(), "consent_required"})
 
 
 def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:

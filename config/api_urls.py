@@ -8,6 +8,7 @@ from api.docs import api_docs, api_schema
 from jobs import api as jobs_api
 from notes import api as notes_api
 from sessions import api as sessions_api
+from sessions import parts_api
 
 app_name = "api"
 
@@ -17,7 +18,15 @@ _sessions = {"annotations": jobs_api.session_annotations()}
 urlpatterns = [
     path("sessions", sessions_api.SessionListCreate.as_view(**_sessions), name="sessions"),
     path("sessions/<uuid:pk>", sessions_api.SessionDetail.as_view(**_sessions), name="session"),
+    path("sessions/<uuid:pk>/consent", sessions_api.SessionConsent.as_view(**_sessions), name="session_consent"),
     path("sessions/<uuid:pk>/recording", sessions_api.RecordingUpload.as_view(), name="recording"),
+    path("sessions/<uuid:pk>/recording/parts", parts_api.RecordingParts.as_view(), name="recording_parts"),
+    path(
+        "sessions/<uuid:pk>/recording/parts/complete",
+        parts_api.RecordingPartsComplete.as_view(),
+        name="recording_parts_complete",
+    ),
+    path("sessions/<uuid:pk>/recording/parts/<str:n>", parts_api.RecordingPartPut.as_view(), name="recording_part"),
     path("sessions/<uuid:pk>/jobs", jobs_api.JobCreate.as_view(), name="session_jobs"),
     path("sessions/<uuid:pk>/transcript", sessions_api.TranscriptDetail.as_view(), name="transcript"),
     path("jobs/runner", jobs_api.JobsRunner.as_view(), name="jobs_runner"),

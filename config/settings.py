@@ -153,6 +153,10 @@ STORAGES = {
 
 MAX_UPLOAD_MB = env_int("MAX_UPLOAD_MB", 500, minimum=1)
 MAX_RECORDING_MINUTES = env_int("MAX_RECORDING_MINUTES", 240, minimum=1)
+# Recording in the browser: the largest part the page may send (a part is a few seconds of audio), and how long
+# a recording in progress may go without a new part before the dispatcher assembles and processes it.
+RECORDING_PART_MAX_MB = env_int("RECORDING_PART_MAX_MB", 10, minimum=1)
+RECORDING_IDLE_MINUTES = env_int("RECORDING_IDLE_MINUTES", 30, minimum=1)
 # Uploaded files always go to a temporary file on disk, never whole into memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 0
 FILE_UPLOAD_TEMP_DIR = env_str("FILE_UPLOAD_TEMP_DIR") or None
@@ -350,6 +354,10 @@ API_RATE_JOBS = env_str("API_RATE_JOBS", "30/min")
 API_RATE_JOBS_PER_IP = env_str("API_RATE_JOBS_PER_IP", "60/min")
 API_RATE_UPLOADS = env_str("API_RATE_UPLOADS", "30/min")
 API_RATE_UPLOADS_PER_IP = env_str("API_RATE_UPLOADS_PER_IP", "60/min")
+# Parts of recordings made in the browser: one every few seconds per recorder, and bursts when a page that was
+# offline sends what it kept.
+API_RATE_RECORDING_PARTS = env_str("API_RATE_RECORDING_PARTS", "240/min")
+API_RATE_RECORDING_PARTS_PER_IP = env_str("API_RATE_RECORDING_PARTS_PER_IP", "600/min")
 # How many proxies in front of the web process append to X-Forwarded-For, for the per-address limits; with 0
 # the connecting address is the client's.
 API_NUM_PROXIES = env_int("API_NUM_PROXIES", 0, minimum=0)
@@ -370,6 +378,7 @@ SPECTACULAR_SETTINGS.update(
         "ENUM_NAME_OVERRIDES": {
             "SessionStatusEnum": "sessions.models.ClinicalSession.Status",
             "ConsentMethodEnum": "sessions.models.ClinicalSession.ConsentMethod",
+            "ConsentStatusEnum": "sessions.models.ClinicalSession.ConsentStatus",
         },
         "POSTPROCESSING_HOOKS": [
             "drf_spectacular.hooks.postprocess_schema_enums",

@@ -35,6 +35,7 @@ from jobs.models import Artifact, Job, JobEvent
 from jobs.services import (
     AI_DISABLED_MESSAGE,
     AiDisabled,
+    ConsentRequired,
     JobAlreadyActive,
     JobNotRetryable,
     NothingToProcess,
@@ -172,7 +173,8 @@ class JobCreate(SessionScoped):
                 422,
                 429,
                 503,
-                s409="conflict: a job is already active (details.job is it), or the session has no recording yet",
+                s409="conflict: a job is already active (details.job is it), or the session has no recording yet; "
+                "consent_required: the practice requires the client's consent before processing",
             ),
         },
     )
@@ -197,6 +199,13 @@ class JobCreate(SessionScoped):
                 code="conflict",
                 message="The session has no audio to process: upload its recording (audio is removed some time "
                 "after a successful transcript, under the practice's retention policy).",
+            ) from None
+        except ConsentRequired:
+            raise ApiError(
+                status_code=409,
+                code="consent_required",
+                message="Your practice requires the client's consent before processing: record it as given "
+                "(POST /sessions/{id}/consent), then start the job.",
             ) from None
         except JobAlreadyActive as active:
             raise ApiError(
@@ -245,6 +254,13 @@ class JobRetry(JobScoped):
         except JobNotRetryable:
             raise ApiError(
                 status_code=409, code="conflict", message="Only a failed or canceled job can be retried."
+            ) from None
+        except ConsentRequired:
+            raise ApiError(
+                status_code=409,
+                code="consent_required",
+                message="Your practice requires the client's consent before processing: record it as given "
+                "(POST /sessions/{id}/consent), then start the job.",
             ) from None
         except JobAlreadyActive as active:
             raise ApiError(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -19,6 +19,7 @@ from jobs.models import Job
 from jobs.services import (
     AI_DISABLED_MESSAGE,
     AiDisabled,
+    ConsentRequired,
     JobAlreadyActive,
     JobNotRetryable,
     NothingToProcess,
@@ -27,9 +28,16 @@ from jobs.services import (
     job_start,
 )
 from notes.models import Note
+from sessions.media import MediaRejected
 from sessions.models import ClinicalSession
+from sessions.parts import PartsRefused, recording_parts_complete
 from sessions.uploads import recording_upload_receive
 from sessions.views import recording_upload_reply
+
+CONSENT_REQUIRED_MESSAGE = (
+    "Not processed: your practice requires the client's consent before processing. Record the consent as given "
+    "in the Consent section, then process the recording."
+)
 
 
 def _back(job_or_session: Job | ClinicalSession) -> HttpResponse:
@@ -51,6 +59,9 @@ def start(request: HttpRequest, session_id: Any) -> HttpResponse:
         return _back(session)
     except JobAlreadyActive:
         messages.info(request, "This session is already being processed; its progress is shown below.")
+        return _back(session)
+    except ConsentRequired:
+        messages.error(request, CONSENT_REQUIRED_MESSAGE)
         return _back(session)
     if job.status == Job.Status.FAILED:
         messages.error(request, job.error_message)
@@ -87,9 +98,27 @@ def _start_after_upload(session: ClinicalSession, user: User) -> str:
         job = job_start(session=session, requested_by=user)
     except JobAlreadyActive:
         return "The session was already being processed; process it again once that run ends to use this recording."
+    except ConsentRequired:
+        return CONSENT_REQUIRED_MESSAGE
     if job.status == Job.Status.FAILED:
         return job.error_message
     return f"Processing started.{_signed_note_notice(session)}"
+
+
+@require_http_methods(["POST"])
+def finish_recording(request: HttpRequest, session_id: Any) -> HttpResponse:
+    """Assemble a recording made in the browser that was not finished (its page was closed), then process it."""
+    session = get_object_or_404(ClinicalSession.objects.visible_to(request.user), pk=session_id)
+    try:
+        recording_parts_complete(session=session, completed_by=signed_in_user(request))
+    except (PartsRefused, MediaRejected) as refused:
+        messages.error(request, f"The recording could not be finished: {refused.message}")
+        return redirect(reverse("clinical_sessions:detail", kwargs={"pk": session.pk}) + "#recorder")
+    except ClinicalSession.DoesNotExist:
+        raise Http404("The session was deleted meanwhile.") from None
+    session.refresh_from_db()
+    messages.success(request, f"Recording finished. {_start_after_upload(session, signed_in_user(request))}")
+    return _back(session)
 
 
 @require_http_methods(["POST"])
@@ -101,6 +130,8 @@ def retry(request: HttpRequest, pk: Any) -> HttpResponse:
         messages.error(request, AI_DISABLED_MESSAGE)
     except JobNotRetryable:
         messages.error(request, "Only a failed or canceled run can be retried.")
+    except ConsentRequired:
+        messages.error(request, CONSENT_REQUIRED_MESSAGE)
     except JobAlreadyActive:
         messages.info(request, "This session is already being processed.")
     else:

@@ -24,6 +24,7 @@ import docx
 from django.utils import timezone
 
 from notes.models import Note
+from sessions.consent import consent_summary
 
 DOCX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 TXT_CONTENT_TYPE = "text/plain; charset=utf-8"
@@ -108,7 +109,13 @@ def export_filename(note: Note, *, session_date: dt.date, extension: str) -> str
 
 
 def note_to_txt(
-    note: Note, *, session_date: dt.date, clinician_name: str, practice_name: str, signed_by_name: str = ""
+    note: Note,
+    *,
+    session_date: dt.date,
+    clinician_name: str,
+    practice_name: str,
+    signed_by_name: str = "",
+    consent_line: str = "",
 ) -> bytes:
     """The note as paste-safe plain text: UTF-8, CRLF, headings in capitals, no markdown."""
     lines = [note_title(note).upper()]
@@ -116,6 +123,8 @@ def note_to_txt(
         lines.append(f"Practice: {clean_line(practice_name)}")
     lines.append(f"Session date: {session_date:%Y-%m-%d}")
     lines.append(f"Clinician: {clean_line(clinician_name)}")
+    if consent_line.strip():
+        lines.append(clean_line(consent_line))
     lines.append(status_line(note, signed_by_name=signed_by_name))
     for heading, body in _sections(note):
         lines.append("")
@@ -125,10 +134,17 @@ def note_to_txt(
 
 
 def note_to_docx(
-    note: Note, *, session_date: dt.date, clinician_name: str, practice_name: str, signed_by_name: str = ""
+    note: Note,
+    *,
+    session_date: dt.date,
+    clinician_name: str,
+    practice_name: str,
+    signed_by_name: str = "",
+    consent_line: str = "",
 ) -> bytes:
     """The note as a Word document: Heading 1 title, Heading 2 per section, and a page header with the session
-    date, the clinician and, until the note is signed, the AI-assisted draft warning on every page."""
+    date, the clinician, the client's consent and, until the note is signed, the AI-assisted draft warning on
+    every page."""
     document = docx.Document()
     title = note_title(note)
     clinician = clean_line(clinician_name)
@@ -152,6 +168,9 @@ def note_to_docx(
     header.is_linked_to_previous = False
     header_parts = [part for part in (practice, f"Session {session_date:%Y-%m-%d}", clinician) if part]
     header.paragraphs[0].text = " · ".join(header_parts)
+    consent = clean_line(consent_line)
+    if consent.strip():
+        header.add_paragraph(consent)
     if not note.is_signed:
         header.add_paragraph(unsigned_line(note))
 
@@ -162,6 +181,8 @@ def note_to_docx(
         document.add_paragraph(f"Practice: {practice}")
     document.add_paragraph(f"Session date: {session_date:%Y-%m-%d}")
     document.add_paragraph(f"Clinician: {clinician}")
+    if consent.strip():
+        document.add_paragraph(consent)
 
     for heading, body in _sections(note):
         document.add_heading(heading, level=2)
@@ -197,6 +218,7 @@ def note_export(note: Note, export_format: str) -> ExportedFile:
         clinician_name=session.clinician.display_name,
         practice_name=session.practice.name,
         signed_by_name=note.signed_by.display_name if note.signed_by else "",
+        consent_line=consent_summary(session),
     )
     return ExportedFile(
         content=content,

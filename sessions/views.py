@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
@@ -14,13 +15,16 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.tenancy import current_membership, signed_in_user
 from formats.catalogue import note_type_choices
-from sessions.forms import SessionFilterForm, SessionForm
+from sessions.forms import ConsentForm, SessionFilterForm, SessionForm
 from sessions.media import format_duration
-from sessions.models import ClinicalSession, Recording, Transcript, max_upload_bytes
+from sessions.models import ClinicalSession, ConsentScript, Recording, Transcript, max_upload_bytes
+from sessions.parts import part_max_bytes, recording_parts_state
 from sessions.services import session_create, session_delete, session_update
 from sessions.uploads import UploadOutcome, recording_upload_receive
 
 PAGE_SIZE = 25
+# How often the recorder hands over a part to upload: what a closed tab may lose at most.
+RECORDER_TIMESLICE_MS = 5000
 
 
 def _get_session(request: HttpRequest, pk: Any) -> ClinicalSession:
@@ -105,11 +109,29 @@ def _render_detail(
     recording = Recording.objects.filter(session=session).first()
     transcript = Transcript.objects.filter(session=session).first()
     notes = list(session.notes.all())
+    script = ConsentScript.objects.current_for(session.practice_id)
+    parts = recording_parts_state(session)
     return render(
         request,
         "sessions/detail.html",
         {
             "session": session,
+            "consent_script": script,
+            "consent_form": ConsentForm(
+                initial={
+                    "status": session.consent_status,
+                    "method": session.consent_method,
+                    "script_version": script.version if script else None,
+                }
+            ),
+            "parts": parts,
+            "parts_duration": (format_duration(parts.recorded_seconds) if parts.recorded_seconds is not None else None),
+            "csrf_cookie_name": settings.CSRF_COOKIE_NAME,
+            "recorder": {
+                "timeslice_ms": RECORDER_TIMESLICE_MS,
+                "idle_minutes": settings.RECORDING_IDLE_MINUTES,
+                "part_max_bytes": part_max_bytes(),
+            },
             "recording": recording,
             "transcript": transcript,
             "transcript_rows": _transcript_rows(transcript) if transcript else [],
@@ -162,9 +184,8 @@ def session_edit(request: HttpRequest, pk: Any) -> HttpResponse:
         "client_label": session.client_label,
         "occurred_at": session.occurred_at,
         "note_type": session.note_type,
-        "consent_method": session.consent_method,
     }
-    form = SessionForm(request.POST or None, initial=initial, note_type_choices=choices)
+    form = SessionForm(request.POST or None, initial=initial, note_type_choices=choices, with_consent=False)
     if request.method == "POST" and form.is_valid():
         session_update(session=session, changed_by=signed_in_user(request), **form.cleaned_data)
         messages.success(request, "Session updated.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import schemathesis
@@ -26,7 +27,7 @@ def _api_paths() -> set[str]:
     paths = set()
     for pattern in api.url_patterns:
         assert isinstance(pattern, URLPattern)
-        route = str(pattern.pattern).replace("<uuid:pk>", "{id}").replace("<str:token>", "{token}")
+        route = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", str(pattern.pattern)).replace("{pk}", "{id}")
         paths.add(f"/api/v1/{route}")
     return paths - {"/api/v1/schema", "/api/v1/docs"}
 
