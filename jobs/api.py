@@ -201,12 +201,7 @@ class JobCreate(SessionScoped):
                 "after a successful transcript, under the practice's retention policy).",
             ) from None
         except ConsentRequired:
-            raise ApiError(
-                status_code=409,
-                code="consent_required",
-                message="Your practice requires the client's consent before processing: record it as given "
-                "(POST /sessions/{id}/consent), then start the job.",
-            ) from None
+            raise _consent_required() from None
         except JobAlreadyActive as active:
             raise ApiError(
                 status_code=409,
@@ -256,12 +251,7 @@ class JobRetry(JobScoped):
                 status_code=409, code="conflict", message="Only a failed or canceled job can be retried."
             ) from None
         except ConsentRequired:
-            raise ApiError(
-                status_code=409,
-                code="consent_required",
-                message="Your practice requires the client's consent before processing: record it as given "
-                "(POST /sessions/{id}/consent), then start the job.",
-            ) from None
+            raise _consent_required() from None
         except JobAlreadyActive as active:
             raise ApiError(
                 status_code=409,
@@ -524,3 +514,12 @@ class Usage(JobScoped):
                 }
             ).data
         )
+
+
+def _consent_required() -> ApiError:
+    return ApiError(
+        status_code=409,
+        code="consent_required",
+        message="Your practice requires the client's consent before processing: record it as given "
+        "(POST /sessions/{id}/consent), then start the job.",
+    )
