@@ -97,6 +97,12 @@ class Membership(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.CLINICIAN)
+    # The key of a note format (formats.catalogue); checked there, since accounts knows no formats.
+    default_note_type = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="The format this member's new sessions start with; empty for the practice's usual one.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -113,7 +113,8 @@ class SessionInputSerializer(serializers.Serializer[Any]):
 
     def validate_note_type(self, value: str) -> str:
         practice: Practice = self.context["practice"]
-        keys = [key for key, _ in note_type_choices(practice)]
+        # A session already in a retired format keeps it; new choices are the formats offered.
+        keys = [key for key, _ in note_type_choices(practice, keep=self.context.get("current_note_type"))]
         if value not in keys:
             raise serializers.ValidationError(f"Unknown note type; use one of: {', '.join(keys)}.")
         return value
@@ -249,7 +250,11 @@ class SessionDetail(SessionScoped):
     )
     def patch(self, request: Request, pk: str) -> Response:
         session: ClinicalSession = self.get_object()
-        serializer = SessionInputSerializer(data=request.data, partial=True, context={"practice": session.practice})
+        serializer = SessionInputSerializer(
+            data=request.data,
+            partial=True,
+            context={"practice": session.practice, "current_note_type": session.note_type},
+        )
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         session_update(
