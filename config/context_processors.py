@@ -15,4 +15,5 @@ def site(request: HttpRequest) -> dict[str, Any]:
         "max_upload_mb": settings.MAX_UPLOAD_MB,
         # Owners and admins manage the practice's API keys and webhooks.
         "manages_practice": membership is not None and membership.sees_whole_practice,
+        "in_practice": membership is not None,
     }
