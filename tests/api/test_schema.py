@@ -24,7 +24,12 @@ def _api_paths() -> set[str]:
     paths = set()
     for pattern in api.url_patterns:
         assert isinstance(pattern, URLPattern)
-        route = str(pattern.pattern).replace("<uuid:pk>", "{id}").replace("<str:token>", "{token}")
+        route = (
+            str(pattern.pattern)
+            .replace("<uuid:pk>", "{id}")
+            .replace("<str:token>", "{token}")
+            .replace("<slug:key>", "{key}")
+        )
         paths.add(f"/api/v1/{route}")
     return paths - {"/api/v1/schema", "/api/v1/docs"}
 
