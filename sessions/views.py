@@ -76,7 +76,11 @@ def session_list(request: HttpRequest) -> HttpResponse:
 def session_create_view(request: HttpRequest) -> HttpResponse:
     membership = current_membership(request.user)
     if membership is None:
-        messages.error(request, "Your account is not a member of any practice yet. Ask your practice owner to add you.")
+        messages.error(
+            request,
+            "Your account is not a member of any practice yet. Ask a practice owner or admin to invite you: "
+            "the link in their email adds you.",
+        )
         return redirect("clinical_sessions:list")
     choices = note_type_choices(membership.practice)
     initial = {"note_type": default_note_type(membership)}
