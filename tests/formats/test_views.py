@@ -244,6 +244,7 @@ def test_an_example_note_opens_the_editor_with_a_proposal_and_saves_nothing(alic
     assert 'value="Subjective"' in page
     assert "Like: Review in May." in page
     assert "nothing is saved yet" in page
+    assert f'action="{CREATE}"' in page
     assert not NoteTemplate.objects.exists()
 
 
