@@ -114,12 +114,15 @@ def _render_members(
     status: int = 200,
 ) -> HttpResponse:
     practice = actor.practice
-    memberships = Membership.objects.filter(practice=practice).select_related("user").order_by("created_at")
+    memberships = list(Membership.objects.filter(practice=practice).select_related("user").order_by("created_at"))
+    owners = [m.pk for m in memberships if m.role == Membership.Role.OWNER]
     invitations = Invitation.objects.open().filter(practice=practice).select_related("invited_by")
     context = {
         "practice": practice,
         "actor": actor,
         "members": memberships,
+        # The only owner's role and membership cannot change, so the page offers no way to try.
+        "sole_owner_pk": owners[0] if len(owners) == 1 else None,
         "invitations": invitations,
         "form": form or InvitationForm(roles=_role_choices(actor)),
         "role_choices": _role_choices(actor),

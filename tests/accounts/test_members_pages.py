@@ -290,3 +290,12 @@ def test_someone_without_a_practice_is_told_to_ask_for_an_invitation(client):
     client.force_login(UserFactory())
     response = client.get(reverse("clinical_sessions:create"), follow=True)
     assert "invite you" in response.content.decode()
+
+
+def test_the_only_owner_is_offered_no_way_to_leave_or_step_down(alice_client, alice, practice):
+    own = Membership.objects.get(user=alice)
+    page = alice_client.get(MEMBERS).content.decode()
+    assert "(the only owner)" in page
+    assert reverse("accounts:member_remove", kwargs={"pk": own.pk}) not in page
+    MembershipFactory(practice=practice, role=Membership.Role.OWNER)
+    assert reverse("accounts:member_remove", kwargs={"pk": own.pk}) in alice_client.get(MEMBERS).content.decode()
