@@ -15,7 +15,7 @@ from formats.models import NoteTemplate
 class NoteTemplateAdminForm(forms.ModelForm[NoteTemplate]):
     class Meta:
         model = NoteTemplate
-        fields = ["practice", "key", "name", "length", "sections", "position", "retired_at"]
+        fields = ["practice", "key", "name", "sections", "retired_at"]
 
     def clean_key(self) -> str:
         key: str = self.cleaned_data["key"]
@@ -48,5 +48,6 @@ class NoteTemplateAdmin(admin.ModelAdmin[NoteTemplate]):
     search_fields = ("name", "key", "practice__name", "practice__slug")
     list_select_related = ("practice",)
     autocomplete_fields = ("practice",)
-    readonly_fields = ("created_at", "updated_at")
-    fields = ("practice", "key", "name", "length", "sections", "position", "retired_at", "created_at", "updated_at")
+    # Length and order are the practice's choices, made on its formats page.
+    readonly_fields = ("length", "position", "created_at", "updated_at")
+    fields = ("practice", "key", "name", "sections", "retired_at", "length", "position", "created_at", "updated_at")
