@@ -274,4 +274,11 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
     if user is None:
         login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
     messages.success(request, f"Welcome to {membership.practice.name}.")
+    working_in = current_membership(membership.user)
+    if working_in is not None and working_in.practice_id != membership.practice_id:
+        messages.info(
+            request,
+            f"Your pages still show {working_in.practice.name}, the first practice you joined; "
+            "moving between practices is not possible yet.",
+        )
     return redirect("clinical_sessions:list")

@@ -253,7 +253,9 @@ def test_someone_with_an_account_logs_in_then_accepts(client, practice, alice, c
     )
     assert login["Location"] == path
     assert "Accept and join" in client.get(path).content.decode()
-    assert client.post(path).status_code == 302
+    joined = client.post(path, follow=True).content.decode()
+    assert "Welcome to Alder Clinic" in joined
+    assert "still show Cedar Practice" in joined
     assert Membership.objects.filter(user=charlie, practice=practice).exists()
 
 
