@@ -7,10 +7,17 @@ from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
 from api.errors import ERROR_CODES
+
+IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    "Idempotency-Key",
+    {"type": "string", "pattern": "^[!-~]{1,255}$", "minLength": 1, "maxLength": 255},
+    OpenApiParameter.HEADER,
+    description="Repeat a create safely: a repeat gets the first answer back (kept 24 hours).",
+)
 
 
 class ErrorSerializer(serializers.Serializer[Any]):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.urls import path
 
 from api.docs import api_docs, api_schema
+from formats import api as formats_api
 from jobs import api as jobs_api
 from notes import api as notes_api
 from sessions import api as sessions_api
@@ -38,6 +39,9 @@ urlpatterns = [
     path("notes/<uuid:pk>", notes_api.NoteDetail.as_view(), name="note"),
     path("notes/<uuid:pk>/sign", notes_api.NoteSign.as_view(), name="note_sign"),
     path("notes/<uuid:pk>/export", notes_api.NoteExport.as_view(), name="note_export"),
+    path("templates", formats_api.TemplateListCreate.as_view(), name="templates"),
+    path("templates/from-example", formats_api.TemplateFromExample.as_view(), name="templates_from_example"),
+    path("templates/<slug:key>", formats_api.TemplateDetail.as_view(), name="template"),
     path("usage", jobs_api.Usage.as_view(), name="usage"),
     path("schema", api_schema, name="schema"),
     path("docs", api_docs, name="docs"),

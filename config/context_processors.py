@@ -18,4 +18,5 @@ def site(request: HttpRequest) -> dict[str, Any]:
         "manages_practice": membership is not None and membership.sees_whole_practice,
         # Owners write the practice's consent script.
         "owns_practice": membership is not None and membership.role == Membership.Role.OWNER,
+        "in_practice": membership is not None,
     }

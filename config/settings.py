@@ -177,6 +177,9 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 12 * 60 * 60, minimum=60)
 PASSWORD_RESET_TIMEOUT = 60 * 60
+# A colleague's invitation link works once, for this many days; a practice sends at most so many an hour.
+INVITATION_TTL_DAYS = env_int("INVITATION_TTL_DAYS", 7, minimum=1)
+INVITATION_SENDS_PER_HOUR = env_int("INVITATION_SENDS_PER_HOUR", 20, minimum=1)
 
 EMAIL_HOST = env_str("EMAIL_HOST")
 EMAIL_BACKEND = (

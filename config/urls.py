@@ -17,6 +17,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="clinical_sessions:list", permanent=False)),
     path("accounts/", include("accounts.urls")),
     path("sessions/", include("sessions.urls")),
+    path("formats/", include("formats.urls")),
     path("notes/", include("notes.urls")),
     path("jobs/", include("jobs.urls")),
     path("integrations/", include("integrations.urls")),

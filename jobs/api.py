@@ -25,7 +25,7 @@ from rest_framework.response import Response
 from api.authentication import acting_user
 from api.errors import ApiError
 from api.idempotency import idempotent_response, request_fingerprint
-from api.schema import error_responses
+from api.schema import IDEMPOTENCY_PARAMETER, error_responses
 from api.throttles import CallerRateThrottle, IpRateThrottle
 from api.views import ApiView, IgnoreAcceptNegotiation, PublicApiView
 from config.downloads import set_download_headers
@@ -47,7 +47,7 @@ from jobs.services import (
 from notes.api import NoteSerializer
 from notes.exports import DOCX_CONTENT_TYPE, TXT_CONTENT_TYPE
 from notes.models import Note
-from sessions.api import IDEMPOTENCY_PARAMETER, SessionScoped, TranscriptSerializer
+from sessions.api import SessionScoped, TranscriptSerializer
 from sessions.models import Transcript
 
 DOWNLOAD_SALT = "api.artifact-download"

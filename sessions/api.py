@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import QuerySet
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import exceptions, serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
@@ -23,7 +23,7 @@ from accounts.models import Membership, Practice, User
 from api.authentication import acting_user, api_key_of
 from api.errors import ApiError
 from api.idempotency import idempotent_response, json_fingerprint, request_fingerprint
-from api.schema import error_responses
+from api.schema import IDEMPOTENCY_PARAMETER, error_responses
 from api.throttles import CallerRateThrottle, IpRateThrottle
 from api.views import ApiView, paginate
 from formats.catalogue import note_type_choices
@@ -34,12 +34,6 @@ from sessions.services import file_sha256, recording_replace, session_create, se
 from sessions.uploads import MULTIPART_OVERHEAD, UPLOAD_STATUS, SizeLimitedUploadHandler
 
 _ENVELOPE_CODES = {400: "validation_error", 413: "payload_too_large", 415: "unsupported_media"}
-IDEMPOTENCY_PARAMETER = OpenApiParameter(
-    "Idempotency-Key",
-    {"type": "string", "pattern": "^[!-~]{1,255}$", "minLength": 1, "maxLength": 255},
-    OpenApiParameter.HEADER,
-    description="Repeat a create safely: a repeat gets the first answer back (kept 24 hours).",
-)
 
 
 # --- Resources -------------------------------------------------------------------------------------
@@ -146,7 +140,8 @@ class SessionInputSerializer(serializers.Serializer[Any]):
 
     def validate_note_type(self, value: str) -> str:
         practice: Practice = self.context["practice"]
-        keys = [key for key, _ in note_type_choices(practice)]
+        # A session already in a retired format keeps it; new choices are the formats offered.
+        keys = [key for key, _ in note_type_choices(practice, keep=self.context.get("current_note_type"))]
         if value not in keys:
             raise serializers.ValidationError(f"Unknown note type; use one of: {', '.join(keys)}.")
         return value
@@ -282,7 +277,11 @@ class SessionDetail(SessionScoped):
     )
     def patch(self, request: Request, pk: str) -> Response:
         session: ClinicalSession = self.get_object()
-        serializer = SessionInputSerializer(data=request.data, partial=True, context={"practice": session.practice})
+        serializer = SessionInputSerializer(
+            data=request.data,
+            partial=True,
+            context={"practice": session.practice, "current_note_type": session.note_type},
+        )
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         session_update(

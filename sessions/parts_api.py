@@ -23,10 +23,10 @@ from rest_framework.response import Response
 from api.authentication import acting_user
 from api.errors import ApiError
 from api.idempotency import idempotent_response, request_fingerprint
-from api.schema import error_responses
+from api.schema import IDEMPOTENCY_PARAMETER, error_responses
 from api.throttles import CallerRateThrottle, IpRateThrottle
 from api.views import SafeJSONParser
-from sessions.api import IDEMPOTENCY_PARAMETER, RecordingSerializer, SessionScoped
+from sessions.api import RecordingSerializer, SessionScoped
 from sessions.media import MediaRejected
 from sessions.models import ClinicalSession
 from sessions.parts import (

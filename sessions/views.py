@@ -14,7 +14,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from accounts.tenancy import current_membership, signed_in_user
-from formats.catalogue import note_type_choices
+from formats.catalogue import default_note_type, note_type_choices
 from sessions.forms import ConsentForm, SessionFilterForm, SessionForm
 from sessions.media import format_duration
 from sessions.models import ClinicalSession, ConsentScript, Recording, Transcript, max_upload_bytes
@@ -40,7 +40,7 @@ FILTER_FIELDS = ("q", "status", "note_type", "date_from", "date_to")
 @require_http_methods(["GET", "POST"])
 def session_list(request: HttpRequest) -> HttpResponse:
     membership = current_membership(request.user)
-    choices = note_type_choices(membership.practice if membership else None)
+    choices = note_type_choices(membership.practice if membership else None, include_retired=True)
     if request.method == "POST":
         if "clear" in request.POST:
             request.session.pop(FILTERS_SESSION_KEY, None)
@@ -80,10 +80,15 @@ def session_list(request: HttpRequest) -> HttpResponse:
 def session_create_view(request: HttpRequest) -> HttpResponse:
     membership = current_membership(request.user)
     if membership is None:
-        messages.error(request, "Your account is not a member of any practice yet. Ask your practice owner to add you.")
+        messages.error(
+            request,
+            "Your account is not a member of any practice yet. Ask a practice owner or admin to invite you: "
+            "the link in their email adds you.",
+        )
         return redirect("clinical_sessions:list")
     choices = note_type_choices(membership.practice)
-    form = SessionForm(request.POST or None, note_type_choices=choices)
+    initial = {"note_type": default_note_type(membership)}
+    form = SessionForm(request.POST or None, initial=initial, note_type_choices=choices)
     if request.method == "POST" and form.is_valid():
         session = session_create(
             practice=membership.practice,
@@ -138,7 +143,9 @@ def _render_detail(
             "speaker_roles": Transcript.SpeakerRole.choices,
             "recording_duration": format_duration(recording.duration_seconds) if recording else None,
             "notes": notes,
-            "note_type_name": dict(note_type_choices(session.practice)).get(session.note_type, session.note_type),
+            "note_type_name": dict(note_type_choices(session.practice, include_retired=True)).get(
+                session.note_type, session.note_type
+            ),
             "upload_error": upload_error,
             "max_upload_bytes": max_upload_bytes(),
         },
@@ -179,7 +186,7 @@ def transcript_speakers(request: HttpRequest, pk: Any) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def session_edit(request: HttpRequest, pk: Any) -> HttpResponse:
     session = _get_session(request, pk)
-    choices = note_type_choices(session.practice)
+    choices = note_type_choices(session.practice, keep=session.note_type)
     initial = {
         "client_label": session.client_label,
         "occurred_at": session.occurred_at,

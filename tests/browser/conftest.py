@@ -138,7 +138,7 @@ class PageProblems:
         path = response.url.split("://", 1)[-1].partition("/")[2]
         if not f"/{path}".startswith(settings.STATIC_URL):
             return
-        # 304: the browser revalidated its cached copy (a page loaded again), which it then uses.
+        # 304: the browser revalidated its cached copy (a page loaded again, or a file changed moments ago).
         if response.ok or response.status == 304:
             self.static_loaded.append(f"/{path}")
         else:
