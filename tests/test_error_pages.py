@@ -52,8 +52,15 @@ def test_a_path_missing_its_trailing_slash_is_still_redirected(alice_client):
     assert response["Location"] == "/sessions/?page=2"
 
 
-def test_a_post_to_an_unknown_path_is_not_found(alice_client):
-    assert alice_client.post("/sessions/new-thing").status_code == 404
+def test_a_post_to_an_unknown_path_is_not_found_even_without_a_csrf_token(alice):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    assert client.post("/sessions/new-thing").status_code == 404
+    response = client.post("/api/v1/jobs/not-an-id/cancel")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
 
 
 def test_the_server_error_page_renders_without_a_request():

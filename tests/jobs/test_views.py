@@ -192,5 +192,6 @@ def test_without_javascript_the_processing_panel_says_to_reload(alice, alice_cli
     session = recorded_session("jfk.flac")
     job_start(session=session, requested_by=alice)
     page = alice_client.get(reverse("clinical_sessions:detail", kwargs={"pk": session.pk})).content.decode()
-    noscript = page.split("<noscript>")[1].split("</noscript>")[0]
+    panel = page.split('id="processing"')[1]
+    noscript = panel.split("<noscript>")[1].split("</noscript>")[0]
     assert "reload it" in noscript
