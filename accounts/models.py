@@ -5,11 +5,14 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+import zoneinfo
 from typing import Any, ClassVar
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import AnonymousUser, PermissionsMixin
 from django.core import signing
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.text import slugify
@@ -68,10 +71,24 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.full_name.split(" ")[0] if self.full_name else self.email
 
 
+def validate_time_zone(value: str) -> None:
+    if value and value not in zoneinfo.available_timezones():
+        raise ValidationError(f"“{value}” is not a time zone name; use one like Europe/London or America/New_York.")
+
+
 class Practice(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=80, unique=True)
+    time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        # A default in the table too, so that rows written by code that predates the column still insert.
+        db_default="",
+        validators=[validate_time_zone],
+        help_text="The IANA name of the practice's time zone, e.g. Europe/London; empty for the server's.",
+    )
     require_consent_before_processing = models.BooleanField(
         default=False,
         help_text="Refuse to transcribe or draft a session until the client's consent is recorded as given.",
@@ -83,6 +100,11 @@ class Practice(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        """The practice's time zone, or the server's when it has not chosen one."""
+        return zoneinfo.ZoneInfo(self.time_zone or settings.TIME_ZONE)
 
     @staticmethod
     def unique_slug_for(name: str) -> str:

@@ -61,6 +61,7 @@ urlpatterns = [
     ),
     path("api-keys/", views.api_keys, name="api_keys"),
     path("api-keys/<uuid:pk>/revoke/", views.api_key_revoke, name="api_key_revoke"),
+    path("practice/", views.practice_settings, name="practice_settings"),
     path("members/", views.members, name="members"),
     path("members/<int:pk>/role/", views.member_role, name="member_role"),
     path("members/<int:pk>/remove/", views.member_remove, name="member_remove"),

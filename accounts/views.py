@@ -4,6 +4,7 @@ and the invitation link a new colleague opens."""
 from __future__ import annotations
 
 import logging
+import zoneinfo
 from smtplib import SMTPException
 from typing import Any
 from urllib.parse import urlencode
@@ -21,7 +22,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from accounts.forms import InvitationAcceptForm, InvitationForm
-from accounts.models import ApiKey, Invitation, Membership, User
+from accounts.models import ApiKey, Invitation, Membership, Practice, User
 from accounts.services import (
     InvitationRefused,
     InvitationUnusable,
@@ -282,3 +283,46 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
             "moving between practices is not possible yet.",
         )
     return redirect("clinical_sessions:list")
+
+
+class PracticeSettingsForm(forms.ModelForm[Practice]):
+    time_zone = forms.ChoiceField(
+        label="Time zone",
+        required=False,
+        help_text="Pages show dates and times in this time zone, naming it; the API always answers in UTC.",
+    )
+
+    class Meta:
+        model = Practice
+        fields = ["name", "time_zone"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        zone_field = self.fields["time_zone"]
+        assert isinstance(zone_field, forms.ChoiceField)
+        zone_field.choices = [
+            ("", f"The server's ({settings.TIME_ZONE})"),
+            *((name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())),
+        ]
+
+    def clean_name(self) -> str:
+        name = str(self.cleaned_data["name"]).strip()
+        if not name:
+            raise forms.ValidationError("Give the practice a name.")
+        return name
+
+
+@require_http_methods(["GET", "POST"])
+def practice_settings(request: HttpRequest) -> HttpResponse:
+    """The practice's name and time zone, changed by its owners."""
+    membership = current_membership(request.user)
+    if membership is None or membership.role != Membership.Role.OWNER:
+        raise PermissionDenied("Only the practice's owners change its settings.")
+    practice = membership.practice
+    form = PracticeSettingsForm(request.POST or None, instance=practice)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Practice settings saved.")
+        return redirect("accounts:practice_settings")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "accounts/practice_settings.html", {"form": form, "practice": practice}, status=status)

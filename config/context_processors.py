@@ -10,7 +10,10 @@ from accounts.tenancy import current_membership
 
 
 def site(request: HttpRequest) -> dict[str, Any]:
-    membership = current_membership(request.user) if getattr(request, "user", None) is not None else None
+    if hasattr(request, "current_membership"):
+        membership = request.current_membership
+    else:
+        membership = current_membership(request.user) if getattr(request, "user", None) is not None else None
     return {
         "ai_mode": settings.AI_MODE,
         "max_upload_mb": settings.MAX_UPLOAD_MB,

@@ -135,9 +135,12 @@ def test_the_script_page_refuses_the_wrong_method(alice_client):
     assert alice_client.put(reverse("clinical_sessions:consent_script")).status_code == 405
 
 
-def test_an_owner_sees_the_consent_script_link(alice_client, bob_client):
-    assert "Consent script" in alice_client.get(reverse("clinical_sessions:list")).content.decode()
-    assert "Consent script" not in bob_client.get(reverse("clinical_sessions:list")).content.decode()
+def test_an_owner_reaches_the_consent_script_from_the_practice_settings(alice_client, bob_client):
+    settings_url = reverse("accounts:practice_settings")
+    assert f'href="{settings_url}"' in alice_client.get(reverse("clinical_sessions:list")).content.decode()
+    assert f'href="{settings_url}"' not in bob_client.get(reverse("clinical_sessions:list")).content.decode()
+    script_url = reverse("clinical_sessions:consent_script")
+    assert f'href="{script_url}"' in alice_client.get(settings_url).content.decode()
 
 
 # --- processing that requires consent --------------------------------------------------------------
