@@ -211,15 +211,17 @@ def note_export(note: Note, export_format: str) -> ExportedFile:
     """
     render, content_type = EXPORT_FORMATS[export_format]
     session = note.session
-    session_date = timezone.localdate(session.occurred_at)
-    content = render(
-        note,
-        session_date=session_date,
-        clinician_name=session.clinician.display_name,
-        practice_name=session.practice.name,
-        signed_by_name=note.signed_by.display_name if note.signed_by else "",
-        consent_line=consent_summary(session),
-    )
+    # Dates and times as the practice reads them, whether a page or the pipeline renders the file.
+    with timezone.override(session.practice.zone):
+        session_date = timezone.localdate(session.occurred_at)
+        content = render(
+            note,
+            session_date=session_date,
+            clinician_name=session.clinician.display_name,
+            practice_name=session.practice.name,
+            signed_by_name=note.signed_by.display_name if note.signed_by else "",
+            consent_line=consent_summary(session),
+        )
     return ExportedFile(
         content=content,
         content_type=content_type,

@@ -229,3 +229,19 @@ def test_a_note_written_by_hand_is_a_draft_but_never_called_ai_assisted(alice_se
     assert DRAFT_LINE in _header_text(document)
     assert DRAFT_LINE in text
     assert AI_DRAFT_LINE not in _header_text(document) + _body_text(document) + text
+
+
+def test_an_export_dates_the_session_in_the_practices_time_zone(drafted_note):
+    from notes.exports import note_export
+
+    session = drafted_note.session
+    session.occurred_at = dt.datetime(2026, 3, 5, 2, 30, tzinfo=dt.UTC)  # the evening of 4 March in New York
+    session.save(update_fields=["occurred_at"])
+    session.practice.time_zone = "America/New_York"
+    session.practice.save(update_fields=["time_zone"])
+    drafted_note.refresh_from_db()
+
+    exported = note_export(drafted_note, "txt")
+
+    assert "Session date: 2026-03-04" in exported.content.decode("utf-8")
+    assert exported.filename.startswith("note-2026-03-04-")
