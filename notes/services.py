@@ -17,8 +17,9 @@ from django.utils import timezone
 
 from accounts.models import User
 from formats.catalogue import get_template
-from notes.content import FlagKind, NoteContent, normalise_section_text
+from notes.content import NoteContent, normalise_section_text
 from notes.models import Note, NoteRevision
+from notes.statements import rederive_statements
 from sessions.models import ClinicalSession
 
 logger = logging.getLogger(__name__)
@@ -83,27 +84,26 @@ def note_open(*, session: ClinicalSession, opened_by: User) -> Note:
     return note
 
 
-def _merged_sections(sections: list[dict[str, Any]], texts: dict[str, str]) -> tuple[list[dict[str, Any]], bool]:
-    # Only the text and the section's flags change; whatever else the stored section holds is kept as it is.
-    merged: list[dict[str, Any]] = []
+def _edited_content(note: Note, texts: dict[str, str]) -> NoteContent | None:
+    """The note's content with the given section texts, each changed section's statements derived again from
+    its text (``notes.statements``); None when no text changes."""
+    content = note.content
+    sections = []
     changed = False
-    for section in sections:
-        key = section["key"]
-        old_text = section.get("text", "")
-        if key not in texts or normalise_section_text(texts[key]) == old_text:
-            merged.append(section)
-            continue
-        flags = list(section.get("flags", []))
-        if FlagKind.EDITED not in flags:
-            flags.append(FlagKind.EDITED.value)
-        merged.append({**section, "text": normalise_section_text(texts[key]), "flags": flags})
-        changed = True
-    return merged, changed
+    for section in content.sections:
+        if section.key in texts and normalise_section_text(texts[section.key]) != section.text:
+            sections.append(rederive_statements(section, texts[section.key]))
+            changed = True
+        else:
+            sections.append(section)
+    return NoteContent(sections=tuple(sections)) if changed else None
 
 
 def note_save(*, note: Note, version: int, texts: dict[str, str], author: User) -> Note:
     """Save the clinician's section texts over ``version`` of the note.
 
+    A changed section is marked edited and its statements are derived again from its text: those that are still
+    drafted statements keep their evidence and flags, the others are marked ``edited`` (``notes.statements``).
     Raises NoteLocked for a signed note and NoteConflict when the note has moved past ``version``.
     Texts for keys the note does not have are ignored; when no text changes, nothing is written.
     """
@@ -115,9 +115,10 @@ def note_save(*, note: Note, version: int, texts: dict[str, str], author: User) 
     if note.version != version:
         raise NoteConflict(note)
 
-    sections, changed = _merged_sections(note.sections, texts)
-    if not changed:
+    edited = _edited_content(note, texts)
+    if edited is None:
         return note
+    sections = edited.to_json()
 
     new_version = version + 1
     now = timezone.now()
