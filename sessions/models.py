@@ -32,6 +32,14 @@ class ClinicalSession(models.Model):
         READY = "ready", "Note ready"
         FAILED = "failed", "Failed"
 
+    class ReviewState(models.TextChoices):
+        """Where the session's note stands; set by the notes app (``sessions.services.session_set_review_state``)."""
+
+        DRAFT = "draft", "Draft"
+        NEEDS_REVIEW = "needs_review", "Needs review"
+        SIGNED = "signed", "Signed"
+        AMENDED = "amended", "Amended"
+
     class ConsentMethod(models.TextChoices):
         VERBAL = "verbal", "Verbal"
         WRITTEN = "written", "Written"
@@ -46,6 +54,9 @@ class ClinicalSession(models.Model):
     occurred_at = models.DateTimeField()
     note_type = models.CharField(max_length=64, default="soap")
     status = models.CharField(max_length=24, choices=Status.choices, default=Status.AWAITING_RECORDING)
+    # The state of the note in the session's format; empty while it has none. sessions/states.py combines it
+    # with ``status`` into what the pages show.
+    review_state = models.CharField(max_length=16, choices=ReviewState.choices, blank=True, default="")
     consent_method = models.CharField(max_length=16, choices=ConsentMethod.choices, blank=True)
     consent_recorded_at = models.DateTimeField(null=True, blank=True)
     consent_recorded_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
