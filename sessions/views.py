@@ -18,6 +18,7 @@ from sessions.forms import SessionFilterForm, SessionForm
 from sessions.media import format_duration
 from sessions.models import ClinicalSession, Recording, Transcript, max_upload_bytes
 from sessions.services import session_create, session_delete, session_update
+from sessions.states import session_state, state_label, today_first, with_state
 from sessions.uploads import UploadOutcome, recording_upload_receive
 
 PAGE_SIZE = 25
@@ -47,24 +48,25 @@ def session_list(request: HttpRequest) -> HttpResponse:
         return redirect("clinical_sessions:list")
     saved = request.session.get(FILTERS_SESSION_KEY) or None
     form = SessionFilterForm(saved, note_type_choices=choices)
-    sessions = ClinicalSession.objects.visible_to(request.user).select_related("clinician", "recording")
+    sessions = with_state(ClinicalSession.objects.visible_to(request.user).select_related("clinician", "recording"))
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
         if data["q"]:
             sessions = sessions.filter(client_label__icontains=data["q"])
         if data["status"]:
-            sessions = sessions.filter(status=data["status"])
+            sessions = sessions.filter(state=data["status"])
         if data["note_type"]:
             sessions = sessions.filter(note_type=data["note_type"])
         if data["date_from"]:
             sessions = sessions.filter(occurred_at__date__gte=data["date_from"])
         if data["date_to"]:
             sessions = sessions.filter(occurred_at__date__lte=data["date_to"])
-    page = Paginator(sessions, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(today_first(sessions), PAGE_SIZE).get_page(request.GET.get("page"))
     names = dict(choices)
     page.object_list = list(page.object_list)
     for session in page.object_list:
-        session.note_type_name = names.get(session.note_type, session.note_type)  # type: ignore[attr-defined]
+        session.note_type_name = names.get(session.note_type, session.note_type)
+        session.state_label = state_label(session.state)
     return render(
         request,
         "sessions/list.html",
@@ -95,7 +97,7 @@ def session_create_view(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET"])
 def session_detail(request: HttpRequest, pk: Any) -> HttpResponse:
-    session = _get_session(request, pk)
+    session = get_object_or_404(with_state(ClinicalSession.objects.visible_to(request.user)), pk=pk)
     return _render_detail(request, session)
 
 
@@ -110,6 +112,7 @@ def _render_detail(
         "sessions/detail.html",
         {
             "session": session,
+            "state": session_state(session),
             "recording": recording,
             "transcript": transcript,
             "transcript_rows": _transcript_rows(transcript) if transcript else [],
