@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from sessions import views
+from sessions import playback, views
 
 app_name = "clinical_sessions"
 
@@ -13,5 +13,6 @@ urlpatterns = [
     path("<uuid:pk>/edit/", views.session_edit, name="edit"),
     path("<uuid:pk>/delete/", views.session_delete_view, name="delete"),
     path("<uuid:pk>/recording/", views.recording_upload, name="upload"),
+    path("<uuid:pk>/recording/<uuid:recording_id>/audio/", playback.recording_audio, name="audio"),
     path("<uuid:pk>/transcript/speakers/", views.transcript_speakers, name="speakers"),
 ]
