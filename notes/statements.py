@@ -12,10 +12,11 @@ Pure functions: no database, nothing from ``jobs``.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from notes.content import Flag, FlagKind, Section, Statement, normalise_section_text
 
-EDITED_MESSAGE = "Edited by clinician: written or changed after the draft, so it cites nothing in the transcript."
+EDITED_MESSAGE = "Written or changed by the clinician after the draft, so it cites nothing in the transcript."
 
 # "- ", "* ", "• ", "1. ", "2) " at the start of a line.
 _BULLET = re.compile(r"^\s*(?:[-*•‣◦]|\d{1,3}[.)])\s+")
@@ -46,19 +47,6 @@ def _sentences(line: str) -> list[str]:
     return [piece.strip() for piece in pieces if piece.strip()]
 
 
-def split_statements(text: str) -> list[str]:
-    """The statements of a section's text, in order: each bullet or line, split into its sentences.
-
-    A bullet's marker is not part of its statement; blank lines separate nothing but themselves.
-    """
-    statements: list[str] = []
-    for raw_line in normalise_section_text(text).split("\n"):
-        line = _BULLET.sub("", raw_line).strip()
-        if line:
-            statements.extend(_sentences(line))
-    return statements
-
-
 def statement_key(text: str) -> str:
     """What two statements must share to be the same statement: words and numbers, whatever the case, spacing,
     bullet marker or closing punctuation."""
@@ -71,30 +59,59 @@ def edited_statement(text: str) -> Statement:
     return Statement(text=text, evidence=(), flags=(Flag(kind=FlagKind.EDITED, message=EDITED_MESSAGE, evidence=()),))
 
 
+def match_statements(previous: Sequence[Statement], text: str) -> tuple[Statement, ...]:
+    """The statements of ``text``, each keeping the evidence and flags of the statement of ``previous`` it still is.
+
+    A whole line (or bullet) that is a previous statement stays one statement, even of several sentences; any
+    other line is split into its sentences, each matched on its own. Unmatched statements are edited ones.
+    """
+    exact = {statement.text.strip(): statement for statement in reversed(previous)}
+    by_key = {statement_key(statement.text): statement for statement in reversed(previous)}
+
+    def kept(words: str) -> Statement | None:
+        found = exact.get(words) or by_key.get(statement_key(words))
+        return None if found is None else Statement(text=words, evidence=found.evidence, flags=found.flags)
+
+    statements: list[Statement] = []
+    for raw_line in normalise_section_text(text).split("\n"):
+        line = _BULLET.sub("", raw_line).strip()
+        if not line:
+            continue
+        whole = kept(line)
+        if whole is not None:
+            statements.append(whole)
+            continue
+        statements.extend(kept(sentence) or edited_statement(sentence) for sentence in _sentences(line))
+    return tuple(statements)
+
+
 def rederive_statements(old: Section, new_text: str) -> Section:
     """The section as it is once its text is ``new_text``.
 
     Each statement of the new text that matches a statement of ``old`` (exactly, or by ``statement_key``) keeps
-    that statement's evidence and flags; every other one is an edited statement. The section's evidence is what
-    its statements still cite. When the text is unchanged the section is returned as it was.
+    that statement's evidence and flags; every other one is an edited statement (``match_statements``). The
+    section's evidence is what its statements still cite. When the text is unchanged the section is returned as
+    it was.
     """
     new_text = normalise_section_text(new_text)
     if new_text == old.text:
         return old
-    exact = {statement.text.strip(): statement for statement in reversed(old.statements)}
-    by_key = {statement_key(statement.text): statement for statement in reversed(old.statements)}
-    statements: list[Statement] = []
-    for text in split_statements(new_text):
-        previous = exact.get(text) or by_key.get(statement_key(text))
-        if previous is None:
-            statements.append(edited_statement(text))
-        else:
-            statements.append(Statement(text=text, evidence=previous.evidence, flags=previous.flags))
+    statements = match_statements(old.statements, new_text)
     return Section(
         key=old.key,
         heading=old.heading,
         text=new_text,
         evidence=tuple(sorted({i for statement in statements for i in statement.evidence})),
-        statements=tuple(statements),
+        statements=statements,
         edited=True,
     )
+
+
+def statements_of(section: Section) -> tuple[Statement, ...]:
+    """The statements a section's text holds now: its stored ones when they are its text, else its text matched
+    against them (a note saved before statements were derived again on each save, or one written by hand)."""
+    matched = match_statements(section.statements, section.text)
+    stored = [statement_key(statement.text) for statement in section.statements if statement.text.strip()]
+    if stored == [statement_key(statement.text) for statement in matched]:
+        return tuple(statement for statement in section.statements if statement.text.strip())
+    return matched

@@ -106,7 +106,6 @@ def _render_detail(
 ) -> HttpResponse:
     recording = Recording.objects.filter(session=session).first()
     transcript = Transcript.objects.filter(session=session).first()
-    notes = list(session.notes.all())
     return render(
         request,
         "sessions/detail.html",
@@ -114,29 +113,15 @@ def _render_detail(
             "session": session,
             "state": session_state(session),
             "recording": recording,
+            # The transcript, the note and the audio are shown by the notes app's review workspace.
             "transcript": transcript,
-            "transcript_rows": _transcript_rows(transcript) if transcript else [],
-            "speaker_roles": Transcript.SpeakerRole.choices,
             "recording_duration": format_duration(recording.duration_seconds) if recording else None,
-            "notes": notes,
             "note_type_name": dict(note_type_choices(session.practice)).get(session.note_type, session.note_type),
             "upload_error": upload_error,
             "max_upload_bytes": max_upload_bytes(),
         },
         status=status,
     )
-
-
-def _transcript_rows(transcript: Transcript) -> list[dict[str, Any]]:
-    return [
-        {
-            "id": segment["id"],
-            "start": format_duration(float(segment["start"])),
-            "speaker": transcript.speaker_label(segment.get("speaker")),
-            "text": segment["text"],
-        }
-        for segment in transcript.segments
-    ]
 
 
 @require_http_methods(["POST"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from notes.content import Flag, FlagKind, Section, Statement
-from notes.statements import rederive_statements, split_statements, statement_key
+from notes.statements import EDITED_MESSAGE, match_statements, rederive_statements, statement_key, statements_of
 
 DOSE = Flag(FlagKind.DOSE, "The transcript says 50 mg.", (4,), said="fifty milligrams")
 
@@ -39,7 +39,7 @@ def _drafted() -> Section:
     ],
 )
 def test_a_section_text_splits_into_its_bullets_and_sentences(text, statements):
-    assert split_statements(text) == statements
+    assert [statement.text for statement in match_statements((), text)] == statements
 
 
 def test_statement_keys_ignore_case_spacing_bullets_and_closing_punctuation():
@@ -73,7 +73,8 @@ def test_statements_that_still_match_keep_their_evidence_and_flags_and_the_rest_
     assert result.statements[0].flags == ()
     assert result.statements[1].flags == (DOSE,)
     assert [flag.kind for s in result.statements[2:] for flag in s.flags] == [FlagKind.EDITED, FlagKind.EDITED]
-    assert "Edited by clinician" in result.statements[2].flags[0].message
+    assert result.statements[2].flags[0].message == EDITED_MESSAGE
+    assert result.statements[2].flags[0].kind.label == "Edited by clinician"
     assert result.evidence == (1, 3)
     assert result.flag_kinds == (FlagKind.DOSE, FlagKind.EDITED)
 
@@ -92,3 +93,43 @@ def test_a_section_written_from_nothing_is_all_edited_statements():
 
     assert [s.text for s in result.statements] == ["Review in two weeks.", "Keep a headache diary."]
     assert all(s.flags[0].kind == FlagKind.EDITED and s.evidence == () for s in result.statements)
+
+
+def test_a_drafted_statement_of_several_sentences_stays_one_statement():
+    drafted = Section.from_statements(
+        key="plan",
+        heading="Plan",
+        statements=(Statement("Keep a diary. Review in two weeks.", (5,)), Statement("Sleep hygiene.", (6,))),
+    )
+
+    result = rederive_statements(drafted, drafted.text + "\nCall if worse. Bring the diary.")
+
+    assert [(s.text, s.evidence) for s in result.statements] == [
+        ("Keep a diary. Review in two weeks.", (5,)),
+        ("Sleep hygiene.", (6,)),
+        ("Call if worse.", ()),
+        ("Bring the diary.", ()),
+    ]
+
+
+def test_a_sections_statements_are_its_stored_ones_while_they_are_its_text():
+    drafted = _drafted()
+
+    assert statements_of(drafted) == drafted.statements
+
+
+def test_a_section_whose_text_moved_on_without_its_statements_is_read_from_its_text():
+    # As notes were saved before statements were derived again: new text, the draft's statements.
+    drafted = _drafted()
+    stale = Section(
+        key=drafted.key,
+        heading=drafted.heading,
+        text="Reports a headache for three days.\nNew sentence.",
+        statements=drafted.statements,
+        edited=True,
+    )
+
+    assert [(s.text, s.evidence, [f.kind for f in s.flags]) for s in statements_of(stale)] == [
+        ("Reports a headache for three days.", (1,), []),
+        ("New sentence.", (), [FlagKind.EDITED]),
+    ]
