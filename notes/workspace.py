@@ -138,10 +138,14 @@ def _words(ids: Iterable[int], segments: dict[int, SegmentView]) -> str:
     return " … ".join(segments[i].text.strip() for i in ids if i in segments)
 
 
+# FlagKind's labels name a section's flags ("Unsupported statements"); on one statement, the singular reads better.
+_STATEMENT_LABELS = {FlagKind.UNSUPPORTED: "Unsupported"}
+
+
 def _flag_view(flag: Flag, segments: dict[int, SegmentView]) -> FlagView:
     return FlagView(
         kind=flag.kind.value,
-        label=flag.kind.label,
+        label=_STATEMENT_LABELS.get(flag.kind, flag.kind.label),
         message=flag.message,
         words=flag.said or _words(flag.evidence, segments),
         evidence=flag.evidence,

@@ -32,6 +32,7 @@ def review_workspace(
         "csrf_token": context.get("csrf_token"),
         "session": session,
         "note": note,
+        "review_state": note.review_state() if note is not None else None,
         "other_notes": [n for n in notes if n is not note],
         "form": form,
         "workspace": build_workspace(note.content if note else None, transcript, fields=fields),

@@ -16,9 +16,12 @@ from pytest_django.live_server_helper import LiveServer
 from accounts.models import User
 from jobs.services import job_start
 from jobs.tasks import run_job
+from notes.content import Flag, FlagKind, NoteContent, Section, Statement
 from notes.models import Addendum, Note
+from notes.services import note_apply_draft
 from sessions.models import ClinicalSession
 from sessions.services import recording_replace
+from sessions.transcripts import transcript_save
 from tests.browser.conftest import NewContext, PageProblems, log_in
 from tests.conftest import AUDIO
 from tests.factories import ClinicalSessionFactory
@@ -179,4 +182,62 @@ def test_on_a_phone_the_workspace_and_the_list_stack_without_scrolling_sideways(
     _no_horizontal_overflow(page)
     expect(page.locator(".session-row td[data-label=Status]")).to_contain_text("Draft")
     _screenshot(page, "session_list_phone.png")
+    assert page_problems.all == []
+
+
+def test_flagged_statements_say_why_in_place_and_to_a_screen_reader(
+    alice: User, live_server: LiveServer, context: BrowserContext, page: Page, page_problems: PageProblems
+) -> None:
+    session: ClinicalSession = ClinicalSessionFactory.create(
+        practice=alice.memberships.get().practice, clinician=alice, client_label="AA-018", note_type="soap"
+    )
+    transcript_save(
+        session=session,
+        media_sha256="0" * 64,
+        model="m",
+        language="en",
+        segments=[
+            {"id": 0, "start": 0.0, "end": 5.0, "speaker": "client", "text": "I take fifty milligrams of sertraline."},
+            {"id": 1, "start": 5.0, "end": 9.0, "speaker": "client", "text": "I sleep about four hours."},
+        ],
+        provider_metadata={},
+    )
+    dose = Flag(FlagKind.DOSE, "The transcript says 50 mg, the note 100 mg.", (0,), said="fifty milligrams")
+    note_apply_draft(
+        session=session,
+        draft=NoteContent(
+            sections=(
+                Section.from_statements(
+                    key="subjective",
+                    heading="Subjective",
+                    statements=(
+                        Statement("Takes sertraline 100 mg daily.", (0,), (dose,)),
+                        Statement("Sleeps about four hours a night.", (1,)),
+                        Statement("History of panic disorder.", (), (Flag.uncited(),)),
+                    ),
+                ),
+                Section(key="objective", heading="Objective", text=""),
+                Section(key="assessment", heading="Assessment", text=""),
+                Section(key="plan", heading="Plan", text=""),
+            )
+        ),
+        draft_ref="job-1",
+        model="m",
+        prompt_version="v1",
+    )
+    log_in(context, alice, live_server)
+    page.goto(f"/sessions/{session.pk}/")
+
+    expect(page.locator("#session-status")).to_have_text("Needs review")
+    expect(page.locator("#review-summary")).to_contain_text("2 statements to check")
+    flagged = page.locator(".statement", has_text="Takes sertraline 100 mg daily.")
+    expect(flagged).to_contain_text("Dose: The transcript says 50 mg, the note 100 mg.")
+    expect(flagged).to_have_accessible_description(re.compile(r"Dose: .*Transcript: “fifty milligrams”"))
+    uncited = page.locator(".statement", has_text="History of panic disorder.")
+    expect(uncited).to_have_accessible_description(re.compile(r"Nothing in the transcript is cited"))
+    fine = page.locator(".statement", has_text="Sleeps about four hours a night.")
+    expect(fine).to_have_accessible_description(re.compile(r"Evidence: .*I sleep about four hours"))
+    flagged.focus()
+    expect(page.locator("#segment-0")).to_have_class(re.compile(r"\bis-cited\b"))
+    _screenshot(page, "review_flags.png")
     assert page_problems.all == []

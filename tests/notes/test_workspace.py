@@ -110,7 +110,7 @@ def test_flagged_and_uncited_statements_are_marked_with_the_reason_and_the_words
     assert "Dose:</strong> The transcript says 50 mg." in flagged
     assert "Transcript: “fifty milligrams”" in flagged
     uncited = html.split('id="note-subjective-s3"', 1)[1].split("</li>", 1)[0]
-    assert "Unsupported statements:</strong> Nothing in the transcript is cited" in uncited
+    assert "Unsupported:</strong> Nothing in the transcript is cited" in uncited
     assert "2 statements to check" in html
     fine = html.split('id="note-subjective-s1"', 1)[1].split("</li>", 1)[0]
     assert 'class="statement-why visually-hidden"' in fine
