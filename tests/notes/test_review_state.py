@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
 
+from notes.models import Note
 from notes.services import (
     note_accept_draft,
     note_add_addendum,
@@ -14,7 +17,8 @@ from notes.services import (
 )
 from sessions.models import ClinicalSession
 from sessions.services import session_update
-from tests.notes.factories import draft_content
+from tests.factories import ClinicalSessionFactory, NoteFactory
+from tests.notes.factories import draft_content, draft_sections
 
 pytestmark = pytest.mark.django_db
 
@@ -97,3 +101,22 @@ def test_changing_the_sessions_format_forgets_the_former_notes_state_until_the_n
 
     note_open(session=ClinicalSession.objects.get(pk=alice_session.pk), opened_by=alice)
     assert _state(alice_session) == "draft"
+
+
+def test_the_migration_records_the_state_of_the_notes_already_there(practice, alice):
+    from django.apps import apps
+
+    migration = importlib.import_module("notes.migrations.0005_sessions_review_state_from_their_notes")
+    flagged, plain, signed, other_format = (
+        ClinicalSessionFactory(practice=practice, clinician=alice, note_type="soap") for _ in range(4)
+    )
+    NoteFactory(session=flagged, sections=draft_sections(unsupported={"plan": "Lives alone."}))
+    NoteFactory(session=plain, sections=draft_sections())
+    NoteFactory(session=signed, status=Note.Status.SIGNED)
+    NoteFactory(session=other_format, note_type="dap")
+    ClinicalSession.objects.update(review_state="")
+
+    migration.record_review_states(apps, None)
+
+    states = dict(ClinicalSession.objects.values_list("pk", "review_state"))
+    assert states == {flagged.pk: "needs_review", plain.pk: "draft", signed.pk: "signed", other_format.pk: ""}
