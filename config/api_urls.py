@@ -38,6 +38,7 @@ urlpatterns = [
     path("artifacts/<str:token>", jobs_api.ArtifactDownload.as_view(), name="artifact_download"),
     path("notes/<uuid:pk>", notes_api.NoteDetail.as_view(), name="note"),
     path("notes/<uuid:pk>/sign", notes_api.NoteSign.as_view(), name="note_sign"),
+    path("notes/<uuid:pk>/addenda", notes_api.NoteAddenda.as_view(), name="note_addenda"),
     path("notes/<uuid:pk>/export", notes_api.NoteExport.as_view(), name="note_export"),
     path("templates", formats_api.TemplateListCreate.as_view(), name="templates"),
     path("templates/from-example", formats_api.TemplateFromExample.as_view(), name="templates_from_example"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import dj_database_url
 import django_stubs_ext
@@ -216,9 +217,16 @@ if HTTPS:
     SESSION_COOKIE_NAME = "__Host-sessionid"
     CSRF_COOKIE_NAME = "__Host-csrftoken"
 
+# The session page plays the recording; with S3 the audio view redirects to the bucket, which the policy must allow.
+_MEDIA_SOURCES = [SELF]
+if AWS_STORAGE_BUCKET_NAME:
+    _endpoint = urlsplit(env_str("AWS_S3_ENDPOINT_URL"))
+    _MEDIA_SOURCES.append(f"{_endpoint.scheme}://{_endpoint.netloc}" if _endpoint.netloc else "https://*.amazonaws.com")
+
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
+        "media-src": _MEDIA_SOURCES,
         "script-src": [SELF],
         "style-src": [SELF],
         "img-src": [SELF, "data:"],

@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from notes.models import Note, NoteRevision
+from notes.models import Addendum, Note, NoteRevision
 
 
 class NoteRevisionInline(admin.TabularInline[NoteRevision, Note]):
@@ -23,6 +23,26 @@ class NoteRevisionInline(admin.TabularInline[NoteRevision, Note]):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[NoteRevision]:
         return super().get_queryset(request).defer("sections").select_related("author")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class AddendumInline(admin.TabularInline[Addendum, Note]):
+    model = Addendum
+    fields = ("id", "author", "api_key", "created_at")
+    readonly_fields = fields
+    # The text is clinical content, like the note's.
+    exclude = ("text",)
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "addenda (text not shown)"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Addendum]:
+        return super().get_queryset(request).defer("text").select_related("author", "api_key")
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -50,10 +70,11 @@ class NoteAdmin(admin.ModelAdmin[Note]):
         "updated_at",
         "signed_at",
         "signed_by",
+        "signed_via_key",
         "has_pending_draft",
         "last_draft_ref",
     )
-    inlines = (NoteRevisionInline,)
+    inlines = (NoteRevisionInline, AddendumInline)
     ordering = ("-updated_at",)
     show_full_result_count = False
 

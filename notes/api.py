@@ -1,7 +1,8 @@
-"""Integrator API for notes: read, edit over a version, sign, download (docs/api.md).
+"""Integrator API for notes: read, edit over a version, sign, add an addendum, download (docs/api.md).
 
-Through an API key, edits are recorded against the key's acting member and a signature is recorded in the
-name of the session's clinician: the integration asserts that the clinician approved the note.
+Through an API key, edits are recorded against the key's acting member; a signature, and an addendum, are
+recorded in the name of the session's clinician together with the key that made them: the integration asserts
+that the clinician approved the text. In the browser they are recorded in the name of the signed-in person.
 """
 
 from __future__ import annotations
@@ -19,14 +20,24 @@ from rest_framework.response import Response
 from accounts.models import User
 from api.authentication import acting_user, api_key_of
 from api.errors import ApiError
-from api.schema import error_responses
+from api.idempotency import idempotent_response, json_fingerprint
+from api.schema import IDEMPOTENCY_PARAMETER, error_responses
 from api.views import ApiView, IgnoreAcceptNegotiation
 from config.downloads import set_download_headers
 from notes.content import Flag, FlagKind, Section, Statement
 from notes.exports import DOCX_CONTENT_TYPE, EXPORT_FORMATS, note_export
 from notes.forms import SECTION_MAX_CHARS
-from notes.models import Note
-from notes.services import NoteConflict, NoteLocked, note_save, note_sign
+from notes.models import Addendum, Note
+from notes.services import (
+    ADDENDUM_MAX_CHARS,
+    NoteConflict,
+    NoteLocked,
+    NoteNotSigned,
+    clean_addendum_text,
+    note_add_addendum,
+    note_save,
+    note_sign,
+)
 
 # --- Resources -------------------------------------------------------------------------------------
 
@@ -67,10 +78,27 @@ class NoteSectionSerializer(serializers.Serializer[Section]):
     )
 
 
+class AddendumSerializer(serializers.ModelSerializer[Addendum]):
+    author = serializers.UUIDField(
+        source="author_id",
+        read_only=True,
+        allow_null=True,
+        help_text="The user who signed it: the signed-in author, or, through an API key, the session's clinician.",
+    )
+
+    class Meta:
+        model = Addendum
+        fields = ["id", "text", "author", "created_at"]
+        read_only_fields = fields
+
+
 class NoteSerializer(serializers.ModelSerializer[Note]):
     session_id = serializers.UUIDField(read_only=True)
     sections = NoteSectionSerializer(source="content.sections", many=True, read_only=True)
     signed_by = serializers.UUIDField(source="signed_by_id", read_only=True, allow_null=True)
+    addenda = AddendumSerializer(
+        many=True, read_only=True, help_text="Text added after signing, oldest first; the note itself is unchanged."
+    )
 
     class Meta:
         model = Note
@@ -81,6 +109,7 @@ class NoteSerializer(serializers.ModelSerializer[Note]):
             "status",
             "version",
             "sections",
+            "addenda",
             "signed_at",
             "signed_by",
             "created_at",
@@ -114,6 +143,20 @@ class NoteSignSerializer(serializers.Serializer[Any]):
     version = serializers.IntegerField(min_value=1, help_text="The version you reviewed; a newer note refuses (409).")
 
 
+class AddendumCreateSerializer(serializers.Serializer[Any]):
+    text = serializers.CharField(
+        trim_whitespace=False,
+        max_length=ADDENDUM_MAX_CHARS * 2,
+        help_text=f"Plain text, at most {ADDENDUM_MAX_CHARS:,} characters once trimmed; no control characters.",
+    )
+
+    def validate_text(self, text: str) -> str:
+        try:
+            return clean_addendum_text(text)
+        except ValueError as refused:
+            raise serializers.ValidationError(str(refused)) from None
+
+
 def _conflict(error: NoteConflict | NoteLocked) -> ApiError:
     current = error.current
     if isinstance(error, NoteLocked):
@@ -135,7 +178,9 @@ class NoteScoped(ApiView):
     practice_lookup = "session__practice_id"
 
     def model_queryset(self) -> QuerySet[Any]:
-        return Note.objects.select_related("session__clinician", "session__practice", "signed_by")
+        return Note.objects.select_related("session__clinician", "session__practice", "signed_by").prefetch_related(
+            "addenda"
+        )
 
 
 class NoteDetail(NoteScoped):
@@ -176,7 +221,8 @@ class NoteSign(NoteScoped):
         summary="Sign a note",
         description=(
             "Signs `version`; the note is read-only from then on. Through an API key the signature is recorded "
-            "in the name of the session's clinician."
+            "in the name of the session's clinician, with the key that made it; in the browser, in the name of the "
+            "signed-in person (an owner or admin signing a colleague's note co-signs it as themselves)."
         ),
         request=NoteSignSerializer,
         responses={
@@ -188,12 +234,55 @@ class NoteSign(NoteScoped):
         note: Note = self.get_object()
         serializer = NoteSignSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        signer: User = note.session.clinician if api_key_of(request) is not None else acting_user(request)
+        key = api_key_of(request)
+        signer: User = note.session.clinician if key is not None else acting_user(request)
         try:
-            signed = note_sign(note=note, version=serializer.validated_data["version"], signed_by=signer)
+            signed = note_sign(note=note, version=serializer.validated_data["version"], signed_by=signer, api_key=key)
         except (NoteConflict, NoteLocked) as refused:
             raise _conflict(refused) from None
         return Response(NoteSerializer(signed).data)
+
+
+class NoteAddenda(NoteScoped):
+    @extend_schema(
+        operation_id="notes_addenda_create",
+        summary="Add an addendum to a signed note",
+        description=(
+            "Appends text to a signed note, signed by its author now; the note itself is unchanged. Through an "
+            "API key the author is the session's clinician, recorded with the key. A note that is not signed yet "
+            "is edited instead (409)."
+        ),
+        parameters=[IDEMPOTENCY_PARAMETER],
+        request=AddendumCreateSerializer,
+        responses={
+            201: AddendumSerializer,
+            **error_responses(400, 404, 409, 422, s409="conflict: the note is not signed; edit it instead"),
+        },
+    )
+    def post(self, request: Request, pk: str) -> Response:
+        note: Note = self.get_object()
+        return idempotent_response(
+            request=request,
+            practice=note.session.practice,
+            fingerprint=json_fingerprint(request, request.data),
+            create=lambda: self._create(request, note),
+        )
+
+    def _create(self, request: Request, note: Note) -> Response:
+        serializer = AddendumCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        key = api_key_of(request)
+        author: User = note.session.clinician if key is not None else acting_user(request)
+        try:
+            addendum = note_add_addendum(note=note, text=serializer.validated_data["text"], author=author, api_key=key)
+        except NoteNotSigned as unsigned:
+            raise ApiError(
+                status_code=409,
+                code="conflict",
+                message="The note is not signed: edit it instead. Addenda are added to signed notes.",
+                details={"current_version": unsigned.current.version, "status": unsigned.current.status},
+            ) from None
+        return Response(AddendumSerializer(addendum).data, status=201)
 
 
 class NoteExport(NoteScoped):

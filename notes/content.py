@@ -13,8 +13,10 @@ The stored JSON is a list of sections in template order::
                      "flags": [{"kind", "message", "evidence": [segment ids], "said"}]}]}
 
 A section's ``flags`` and a statement's ``supported`` are summaries of the statements' flags, written so that
-readers of the JSON (the API, an older release during a deploy) need not derive them. Only ``edited`` lives in
-the section's list alone: ``notes.services.note_save`` appends it when a clinician changes the text.
+readers of the JSON (the API, an older release during a deploy) need not derive them. When a clinician changes a
+section's text, ``notes.services.note_save`` adds ``edited`` to the section's list and splits the text into
+statements again (``notes.statements``): a statement that is still a drafted one keeps its evidence and flags,
+any other carries an ``edited`` flag of its own.
 
 Rows written before statements carried flags hold statements as ``{"text", "evidence", "supported"}``.
 ``from_json`` reads ``"supported": false`` there as the ``unsupported`` flag the pipeline gives a statement
@@ -101,10 +103,10 @@ class Statement:
 class Section:
     """One section of a note.
 
-    ``text`` is what the clinician reads and edits; ``statements`` are the drafted sentences it was made of,
-    kept with their evidence and flags after the clinician edits the text. ``evidence`` is the section's own
-    list of cited segments (for a drafted section, every segment its statements cite). ``edited`` records that
-    a clinician changed the text.
+    ``text`` is what the clinician reads and edits; ``statements`` are its sentences or bullets, each with its
+    evidence and flags (re-derived from the text when a clinician saves it). ``evidence`` is the section's own
+    list of cited segments (every segment its statements cite). ``edited`` records that a clinician changed the
+    text.
     """
 
     key: str
@@ -159,6 +161,18 @@ class NoteContent:
             if section.key in keys:
                 raise ValueError(f"Section {position} repeats the key {section.key!r}.")
             keys.add(section.key)
+
+    @property
+    def unresolved_flags(self) -> tuple[Flag, ...]:
+        """The flags a clinician still has to review: every statement's, except ``edited``, which only says
+        that the clinician wrote the statement."""
+        return tuple(
+            flag
+            for section in self.sections
+            for statement in section.statements
+            for flag in statement.flags
+            if flag.kind != FlagKind.EDITED
+        )
 
     @classmethod
     def empty(cls, sections: Iterable[tuple[str, str]]) -> NoteContent:

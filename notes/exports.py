@@ -8,6 +8,8 @@ character) with CRLF line endings, which every Windows editor and record-system 
 every other system accepts. Headings are in capitals, one statement per line, and markdown markers an AI
 draft may have left (``#``, ``**``, bullets) are removed from both formats.
 
+Addenda follow the note's sections, oldest first, each as "Addendum — <author>, <date time>: <text>".
+
 The client label is left out of both files: the clinician files the note under the client in their record
 system, and a file that travels by e-mail or download folder should not name them.
 """
@@ -17,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import docx
@@ -101,6 +103,30 @@ def _sections(note: Note) -> Iterable[tuple[str, list[str]]]:
         yield heading, clean_lines(str(section.get("text") or ""))
 
 
+@dataclass(frozen=True)
+class AddendumLine:
+    """An addendum as an export shows it: who signed it, when, and what it says."""
+
+    author: str
+    created_at: dt.datetime
+    text: str
+
+
+ADDENDA_HEADING = "Addenda"
+
+
+def addendum_signature(addendum: AddendumLine) -> str:
+    """ "Addendum — <author>, <date time>", the words before the addendum's text."""
+    moment = timezone.localtime(addendum.created_at)
+    return f"Addendum — {clean_line(addendum.author)}, {moment:%Y-%m-%d %H:%M} ({moment.tzname()})"
+
+
+def addendum_lines(addendum: AddendumLine) -> list[str]:
+    """ "Addendum — <author>, <date time>: <first line>", then the addendum's other lines."""
+    body = clean_lines(addendum.text) or [""]
+    return [f"{addendum_signature(addendum)}: {body[0]}".rstrip(), *body[1:]]
+
+
 def export_filename(note: Note, *, session_date: dt.date, extension: str) -> str:
     """``note-<yyyy-mm-dd>-<note type>.<ext>``: ASCII only, nothing about the client."""
     note_type = _FILENAME_UNSAFE.sub("-", note.note_type.lower()).strip("-")[:40].strip("-") or "note"
@@ -116,6 +142,7 @@ def note_to_txt(
     practice_name: str,
     signed_by_name: str = "",
     consent_line: str = "",
+    addenda: Sequence[AddendumLine] = (),
 ) -> bytes:
     """The note as paste-safe plain text: UTF-8, CRLF, headings in capitals, no markdown."""
     lines = [note_title(note).upper()]
@@ -130,6 +157,11 @@ def note_to_txt(
         lines.append("")
         lines.append(heading.upper())
         lines.extend(body)
+    if addenda:
+        lines.append("")
+        lines.append(ADDENDA_HEADING.upper())
+        for addendum in addenda:
+            lines.extend(addendum_lines(addendum))
     return (TXT_NEWLINE.join(lines) + TXT_NEWLINE).encode("utf-8")
 
 
@@ -141,6 +173,7 @@ def note_to_docx(
     practice_name: str,
     signed_by_name: str = "",
     consent_line: str = "",
+    addenda: Sequence[AddendumLine] = (),
 ) -> bytes:
     """The note as a Word document: Heading 1 title, Heading 2 per section, and a page header with the session
     date, the clinician, the client's consent and, until the note is signed, the AI-assisted draft warning on
@@ -190,6 +223,18 @@ def note_to_docx(
             if line:
                 document.add_paragraph(line)
 
+    if addenda:
+        document.add_heading(ADDENDA_HEADING, level=2)
+        for addendum in addenda:
+            first, *rest = clean_lines(addendum.text) or [""]
+            paragraph = document.add_paragraph()
+            paragraph.add_run(f"{addendum_signature(addendum)}:").bold = True
+            if first:
+                paragraph.add_run(f" {first}")
+            for line in rest:
+                if line:
+                    document.add_paragraph(line)
+
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()
@@ -219,8 +264,12 @@ def note_export(note: Note, export_format: str) -> ExportedFile:
             session_date=session_date,
             clinician_name=session.clinician.display_name,
             practice_name=session.practice.name,
-            signed_by_name=note.signed_by.display_name if note.signed_by else "",
+            signed_by_name=note.signer_description(),
             consent_line=consent_summary(session),
+            addenda=[
+                AddendumLine(author=addendum.author_name, created_at=addendum.created_at, text=addendum.text)
+                for addendum in note.addenda.select_related("author")
+            ],
         )
     return ExportedFile(
         content=content,

@@ -8,6 +8,7 @@ from django import forms
 
 from notes.content import Section
 from notes.models import Note
+from notes.services import ADDENDUM_MAX_CHARS, clean_addendum_text
 
 # Generous for a long medical note, small enough that one form cannot fill the database.
 SECTION_MAX_CHARS = 100_000
@@ -76,3 +77,24 @@ class NoteSignForm(forms.Form):
         # The editor form on the same page already uses the default ids.
         kwargs.setdefault("auto_id", "sign_%s")
         super().__init__(*args, **kwargs)
+
+
+class AddendumForm(forms.Form):
+    """Text added to a signed note; it is signed by its author when saved."""
+
+    text = forms.CharField(
+        label="Addendum",
+        strip=False,
+        help_text=f"Plain text, up to {ADDENDUM_MAX_CHARS:,} characters. It is signed in your name when you add it.",
+        widget=forms.Textarea(attrs={"rows": 4, "maxlength": ADDENDUM_MAX_CHARS, "spellcheck": "true"}),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "addendum_%s")
+        super().__init__(*args, **kwargs)
+
+    def clean_text(self) -> str:
+        try:
+            return clean_addendum_text(self.cleaned_data["text"])
+        except ValueError as refused:
+            raise forms.ValidationError(str(refused)) from None

@@ -6,8 +6,9 @@ import uuid
 
 from django.contrib.auth.models import AnonymousUser
 from django.db import models
+from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import ApiKey, User
 from notes.content import NoteContent
 from sessions.models import ClinicalSession
 
@@ -35,7 +36,11 @@ class Note(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     signed_at = models.DateTimeField(null=True, blank=True)
+    # Who signed: the person who signed in the pages (the session's clinician, or an owner or admin co-signing as
+    # themselves); through the API, the session's clinician, on whose behalf the key's integration signs.
     signed_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # The API key a signature was made through; empty for a signature in the pages.
+    signed_via_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     # An AI draft that arrived after the clinician edited or signed the note, kept aside for them to compare
     # and accept: {"draft_ref", "sections" (a NoteContent as JSON), "created_at", "model", "prompt_version"}.
     pending_draft = models.JSONField(null=True, blank=True)
@@ -74,6 +79,37 @@ class Note(models.Model):
     def has_pending_draft(self) -> bool:
         return bool(self.pending_draft)
 
+    @property
+    def is_co_signed(self) -> bool:
+        """Signed in the pages by someone other than the session's clinician (an owner or admin)."""
+        return self.is_signed and self.signed_via_key_id is None and self.signed_by_id != self.session.clinician_id
+
+    def signer_description(self) -> str:
+        """Who signed, in words: "Bob Birch", "Alice Alder (co-signed for Bob Birch)" or "Bob Birch (through the
+        API key “EHR sync”)". Empty while the note is not signed."""
+        if not self.is_signed:
+            return ""
+        signer = self.signed_by.display_name if self.signed_by else "a former member of the practice"
+        if self.signed_via_key_id is not None:
+            key = self.signed_via_key.name if self.signed_via_key else ""
+            return f"{signer} (through the API key “{key}”)" if key else f"{signer} (through an API key)"
+        if self.is_co_signed:
+            return f"{signer} (co-signed for {self.session.clinician.display_name})"
+        return signer
+
+    def review_state(self) -> ClinicalSession.ReviewState:
+        """Where the note stands for the clinician: amended, signed, needing review (a statement has a flag to
+        check) or a draft."""
+        if self.is_signed:
+            amended = self.addenda.exists()
+            return ClinicalSession.ReviewState.AMENDED if amended else ClinicalSession.ReviewState.SIGNED
+        try:
+            unresolved = bool(self.content.unresolved_flags)
+        except ValueError:
+            # Content that cannot be read cannot be shown without its flags: it needs a look.
+            unresolved = True
+        return ClinicalSession.ReviewState.NEEDS_REVIEW if unresolved else ClinicalSession.ReviewState.DRAFT
+
 
 class NoteRevision(models.Model):
     """Every saved state of a note, newest last: the history the clinician can read back."""
@@ -107,3 +143,37 @@ class NoteRevision(models.Model):
 
     def __str__(self) -> str:
         return f"Revision {self.version} of {self.note_id}"
+
+
+class AddendumQuerySet(models.QuerySet["Addendum"]):
+    def visible_to(self, user: User | AnonymousUser) -> AddendumQuerySet:
+        return self.filter(note__in=Note.objects.visible_to(user))
+
+
+class Addendum(models.Model):
+    """Text appended to a signed note, signed by its author when it is created. The note itself never changes.
+
+    ``author`` is who wrote it: the signed-in person, or, through the API, the session's clinician on whose
+    behalf the key's integration writes, with ``api_key`` the key that made it.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    note = models.ForeignKey(Note, on_delete=models.CASCADE, related_name="addenda")
+    text = models.TextField()
+    author = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = AddendumQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name_plural = "addenda"
+
+    def __str__(self) -> str:
+        return f"Addendum {self.id} to {self.note_id}"
+
+    @property
+    def author_name(self) -> str:
+        name = self.author.display_name if self.author else "a former member of the practice"
+        return f"{name} (through an API key)" if self.api_key_id is not None else name

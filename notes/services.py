@@ -10,21 +10,28 @@ kept aside as ``pending_draft`` for them to compare and accept.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import ApiKey, User
 from formats.catalogue import get_template
-from notes.content import FlagKind, NoteContent, normalise_section_text
-from notes.models import Note, NoteRevision
+from notes.content import NoteContent, normalise_section_text
+from notes.models import Addendum, Note, NoteRevision
+from notes.statements import rederive_statements
 from sessions.models import ClinicalSession
+from sessions.services import session_set_review_state
 
 logger = logging.getLogger(__name__)
 
 # A guarded write that keeps losing races to other writers gives up rather than spin.
 MAX_DRAFT_ATTEMPTS = 5
+# An addendum corrects or completes a signed note; a page of text is plenty, and keeps exports readable.
+ADDENDUM_MAX_CHARS = 5_000
+# Control characters other than tab and line breaks paste as junk into a record system, or hide text.
+_CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
 
 
 class NoteTemplateUnavailable(Exception):
@@ -51,6 +58,14 @@ class NoteLocked(Exception):
         self.current = current
 
 
+class NoteNotSigned(Exception):
+    """An addendum belongs to a signed note; this one is still a draft, to be edited instead."""
+
+    def __init__(self, current: Note) -> None:
+        super().__init__(f"Note {current.pk} is not signed.")
+        self.current = current
+
+
 class NoteDraftUnavailable(Exception):
     """The AI draft asked for is not the one pending on the note (accepted, dismissed or superseded)."""
 
@@ -59,10 +74,17 @@ class NoteDraftUnavailable(Exception):
         self.current = current
 
 
+def _record_review_state(note: Note) -> None:
+    """Tell the session where its note stands (sessions shows it, and filters its list by it)."""
+    session_set_review_state(session_id=note.session_id, note_type=note.note_type, review_state=note.review_state())
+
+
 def note_open(*, session: ClinicalSession, opened_by: User) -> Note:
     """The note of the session in its note format, created with empty sections the first time."""
     existing = Note.objects.filter(session=session, note_type=session.note_type).first()
     if existing is not None:
+        # The session's format may have changed back to this note's since its state was recorded.
+        _record_review_state(existing)
         return existing
 
     spec = get_template(session.practice, session.note_type)
@@ -77,33 +99,33 @@ def note_open(*, session: ClinicalSession, opened_by: User) -> Note:
             NoteRevision.objects.create(
                 note=note, version=note.version, sections=sections, source=NoteRevision.Source.CREATED, author=opened_by
             )
+            _record_review_state(note)
     except IntegrityError:
         # Another request created it between our lookup and our insert: theirs is the note.
         return Note.objects.get(session=session, note_type=session.note_type)
     return note
 
 
-def _merged_sections(sections: list[dict[str, Any]], texts: dict[str, str]) -> tuple[list[dict[str, Any]], bool]:
-    # Only the text and the section's flags change; whatever else the stored section holds is kept as it is.
-    merged: list[dict[str, Any]] = []
+def _edited_content(note: Note, texts: dict[str, str]) -> NoteContent | None:
+    """The note's content with the given section texts, each changed section's statements derived again from
+    its text (``notes.statements``); None when no text changes."""
+    content = note.content
+    sections = []
     changed = False
-    for section in sections:
-        key = section["key"]
-        old_text = section.get("text", "")
-        if key not in texts or normalise_section_text(texts[key]) == old_text:
-            merged.append(section)
-            continue
-        flags = list(section.get("flags", []))
-        if FlagKind.EDITED not in flags:
-            flags.append(FlagKind.EDITED.value)
-        merged.append({**section, "text": normalise_section_text(texts[key]), "flags": flags})
-        changed = True
-    return merged, changed
+    for section in content.sections:
+        if section.key in texts and normalise_section_text(texts[section.key]) != section.text:
+            sections.append(rederive_statements(section, texts[section.key]))
+            changed = True
+        else:
+            sections.append(section)
+    return NoteContent(sections=tuple(sections)) if changed else None
 
 
 def note_save(*, note: Note, version: int, texts: dict[str, str], author: User) -> Note:
     """Save the clinician's section texts over ``version`` of the note.
 
+    A changed section is marked edited and its statements are derived again from its text: those that are still
+    drafted statements keep their evidence and flags, the others are marked ``edited`` (``notes.statements``).
     Raises NoteLocked for a signed note and NoteConflict when the note has moved past ``version``.
     Texts for keys the note does not have are ignored; when no text changes, nothing is written.
     """
@@ -115,9 +137,10 @@ def note_save(*, note: Note, version: int, texts: dict[str, str], author: User) 
     if note.version != version:
         raise NoteConflict(note)
 
-    sections, changed = _merged_sections(note.sections, texts)
-    if not changed:
+    edited = _edited_content(note, texts)
+    if edited is None:
         return note
+    sections = edited.to_json()
 
     new_version = version + 1
     now = timezone.now()
@@ -129,6 +152,8 @@ def note_save(*, note: Note, version: int, texts: dict[str, str], author: User) 
             NoteRevision.objects.create(
                 note=note, version=new_version, sections=sections, source=NoteRevision.Source.CLINICIAN, author=author
             )
+            note.sections = sections
+            _record_review_state(note)
     if not updated:
         current = Note.objects.get(pk=note.pk)
         if current.is_signed:
@@ -181,6 +206,7 @@ def _create_drafted_note(
                 draft_ref=draft_ref,
                 meta=meta,
             )
+            _record_review_state(note)
     except IntegrityError:
         return None
     return note
@@ -206,6 +232,8 @@ def _replace_with_draft(
                 draft_ref=draft_ref,
                 meta=meta,
             )
+            note.sections = sections
+            _record_review_state(note)
     if not updated:
         return None
     note.sections = sections
@@ -307,6 +335,8 @@ def note_accept_draft(*, note: Note, version: int, author: User, draft_ref: str 
                 draft_ref=accepted_ref,
                 meta=meta,
             )
+            note.sections = sections
+            _record_review_state(note)
     if not updated:
         raise _refused_draft_write(note, accepted_ref)
 
@@ -338,11 +368,13 @@ def note_dismiss_draft(*, note: Note, author: User, draft_ref: str | None = None
 # --- sign-off ------------------------------------------------------------------------------------
 
 
-def note_sign(*, note: Note, version: int, signed_by: User) -> Note:
+def note_sign(*, note: Note, version: int, signed_by: User, api_key: ApiKey | None = None) -> Note:
     """Sign ``version`` of the note; from then on it is read-only.
 
-    Raises NoteLocked when it is already signed and NoteConflict when the note has moved past ``version``,
-    so nobody signs text they have not seen.
+    ``signed_by`` is who signs: in the pages the signed-in person (the session's clinician, or an owner or admin
+    co-signing as themselves); through the API, the session's clinician, with ``api_key`` the key that signed on
+    their behalf. Raises NoteLocked when it is already signed and NoteConflict when the note has moved past
+    ``version``, so nobody signs text they have not seen.
     """
     note.refresh_from_db()
     if note.is_signed:
@@ -351,17 +383,68 @@ def note_sign(*, note: Note, version: int, signed_by: User) -> Note:
         raise NoteConflict(note)
 
     now = timezone.now()
-    updated = Note.objects.filter(pk=note.pk, version=version, status=Note.Status.DRAFT).update(
-        status=Note.Status.SIGNED, signed_at=now, signed_by=signed_by, updated_at=now
-    )
+    with transaction.atomic():
+        updated = Note.objects.filter(pk=note.pk, version=version, status=Note.Status.DRAFT).update(
+            status=Note.Status.SIGNED, signed_at=now, signed_by=signed_by, signed_via_key=api_key, updated_at=now
+        )
+        if updated:
+            session_set_review_state(
+                session_id=note.session_id, note_type=note.note_type, review_state=ClinicalSession.ReviewState.SIGNED
+            )
     if not updated:
         current = Note.objects.get(pk=note.pk)
         if current.is_signed:
             raise NoteLocked(current)
         raise NoteConflict(current)
-    logger.info("note %s signed at version %s by user %s", note.pk, version, signed_by.pk)
+    logger.info(
+        "note %s signed at version %s by user %s%s",
+        note.pk,
+        version,
+        signed_by.pk,
+        f" through API key {api_key.prefix}" if api_key else "",
+    )
     note.status = Note.Status.SIGNED
     note.signed_at = now
     note.signed_by = signed_by
+    note.signed_via_key = api_key
     note.updated_at = now
     return note
+
+
+# --- addenda -------------------------------------------------------------------------------------
+
+
+def clean_addendum_text(text: str) -> str:
+    """The addendum's text as it is stored (line breaks as LF, no surrounding blank space).
+
+    Raises ValueError, with a message for the person who wrote it, for an empty or too long text or one with
+    control characters.
+    """
+    text = normalise_section_text(text).strip()
+    if not text:
+        raise ValueError("Write the addendum's text.")
+    if len(text) > ADDENDUM_MAX_CHARS:
+        raise ValueError(f"An addendum holds at most {ADDENDUM_MAX_CHARS:,} characters; this one has {len(text):,}.")
+    if _CONTROL_CHARACTERS.search(text):
+        raise ValueError("The text holds control characters (invisible characters that are not text): remove them.")
+    return text
+
+
+def note_add_addendum(*, note: Note, text: str, author: User, api_key: ApiKey | None = None) -> Addendum:
+    """Append an addendum to a signed note, signed by ``author`` now; the note itself is unchanged.
+
+    ``author`` is the signed-in person, or through the API the session's clinician with ``api_key`` the key that
+    wrote on their behalf. Raises NoteNotSigned for a note that is still a draft (edit it instead) and
+    ValueError for a text ``clean_addendum_text`` refuses.
+    """
+    text = clean_addendum_text(text)
+    with transaction.atomic():
+        current = Note.objects.select_for_update().get(pk=note.pk)
+        if not current.is_signed:
+            raise NoteNotSigned(current)
+        addendum = Addendum.objects.create(note=current, text=text, author=author, api_key=api_key)
+        session_set_review_state(
+            session_id=current.session_id, note_type=current.note_type, review_state=ClinicalSession.ReviewState.AMENDED
+        )
+    logger.info("addendum %s added to note %s by user %s", addendum.pk, note.pk, author.pk)
+    return addendum

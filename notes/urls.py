@@ -12,6 +12,7 @@ urlpatterns = [
     path("<uuid:pk>/draft/accept/", views.accept_draft, name="accept_draft"),
     path("<uuid:pk>/draft/dismiss/", views.dismiss_draft, name="dismiss_draft"),
     path("<uuid:pk>/sign/", views.sign_note, name="sign"),
+    path("<uuid:pk>/addenda/", views.add_addendum, name="add_addendum"),
     path("<uuid:pk>/export", views.export_note, name="export"),
     path("<uuid:pk>/revisions/", views.revision_list, name="revisions"),
     path("<uuid:pk>/revisions/<int:version>/", views.revision_detail, name="revision"),

@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.forms import BoundField
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
@@ -19,14 +20,23 @@ from accounts.tenancy import signed_in_user
 from config.downloads import set_download_headers
 from notes.content import NoteContent, Section, normalise_section_text
 from notes.exports import EXPORT_FORMATS, TXT_CONTENT_TYPE, note_export
-from notes.forms import DraftAcceptForm, DraftDismissForm, NoteEditForm, NoteSignForm, section_field_name
+from notes.forms import (
+    AddendumForm,
+    DraftAcceptForm,
+    DraftDismissForm,
+    NoteEditForm,
+    NoteSignForm,
+    section_field_name,
+)
 from notes.models import Note, NoteRevision
 from notes.services import (
     NoteConflict,
     NoteDraftUnavailable,
     NoteLocked,
+    NoteNotSigned,
     NoteTemplateUnavailable,
     note_accept_draft,
+    note_add_addendum,
     note_dismiss_draft,
     note_open,
     note_save,
@@ -89,6 +99,17 @@ class ComparedSection:
 def _visible_note(request: HttpRequest, pk: UUID) -> Note:
     notes = Note.objects.visible_to(request.user).select_related("session__clinician", "session__practice", "signed_by")
     return get_object_or_404(notes, pk=pk)
+
+
+# Forms on the session page (the review workspace) send this, to come back there after the action.
+RETURN_TO_SESSION = "session"
+
+
+def _done(request: HttpRequest, note: Note, fragment: str = "") -> HttpResponse:
+    """Back to where the clinician acted from: the session page's workspace, or the note editor."""
+    if request.POST.get("return_to") == RETURN_TO_SESSION:
+        return redirect(reverse("clinical_sessions:detail", kwargs={"pk": note.session_id}) + fragment)
+    return redirect("notes:edit", pk=note.pk)
 
 
 def _flag_labels(section: Section) -> list[str]:
@@ -170,6 +191,7 @@ def _render_editor(
     refusal: str = "",
     action_error: str = "",
     sign_form: NoteSignForm | None = None,
+    addendum_form: AddendumForm | None = None,
 ) -> HttpResponse:
     """The editor page. ``saved`` is the stored note when a save was refused ("conflict" or "locked");
     ``action_error`` says why accepting, dismissing or signing was refused."""
@@ -194,6 +216,8 @@ def _render_editor(
         "pending": None if refusal else _pending_draft(shown, form.note_sections),
         "action_error": action_error,
         "sign_form": sign_form or NoteSignForm(initial={"version": shown.version}),
+        "addenda": list(shown.addenda.select_related("author")),
+        "addendum_form": addendum_form or AddendumForm(),
     }
     return render(request, "notes/edit.html", context, status=status)
 
@@ -245,7 +269,7 @@ def edit_note(request: HttpRequest, pk: UUID) -> HttpResponse:
         messages.info(request, "No changes to save.")
     else:
         messages.success(request, f"Saved — version {saved.version}")
-    return redirect("notes:edit", pk=saved.pk)
+    return _done(request, saved, "#note")
 
 
 @require_http_methods(["POST"])
@@ -334,8 +358,28 @@ def sign_note(request: HttpRequest, pk: UUID) -> HttpResponse:
                 "Review the current text below, then sign."
             ),
         )
-    messages.success(request, "Note signed. It is now read-only.")
-    return redirect("notes:edit", pk=signed.pk)
+    messages.success(request, "Note signed. It is now read-only. Add an addendum for anything that follows.")
+    return _done(request, signed, "#note")
+
+
+@require_http_methods(["POST"])
+def add_addendum(request: HttpRequest, pk: UUID) -> HttpResponse:
+    user = signed_in_user(request)
+    note = _visible_note(request, pk)
+    form = AddendumForm(request.POST)
+    if not form.is_valid():
+        return _render_editor(request, note, status=400, addendum_form=form)
+    try:
+        note_add_addendum(note=note, text=form.cleaned_data["text"], author=user)
+    except NoteNotSigned as unsigned:
+        return _render_editor(
+            request,
+            unsigned.current,
+            status=409,
+            action_error="The note is not signed yet: edit it instead. Addenda are added to signed notes.",
+        )
+    messages.success(request, "Addendum added and signed in your name.")
+    return _done(request, note, "#addenda")
 
 
 @require_http_methods(["GET"])

@@ -7,6 +7,7 @@ from django import forms
 from django.utils import timezone
 
 from sessions.models import ClinicalSession
+from sessions.states import SessionState
 
 
 class SessionForm(forms.Form):
@@ -59,7 +60,7 @@ class SessionForm(forms.Form):
 
 class SessionFilterForm(forms.Form):
     q = forms.CharField(required=False, max_length=80, label="Search client label")
-    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *ClinicalSession.Status.choices])
+    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *SessionState.choices])
     note_type = forms.ChoiceField(required=False, label="Note format")
     date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))

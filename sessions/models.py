@@ -37,6 +37,14 @@ class ClinicalSession(models.Model):
         DECLINED = "declined", "Declined"
         NOT_RECORDED = "not_recorded", "Not recorded"
 
+    class ReviewState(models.TextChoices):
+        """Where the session's note stands; set by the notes app (``sessions.services.session_set_review_state``)."""
+
+        DRAFT = "draft", "Draft"
+        NEEDS_REVIEW = "needs_review", "Needs review"
+        SIGNED = "signed", "Signed"
+        AMENDED = "amended", "Amended"
+
     class ConsentMethod(models.TextChoices):
         VERBAL = "verbal", "Verbal"
         WRITTEN = "written", "Written"
@@ -55,6 +63,9 @@ class ClinicalSession(models.Model):
     # consent script the client was shown, and who recorded it when. A method without "given" is how a refusal
     # was expressed.
     consent_status = models.CharField(max_length=16, choices=ConsentStatus.choices, default=ConsentStatus.NOT_RECORDED)
+    # The state of the note in the session's format; empty while it has none. sessions/states.py combines it
+    # with ``status`` into what the pages show.
+    review_state = models.CharField(max_length=16, choices=ReviewState.choices, blank=True, default="")
     consent_method = models.CharField(max_length=16, choices=ConsentMethod.choices, blank=True)
     consent_script = models.ForeignKey(
         "ConsentScript", null=True, blank=True, on_delete=models.RESTRICT, related_name="+"

@@ -87,6 +87,9 @@ def session_update(
     is applied only when given and different from the recorded one."""
     session.client_label = client_label.strip()
     session.occurred_at = occurred_at
+    if note_type != session.note_type:
+        # The state was that of the note in the former format; the notes app records the new one's when it opens.
+        session.review_state = ""
     session.note_type = note_type
     if consent_method is not None and consent_method != session.consent_method:
         apply_consent_method(session, consent_method, changed_by)
@@ -98,6 +101,14 @@ def session_set_status(*, session_id: uuid.UUID, status: ClinicalSession.Status,
     """Set the session's status, and nothing else of it: on its first recording, and as its latest job moves
     (``jobs.transitions`` calls this, inside the transaction that moves the job). A deleted session is skipped."""
     ClinicalSession.objects.filter(pk=session_id).update(status=status, updated_at=at or timezone.now())
+
+
+def session_set_review_state(
+    *, session_id: uuid.UUID, note_type: str, review_state: ClinicalSession.ReviewState
+) -> None:
+    """Record where the session's note of ``note_type`` stands (draft, needs review, signed, amended); the notes
+    app calls this with every write of a note. A note of another format than the session's changes nothing."""
+    ClinicalSession.objects.filter(pk=session_id, note_type=note_type).update(review_state=review_state)
 
 
 def storage_delete_tree_rollback_unsafe(prefix: str) -> int:

@@ -20,6 +20,7 @@ from sessions.media import format_duration
 from sessions.models import ClinicalSession, ConsentScript, Recording, Transcript, max_upload_bytes
 from sessions.parts import part_max_bytes, recording_parts_state
 from sessions.services import session_create, session_delete, session_update
+from sessions.states import session_state, state_label, today_first, with_state
 from sessions.uploads import UploadOutcome, recording_upload_receive
 
 PAGE_SIZE = 25
@@ -51,24 +52,25 @@ def session_list(request: HttpRequest) -> HttpResponse:
         return redirect("clinical_sessions:list")
     saved = request.session.get(FILTERS_SESSION_KEY) or None
     form = SessionFilterForm(saved, note_type_choices=choices)
-    sessions = ClinicalSession.objects.visible_to(request.user).select_related("clinician", "recording")
+    sessions = with_state(ClinicalSession.objects.visible_to(request.user).select_related("clinician", "recording"))
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
         if data["q"]:
             sessions = sessions.filter(client_label__icontains=data["q"])
         if data["status"]:
-            sessions = sessions.filter(status=data["status"])
+            sessions = sessions.filter(state=data["status"])
         if data["note_type"]:
             sessions = sessions.filter(note_type=data["note_type"])
         if data["date_from"]:
             sessions = sessions.filter(occurred_at__date__gte=data["date_from"])
         if data["date_to"]:
             sessions = sessions.filter(occurred_at__date__lte=data["date_to"])
-    page = Paginator(sessions, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(today_first(sessions), PAGE_SIZE).get_page(request.GET.get("page"))
     names = dict(choices)
     page.object_list = list(page.object_list)
     for session in page.object_list:
-        session.note_type_name = names.get(session.note_type, session.note_type)  # type: ignore[attr-defined]
+        session.note_type_name = names.get(session.note_type, session.note_type)
+        session.state_label = state_label(session.state)
     return render(
         request,
         "sessions/list.html",
@@ -104,7 +106,7 @@ def session_create_view(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET"])
 def session_detail(request: HttpRequest, pk: Any) -> HttpResponse:
-    session = _get_session(request, pk)
+    session = get_object_or_404(with_state(ClinicalSession.objects.visible_to(request.user)), pk=pk)
     return _render_detail(request, session)
 
 
@@ -113,7 +115,6 @@ def _render_detail(
 ) -> HttpResponse:
     recording = Recording.objects.filter(session=session).first()
     transcript = Transcript.objects.filter(session=session).first()
-    notes = list(session.notes.all())
     script = ConsentScript.objects.current_for(session.practice_id)
     parts = recording_parts_state(session)
     return render(
@@ -137,12 +138,11 @@ def _render_detail(
                 "idle_minutes": settings.RECORDING_IDLE_MINUTES,
                 "part_max_bytes": part_max_bytes(),
             },
+            "state": session_state(session),
             "recording": recording,
+            # The transcript, the note and the audio are shown by the notes app's review workspace.
             "transcript": transcript,
-            "transcript_rows": _transcript_rows(transcript) if transcript else [],
-            "speaker_roles": Transcript.SpeakerRole.choices,
             "recording_duration": format_duration(recording.duration_seconds) if recording else None,
-            "notes": notes,
             "note_type_name": dict(note_type_choices(session.practice, include_retired=True)).get(
                 session.note_type, session.note_type
             ),
@@ -151,18 +151,6 @@ def _render_detail(
         },
         status=status,
     )
-
-
-def _transcript_rows(transcript: Transcript) -> list[dict[str, Any]]:
-    return [
-        {
-            "id": segment["id"],
-            "start": format_duration(float(segment["start"])),
-            "speaker": transcript.speaker_label(segment.get("speaker")),
-            "text": segment["text"],
-        }
-        for segment in transcript.segments
-    ]
 
 
 @require_http_methods(["POST"])

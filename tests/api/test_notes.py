@@ -1,12 +1,13 @@
-"""Notes through the API: read, edit over a version (409 when stale or signed), sign, download."""
+"""Notes through the API: read, edit over a version (409 when stale or signed), sign, add addenda, download."""
 
 from __future__ import annotations
 
 import pytest
 from django.urls import reverse
 
+from accounts.models import ApiKey
 from notes.content import UNCITED_MESSAGE, Flag, FlagKind, NoteContent, Section, Statement
-from notes.models import Note, NoteRevision
+from notes.models import Addendum, Note, NoteRevision
 from notes.services import note_apply_draft
 from tests.factories import ClinicalSessionFactory, NoteFactory
 from tests.notes.factories import draft_sections
@@ -82,9 +83,115 @@ def test_signing_through_a_key_names_the_sessions_clinician(api, bob, practice):
     assert response.json()["signed_by"] == str(bob.pk)
 
 
+def test_signing_through_a_key_records_the_key(api, alice_key, note):
+    api.post_json(f"/api/v1/notes/{note.pk}/sign", {"version": 1})
+    stored = Note.objects.get(pk=note.pk)
+    assert stored.signed_via_key == ApiKey.objects.get(prefix=alice_key.split("_")[1])
+    assert stored.signer_description() == "Alice Alder (through the API key “EHR sync”)"
+
+
 def test_signing_in_the_browser_names_the_signed_in_user(alice_client, alice, note):
     response = alice_client.post(f"/api/v1/notes/{note.pk}/sign", {"version": 1}, content_type="application/json")
     assert response.json()["signed_by"] == str(alice.pk)
+    assert Note.objects.get(pk=note.pk).signed_via_key is None
+
+
+# --- addenda ---------------------------------------------------------------------------------------
+
+
+def _signed(note: Note, api) -> Note:
+    assert api.post_json(f"/api/v1/notes/{note.pk}/sign", {"version": note.version}).status_code == 200
+    return Note.objects.get(pk=note.pk)
+
+
+def test_an_addendum_to_a_signed_note_is_created_and_listed_with_the_note(api, note, alice):
+    _signed(note, api)
+
+    response = api.post_json(f"/api/v1/notes/{note.pk}/addenda", {"text": "Called the client: no change."})
+
+    assert response.status_code == 201
+    body = response.json()
+    assert set(body) == {"id", "text", "author", "created_at"}
+    assert (body["text"], body["author"]) == ("Called the client: no change.", str(alice.pk))
+    assert body["created_at"].endswith("Z")
+    stored = Addendum.objects.get(pk=body["id"])
+    assert stored.api_key is not None
+    assert stored.api_key.name == "EHR sync"
+    note_body = api.get(f"/api/v1/notes/{note.pk}").json()
+    assert note_body["addenda"] == [body]
+    assert (note_body["status"], note_body["version"]) == ("signed", 1)
+
+
+def test_an_addendum_through_a_key_is_in_the_name_of_the_sessions_clinician(api, bob, practice):
+    note = NoteFactory(session=ClinicalSessionFactory(practice=practice, clinician=bob))
+    _signed(note, api)
+
+    body = api.post_json(f"/api/v1/notes/{note.pk}/addenda", {"text": "Late entry."}).json()
+
+    assert body["author"] == str(bob.pk)
+
+
+def test_an_addendum_in_the_browser_is_in_the_name_of_the_signed_in_user(alice_client, alice, api, note):
+    _signed(note, api)
+
+    response = alice_client.post(
+        f"/api/v1/notes/{note.pk}/addenda", {"text": "From the page."}, content_type="application/json"
+    )
+
+    assert response.status_code == 201
+    assert response.json()["author"] == str(alice.pk)
+    assert Addendum.objects.get().api_key is None
+
+
+def test_an_addendum_to_an_unsigned_note_is_a_409_conflict(api, note):
+    response = api.post_json(f"/api/v1/notes/{note.pk}/addenda", {"text": "Too early."})
+
+    assert response.status_code == 409
+    error = response.json()["error"]
+    assert error["code"] == "conflict"
+    assert error["details"]["status"] == "draft"
+    assert not Addendum.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{}, {"text": ""}, {"text": "   "}, {"text": "bell\u0007"}, {"text": "x" * 5001}, {"text": None}, {"text": ["a"]}],
+)
+def test_invalid_addenda_are_a_400(api, note, body):
+    _signed(note, api)
+
+    response = api.post_json(f"/api/v1/notes/{note.pk}/addenda", body)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "validation_error"
+    assert "text" in response.json()["error"]["details"]["fields"]
+    assert not Addendum.objects.exists()
+
+
+def test_another_practices_note_takes_no_addendum_through_the_api(charlie_api, api, note):
+    _signed(note, api)
+
+    response = charlie_api.post_json(f"/api/v1/notes/{note.pk}/addenda", {"text": "Not mine."})
+
+    assert response.status_code == 404
+    assert not Addendum.objects.exists()
+
+
+def test_addenda_need_authentication_and_refuse_other_methods(anonymous_api, api, note):
+    assert anonymous_api.post_json(f"/api/v1/notes/{note.pk}/addenda", {"text": "x"}).status_code == 401
+    assert api.get(f"/api/v1/notes/{note.pk}/addenda").status_code == 405
+
+
+def test_a_repeated_addendum_with_the_same_idempotency_key_is_added_once(api, note):
+    _signed(note, api)
+    url = f"/api/v1/notes/{note.pk}/addenda"
+
+    first = api.post_json(url, {"text": "Once."}, HTTP_IDEMPOTENCY_KEY="add-1")
+    again = api.post_json(url, {"text": "Once."}, HTTP_IDEMPOTENCY_KEY="add-1")
+
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json() == first.json()
+    assert Addendum.objects.count() == 1
 
 
 def test_a_signed_note_refuses_edits_and_a_second_signature(api, note):

@@ -4,7 +4,7 @@ and no serious or critical accessibility violation found by axe-core."""
 from __future__ import annotations
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
+from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]
 from django.conf import settings
 from playwright.sync_api import BrowserContext, Page
 from pytest_django.live_server_helper import LiveServer

@@ -70,13 +70,23 @@ def test_export_docx_is_the_note_as_a_word_document(alice_client, dated_note):
     assert "Alice Alder" in header
 
 
-def test_export_txt_of_a_signed_note_says_who_signed(alice_client, dated_note, bob):
+def test_export_txt_of_a_signed_note_says_who_signed(alice_client, dated_note, alice):
+    note_sign(note=dated_note, version=1, signed_by=alice)
+
+    response = alice_client.get(_export_url(dated_note), {"format": "txt"})
+
+    text = response.content.decode("utf-8")
+    assert "Signed by Alice Alder on " in text
+    assert "AI-assisted draft" not in text
+
+
+def test_export_of_a_note_signed_by_a_colleague_names_both(alice_client, dated_note, bob):
     note_sign(note=dated_note, version=1, signed_by=bob)
 
     response = alice_client.get(_export_url(dated_note), {"format": "txt"})
 
     text = response.content.decode("utf-8")
-    assert "Signed by Bob Birch on " in text
+    assert "Signed by Bob Birch (co-signed for Alice Alder) on " in text
     assert "AI-assisted draft" not in text
     assert "Clinician: Alice Alder" in text
 

@@ -97,20 +97,35 @@ def test_note_save_bumps_the_version_and_writes_a_clinician_revision(alice_note,
     assert revision.sections == stored.sections
 
 
-def test_note_save_marks_only_edited_sections_and_keeps_their_evidence(alice_note, alice):
+def test_note_save_marks_only_edited_sections_and_keeps_the_evidence_of_statements_it_kept(alice_note, alice):
     sections = [dict(s) for s in alice_note.sections]
-    sections[0].update(text="Low mood.", evidence=["s1", "s2"], flags=["unsupported"])
-    sections[1].update(text="Calm.", evidence=["s3"], flags=[])
+    sections[0].update(
+        text="Low mood.\nSleeps four hours.",
+        evidence=[1, 2],
+        flags=["unsupported"],
+        statements=[
+            {"text": "Low mood.", "evidence": [], "flags": [{"kind": "unsupported", "message": "Check."}]},
+            {"text": "Sleeps four hours.", "evidence": [2], "flags": []},
+        ],
+    )
+    sections[1].update(
+        text="Calm.", evidence=[3], flags=[], statements=[{"text": "Calm.", "evidence": [3], "supported": True}]
+    )
     Note.objects.filter(pk=alice_note.pk).update(sections=sections)
     alice_note.refresh_from_db()
 
-    texts = {"subjective": "Low mood, improving.", "objective": "Calm."}
+    texts = {"subjective": "Low mood, improving.\nSleeps four hours.", "objective": "Calm."}
     note_save(note=alice_note, version=1, texts=texts, author=alice)
 
     stored = {s["key"]: s for s in _stored(alice_note).sections}
-    assert stored["subjective"]["evidence"] == ["s1", "s2"]
-    assert stored["subjective"]["flags"] == ["unsupported", FlagKind.EDITED]
-    assert stored["objective"]["evidence"] == ["s3"]
+    assert stored["subjective"]["evidence"] == [2]
+    assert stored["subjective"]["flags"] == [FlagKind.EDITED]
+    assert [(s["text"], s["evidence"]) for s in stored["subjective"]["statements"]] == [
+        ("Low mood, improving.", []),
+        ("Sleeps four hours.", [2]),
+    ]
+    assert [f["kind"] for f in stored["subjective"]["statements"][0]["flags"]] == [FlagKind.EDITED]
+    assert stored["objective"]["evidence"] == [3]
     assert stored["objective"]["flags"] == []
 
 

@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import ApiKey
 from notes.models import Note, NoteRevision
 from notes.services import NoteConflict, NoteLocked, note_save, note_sign
 
@@ -83,7 +84,51 @@ def test_a_signed_note_can_no_longer_be_saved(alice_note, alice):
     assert _stored(alice_note).section_texts()["plan"] == ""
 
 
+def test_an_owner_signing_a_colleagues_note_co_signs_it_in_her_own_name(bob_note, alice, bob):
+    signed = note_sign(note=bob_note, version=1, signed_by=alice)
+
+    stored = _stored(bob_note)
+    assert (stored.signed_by, stored.signed_via_key) == (alice, None)
+    assert stored.is_co_signed
+    assert signed.signer_description() == "Alice Alder (co-signed for Bob Birch)"
+    assert stored.session.review_state == "signed"
+
+
+def test_the_sessions_clinician_signs_in_their_own_name(bob_note, bob):
+    note_sign(note=bob_note, version=1, signed_by=bob)
+
+    stored = _stored(bob_note)
+    assert not stored.is_co_signed
+    assert stored.signer_description() == "Bob Birch"
+
+
+def test_a_signature_through_an_api_key_names_the_clinician_and_the_key(bob_note, alice, bob, practice):
+    key, _ = ApiKey.issue(practice=practice, name="EHR sync", created_by=alice)
+
+    note_sign(note=bob_note, version=1, signed_by=bob, api_key=key)
+
+    stored = _stored(bob_note)
+    assert (stored.signed_by, stored.signed_via_key) == (bob, key)
+    assert not stored.is_co_signed
+    assert stored.signer_description() == "Bob Birch (through the API key “EHR sync”)"
+
+
 # --- view --------------------------------------------------------------------------------------
+
+
+def test_an_owner_signing_on_the_page_is_shown_as_co_signing(alice_client, bob_note, alice):
+    response = alice_client.post(_sign_url(bob_note), {"version": "1", "reviewed": "on"}, follow=True)
+
+    assert "Signed by Alice Alder (co-signed for Bob Birch)" in response.content.decode()
+    assert _stored(bob_note).signed_by == alice
+
+
+def test_signing_from_the_session_page_goes_back_to_it(alice_client, alice_note):
+    response = alice_client.post(_sign_url(alice_note), {"version": "1", "reviewed": "on", "return_to": "session"})
+
+    assert response.status_code == 302
+    assert response["Location"] == f"/sessions/{alice_note.session_id}/#note"
+    assert _stored(alice_note).is_signed
 
 
 def test_sign_needs_login(client, alice_note):
@@ -124,7 +169,9 @@ def test_sign_with_the_review_confirmed_signs_and_shows_the_note_read_only(alice
     assert "Note signed. It is now read-only." in html
     assert "Signed by Alice Alder" in html
     assert 'action="' + _sign_url(alice_note) + '"' not in html
-    assert all("readonly" in textarea for textarea in re.findall(r"<textarea[^>]*>", html))
+    sections = re.findall(r"<textarea[^>]*data-section-text[^>]*>", html)
+    assert sections
+    assert all("readonly" in textarea for textarea in sections)
     stored = _stored(alice_note)
     assert stored.is_signed
     assert stored.signed_by is not None

@@ -245,9 +245,13 @@ def test_signed_note_is_shown_read_only(alice_client, alice_note, alice):
     assert response.status_code == 200
     assert "Signed by Alice Alder" in html
     assert 'type="submit"' not in html.split("data-note-editor", 1)[1].split("</form>", 1)[0]
-    textareas = re.findall(r"<textarea[^>]*>", html)
+    textareas = re.findall(r"<textarea[^>]*data-section-text[^>]*>", html)
     assert textareas
     assert all("readonly" in textarea for textarea in textareas)
+    # The one field left to write in is the addendum's.
+    writable = [textarea for textarea in re.findall(r"<textarea[^>]*>", html) if "readonly" not in textarea]
+    assert len(writable) == 1
+    assert 'name="text"' in writable[0]
 
 
 def test_signed_note_refuses_a_save_with_409_and_keeps_the_typed_text(alice_client, alice_note, alice):

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.db import connection
@@ -66,7 +67,7 @@ def test_session_list_searches_and_filters(alice, alice_client):
     by_label = _filtered(alice_client, q="jd")
     assert b"JD-42" in by_label
     assert b"KL-7" not in by_label
-    by_status = _filtered(alice_client, status="ready")
+    by_status = _filtered(alice_client, status="draft")
     assert b"KL-7" in by_status
     assert b"JD-42" not in by_status
     by_type = _filtered(alice_client, note_type="dap")
@@ -230,3 +231,87 @@ def test_session_pages_refuse_the_wrong_method(alice, alice_client, name, method
     session = _session_of(alice)
     url = reverse(f"clinical_sessions:{name}", kwargs={"pk": session.pk})
     assert getattr(alice_client, method)(url).status_code == 405
+
+
+# --- states at a glance -----------------------------------------------------------------------
+
+
+def _list_rows(client) -> list[str]:
+    page = client.get(reverse("clinical_sessions:list")).content.decode()
+    return re.findall(r'<tr class="session-row[^"]*">(.*?)</tr>', page, flags=re.DOTALL)
+
+
+@pytest.mark.parametrize(
+    ("status", "review_state", "shown"),
+    [
+        (ClinicalSession.Status.AWAITING_RECORDING, "", "Awaiting recording"),
+        (ClinicalSession.Status.RECORDED, "", "Recorded"),
+        (ClinicalSession.Status.PROCESSING, "", "Processing"),
+        (ClinicalSession.Status.FAILED, "", "Failed"),
+        (ClinicalSession.Status.READY, "", "Draft"),
+        (ClinicalSession.Status.READY, "draft", "Draft"),
+        (ClinicalSession.Status.READY, "needs_review", "Needs review"),
+        (ClinicalSession.Status.READY, "signed", "Signed"),
+        (ClinicalSession.Status.PROCESSING, "signed", "Signed"),
+        (ClinicalSession.Status.READY, "amended", "Amended"),
+        (ClinicalSession.Status.AWAITING_RECORDING, "draft", "Draft"),
+        (ClinicalSession.Status.PROCESSING, "needs_review", "Processing"),
+    ],
+)
+def test_the_list_and_the_session_page_show_one_clear_state(alice, alice_client, status, review_state, shown):
+    session = _session_of(alice, status=status, review_state=review_state)
+
+    (row,) = _list_rows(alice_client)
+    detail = alice_client.get(reverse("clinical_sessions:detail", kwargs={"pk": session.pk})).content.decode()
+
+    assert re.search(rf'<span class="badge badge-[a-z_]+">{shown}</span>', row)
+    assert re.search(rf'id="session-status">{shown}</span>', detail)
+    assert "Note ready" not in row
+
+
+@pytest.mark.parametrize(
+    ("wanted", "label"),
+    [("draft", "D-1"), ("needs_review", "N-1"), ("signed", "S-1"), ("amended", "A-1"), ("processing", "P-1")],
+)
+def test_the_list_filters_by_state(alice, alice_client, wanted, label):
+    ready = ClinicalSession.Status.READY
+    _session_of(alice, client_label="D-1", status=ready, review_state="draft")
+    _session_of(alice, client_label="N-1", status=ready, review_state="needs_review")
+    _session_of(alice, client_label="S-1", status=ready, review_state="signed")
+    _session_of(alice, client_label="A-1", status=ready, review_state="amended")
+    _session_of(alice, client_label="P-1", status=ClinicalSession.Status.PROCESSING)
+
+    page = _filtered(alice_client, status=wanted).decode()
+
+    shown = set(re.findall(r"<td data-label=\"Client\">([A-Z]-1)</td>", page))
+    assert shown == {label}
+
+
+def test_todays_sessions_come_first_then_the_newest(alice, alice_client):
+    now = timezone.localtime()
+    today = now.replace(hour=12, minute=0, second=0, microsecond=0)
+    _session_of(alice, client_label="yesterday", occurred_at=today - dt.timedelta(days=1))
+    _session_of(alice, client_label="tomorrow", occurred_at=today + dt.timedelta(days=1))
+    _session_of(alice, client_label="today-early", occurred_at=today.replace(hour=8))
+    _session_of(alice, client_label="today-late", occurred_at=today.replace(hour=17))
+    _session_of(alice, client_label="last-month", occurred_at=today - dt.timedelta(days=30))
+
+    rows = _list_rows(alice_client)
+
+    labels = [re.search(r'data-label="Client">([^<]+)<', row).group(1) for row in rows]  # type: ignore[union-attr]
+    assert labels == ["today-late", "today-early", "tomorrow", "yesterday", "last-month"]
+    assert "Today" in rows[0]
+    assert "Today" not in rows[2]
+
+
+def test_the_list_query_count_stays_the_same_whatever_the_rows_states(alice, alice_client):
+    url = reverse("clinical_sessions:list")
+    _session_of(alice)
+    with CaptureQueriesContext(connection) as few:
+        alice_client.get(url)
+    for review_state in ("draft", "needs_review", "signed", "amended", ""):
+        for status in ClinicalSession.Status.values:
+            _session_of(alice, status=status, review_state=review_state)
+    with CaptureQueriesContext(connection) as many:
+        alice_client.get(url)
+    assert len(many) == len(few)

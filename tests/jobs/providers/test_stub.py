@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from formats.builtin import BUILTIN_TEMPLATES
-from jobs.providers.base import ProviderError
+from jobs.providers.base import ProviderError, Segment
 from jobs.providers.stub import StubDrafter, StubTranscriber
 
 AUDIO = Path(__file__).resolve().parents[2] / "fixtures" / "audio"
@@ -53,17 +53,74 @@ def test_stub_transcriber_refuses_what_is_not_audio():
     assert caught.value.retryable is False
 
 
-def test_stub_draft_cites_transcript_segments_in_every_section():
-    transcript = StubTranscriber().transcribe(AUDIO / "dialogue_short.webm")
-    template = BUILTIN_TEMPLATES["soap"]
+def _demo_segments():
+    return StubTranscriber().transcribe(AUDIO / "dialogue_short.webm").segments
 
-    result = StubDrafter().draft(template=template, segments=transcript.segments)
+
+@pytest.mark.parametrize("key", sorted(BUILTIN_TEMPLATES))
+def test_stub_draft_writes_clinical_statements_that_cite_the_segments_they_come_from(key):
+    segments = _demo_segments()
+    by_id = {segment.id: segment for segment in segments}
+    template = BUILTIN_TEMPLATES[key]
+
+    result = StubDrafter().draft(template=template, segments=segments)
 
     assert [section.key for section in result.sections] == [spec.key for spec in template.sections]
-    subjective = result.sections[0].statements
-    assert [statement.evidence for statement in subjective] == [(0,), (4,), (8,)]
-    assert subjective[0].text == f"The clinician said: {transcript.segments[0].text}"
-    assert result == StubDrafter().draft(template=template, segments=transcript.segments)
+    statements = [statement for section in result.sections for statement in section.statements]
+    assert len(statements) >= 5
+    for statement in statements:
+        assert not statement.text.lower().startswith(("the clinician said", "the client said", "the speaker said"))
+        assert statement.text[0].isupper()
+        assert statement.text.endswith(".")
+        assert statement.evidence
+        assert all(i in by_id for i in statement.evidence)
+        assert statement.text != by_id[statement.evidence[0]].text
+    assert result == StubDrafter().draft(template=template, segments=segments)
+
+
+def test_stub_draft_of_a_visit_reads_like_a_clinicians_note():
+    result = StubDrafter().draft(template=BUILTIN_TEMPLATES["medical"], segments=_demo_segments())
+
+    sections = {section.key: [(s.text, s.evidence) for s in section.statements] for section in result.sections}
+    assert sections["chief_complaint"] == [("Headache for three days, mostly on the right side.", (1,))]
+    assert ("Reports a headache for three days, mostly on the right side.", (1,)) in sections["hpi"]
+    assert ("Denies any fever or neck stiffness.", (7,)) in sections["ros"]
+    assert ("Blood pressure is 128 over 82 and pulse is 76.", (12,)) in sections["exam"]
+    assert sections["results"] == []
+    assert ("Advised to keep a headache diary and limit ibuprofen to three days a week.", (18,)) in sections[
+        "assessment_plan"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("said", "written"),
+    [
+        ("I have had a headache for three days.", "Reports a headache for three days."),
+        ("Well, I've been taking sertraline 50 mg every morning.", "Reports taking sertraline 50 mg every morning."),
+        ("No, I haven't had any chest pain.", "Denies any chest pain."),
+        ("I don't have a cough.", "Denies a cough."),
+        ("I feel tired all the time", "Reports feeling tired all the time."),
+        ("My sleep has been poor for two weeks.", "Reports that their sleep has been poor for two weeks."),
+    ],
+)
+def test_stub_draft_rewrites_the_patients_first_person_as_a_note_does(said, written):
+    segments = [Segment(id=7, start=0.0, end=4.0, text=said, speaker="client")]
+
+    result = StubDrafter().draft(template=BUILTIN_TEMPLATES["soap"], segments=segments)
+
+    assert [(s.text, s.evidence) for s in result.sections[0].statements] == [(written, (7,))]
+
+
+def test_stub_draft_leaves_out_questions_and_small_talk():
+    segments = [
+        Segment(id=0, start=0.0, end=2.0, text="Good morning, how are you?", speaker="clinician"),
+        Segment(id=1, start=2.0, end=4.0, text="Thank you, doctor.", speaker="client"),
+        Segment(id=2, start=4.0, end=6.0, text="Is that normal?", speaker="client"),
+    ]
+
+    result = StubDrafter().draft(template=BUILTIN_TEMPLATES["soap"], segments=segments)
+
+    assert all(section.statements == () for section in result.sections)
 
 
 def test_stub_draft_of_an_empty_transcript_has_empty_sections():
