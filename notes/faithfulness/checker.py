@@ -1,0 +1,605 @@
+"""The faithfulness checker: every statement of a note against the transcript of the visit.
+
+``check_note(transcript, sections)`` returns, per statement, the flags a clinician should look at before signing:
+
+- ``medication``: a drug the note names that nobody said (a brand and its generic are the same drug);
+- ``dose`` and ``number``: an amount, frequency, vital, duration, count, age or date the visit gave differently;
+- ``laterality``: left, right or both, flipped for the same body part;
+- ``negation``: the note affirms what the visit denied, or denies what it affirmed;
+- ``unsupported``: a finding or symptom with nothing in the transcript behind it;
+- and per note, ``omitted_risk``: suicidal or homicidal ideation, self-harm, abuse or not taking medication,
+  affirmed in the visit and absent from the note.
+
+It is deterministic, pure Python and touches no database or network: a note takes a few milliseconds once the
+drug lexicon is loaded (once per process).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from math import log
+from typing import Any
+
+from notes.faithfulness.drugs import DrugMention, find_drugs
+from notes.faithfulness.findings import FINDING_STEMS, is_clinical
+from notes.faithfulness.laterality import BOTH, SideMention, find_sides, sides_in_answer
+from notes.faithfulness.negation import Polarity, text_polarities
+from notes.faithfulness.note import NoteSection, NoteStatement, split_note
+from notes.faithfulness.numbers import Quantity, all_quantities, compatible, describe, same_amount
+from notes.faithfulness.risk import omitted_risks
+from notes.faithfulness.text import BOILERPLATE, STOPWORDS, Token, tokenize
+from notes.faithfulness.transcript import (
+    Occurrence,
+    SegmentId,
+    SegmentLike,
+    TranscriptIndex,
+    as_segments,
+)
+
+
+class FlagKind(StrEnum):
+    MEDICATION = "medication"
+    DOSE = "dose"
+    NUMBER = "number"
+    LATERALITY = "laterality"
+    NEGATION = "negation"
+    UNSUPPORTED = "unsupported"
+    OMITTED_RISK = "omitted_risk"
+
+
+@dataclass(frozen=True, slots=True)
+class Flag:
+    kind: FlagKind
+    message: str  # for the clinician
+    evidence: tuple[SegmentId, ...] = ()  # transcript segments behind the flag
+    said: str = ""  # the transcript's words as said, for a one-click fix; "" when nothing was said
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": str(self.kind), "message": self.message, "evidence": list(self.evidence), "said": self.said}
+
+
+@dataclass(frozen=True, slots=True)
+class StatementCheck:
+    section: str  # the section's key
+    heading: str
+    text: str
+    evidence: tuple[SegmentId, ...]  # as cited, or the segments that best match when none were cited
+    flags: tuple[Flag, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class NoteCheck:
+    statements: tuple[StatementCheck, ...]
+    note_flags: tuple[Flag, ...] = ()  # flags about the note as a whole (omitted_risk)
+
+    @property
+    def flags(self) -> list[Flag]:
+        return [flag for statement in self.statements for flag in statement.flags] + list(self.note_flags)
+
+
+# A section as the caller has it: a NoteSection, a mapping {"key", "heading", "statements": [...]} (statements
+# as text or {"text", "evidence"}), or a (key, heading, statements) tuple.
+SectionInput = NoteSection | Mapping[str, Any] | tuple[str, str, Sequence[Any]]
+
+
+@dataclass(slots=True)
+class _Statement:
+    text: str
+    tokens: list[Token]
+    polarities: list[Polarity]
+    quantities: list[Quantity]
+    drugs: list[DrugMention]
+    sides: list[SideMention]
+    cited: list[int]  # turn indices
+    aligned: list[int] = field(default_factory=list)  # turn indices, best first
+
+
+def check_note(
+    transcript: Sequence[SegmentLike | Mapping[str, Any]] | TranscriptIndex,
+    sections: Iterable[SectionInput],
+) -> NoteCheck:
+    """Check every statement of ``sections`` against ``transcript`` (segments with id, speaker and text)."""
+    index = transcript if isinstance(transcript, TranscriptIndex) else TranscriptIndex.build(as_segments(transcript))
+    context = _Context.build(index)
+    checks: list[StatementCheck] = []
+    note_texts: list[str] = []
+    prepared_sections = [(section, [context.prepare(s) for s in section.statements]) for section in _sections(sections)]
+    context.note_drugs = {m.canonical for _s, prepared in prepared_sections for p in prepared for m in p.drugs}
+    for section, statements in prepared_sections:
+        for prepared in statements:
+            note_texts.append(prepared.text)
+            flags = _dedupe(context.check(prepared))
+            evidence = tuple(index.turns[turn].segment.id for turn in (prepared.cited or prepared.aligned[:3]))
+            checks.append(StatementCheck(section.key, section.heading, prepared.text, evidence, tuple(flags)))
+    note_flags = tuple(
+        Flag(
+            FlagKind.OMITTED_RISK,
+            f"The patient's {risk.label} came up in the visit, and the note does not mention it.",
+            risk.evidence,
+            risk.said,
+        )
+        for risk in omitted_risks(index, "\n".join(note_texts))
+    )
+    return NoteCheck(tuple(checks), note_flags)
+
+
+def check_note_text(transcript: Sequence[SegmentLike | Mapping[str, Any]] | TranscriptIndex, note: str) -> NoteCheck:
+    """Check a note given as plain text with headings."""
+    return check_note(transcript, split_note(note))
+
+
+def _sections(sections: Iterable[SectionInput]) -> Iterable[NoteSection]:
+    for section in sections:
+        if isinstance(section, NoteSection):
+            yield section
+            continue
+        if isinstance(section, Mapping):
+            key = str(section.get("key", ""))
+            heading = str(section.get("heading", key))
+            raw_statements: Sequence[Any] = section.get("statements") or []
+            if not raw_statements and section.get("text"):
+                raw_statements = [s.text for part in split_note(str(section["text"])) for s in part.statements]
+        else:
+            key, heading, raw_statements = section
+        statements = []
+        for item in raw_statements:
+            if isinstance(item, NoteStatement):
+                statements.append(item)
+            elif isinstance(item, str):
+                statements.append(NoteStatement(item))
+            elif isinstance(item, Mapping):
+                statements.append(NoteStatement(str(item.get("text", "")), tuple(item.get("evidence") or ())))
+            else:
+                text, evidence = item
+                statements.append(NoteStatement(str(text), tuple(evidence)))
+        yield NoteSection(key=key, heading=heading, statements=statements)
+
+
+def _dedupe(flags: Iterable[Flag]) -> list[Flag]:
+    seen: set[tuple[str, str]] = set()
+    out: list[Flag] = []
+    for flag in flags:
+        if (flag.kind, flag.message) not in seen:
+            seen.add((flag.kind, flag.message))
+            out.append(flag)
+    return out
+
+
+def _quote(text: str) -> str:
+    return "“" + " ".join(text.split()) + "”"
+
+
+@dataclass(slots=True)
+class _Context:
+    index: TranscriptIndex
+    sides: list[tuple[int, SideMention]]
+    quantities: list[tuple[int, Quantity]]
+    words: frozenset[str]
+    segment_ids: dict[str, int]
+    note_drugs: set[str] = field(default_factory=set)
+
+    @classmethod
+    def build(cls, index: TranscriptIndex) -> _Context:
+        sides: list[tuple[int, SideMention]] = []
+        quantities: list[tuple[int, Quantity]] = []
+        words: set[str] = set()
+        for position, turn in enumerate(index.turns):
+            sides.extend((position, mention) for mention in find_sides(turn.tokens))
+            if position > 0 and index.turns[position - 1].segment.speaker != turn.segment.speaker:
+                previous = index.turns[position - 1].tokens
+                sides.extend((position, mention) for mention in sides_in_answer(previous, turn.tokens))
+            quantities.extend((position, quantity) for quantity in turn.quantities)
+            words.update(token.text for token in turn.tokens if token.is_word)
+        segment_ids = {str(turn.segment.id): position for position, turn in enumerate(index.turns)}
+        return cls(index, sides, quantities, frozenset(words), segment_ids)
+
+    # -- preparation -------------------------------------------------------------------------------------------
+
+    def prepare(self, statement: NoteStatement) -> _Statement:
+        tokens = tokenize(statement.text)
+        cited = [self.segment_ids[str(i)] for i in statement.evidence if str(i) in self.segment_ids]
+        prepared = _Statement(
+            text=statement.text,
+            tokens=tokens,
+            polarities=text_polarities(tokens),
+            quantities=all_quantities(tokens, statement.text),
+            drugs=find_drugs(tokens, statement.text),
+            sides=find_sides(tokens),
+            cited=cited,
+        )
+        prepared.aligned = self._align(tokens)
+        return prepared
+
+    def _idf(self, stem_: str) -> float:
+        frequency = self.index.document_frequency.get(stem_, 0)
+        return log((1 + len(self.index.turns)) / (1 + frequency)) + 1.0
+
+    def _align(self, tokens: Sequence[Token]) -> list[int]:
+        """Turns that share the most (rare) words with a statement, best first."""
+        scores: dict[int, float] = {}
+        stems = {t.stem for t in tokens if t.is_word and t.text not in STOPWORDS and t.stem not in BOILERPLATE}
+        for stem_ in stems:
+            weight = self._idf(stem_)
+            for turn in {occurrence.turn for occurrence in self.index.by_stem.get(stem_, ())}:
+                scores[turn] = scores.get(turn, 0.0) + weight
+        ranked = sorted(scores, key=lambda turn: (-scores[turn], turn))
+        return ranked[:5]
+
+    # -- checks ------------------------------------------------------------------------------------------------
+
+    def check(self, statement: _Statement) -> list[Flag]:
+        flags: list[Flag] = []
+        flags.extend(self._medications(statement))
+        flags.extend(self._numbers(statement))
+        flags.extend(self._laterality(statement))
+        flags.extend(self._negations(statement))
+        flags.extend(self._unsupported(statement))
+        return flags
+
+    def _near(self, statement: _Statement) -> list[int]:
+        return statement.cited or statement.aligned
+
+    # medication ---------------------------------------------------------------------------------------------
+
+    def _medications(self, statement: _Statement) -> list[Flag]:
+        flags: list[Flag] = []
+        named = {mention.canonical for mention in statement.drugs}
+        for mention in statement.drugs:
+            if mention.canonical in self.index.drugs or self._misheard(mention.text):
+                continue
+            written = self._with_dose(statement.tokens, statement.text, statement.quantities, mention)
+            said, evidence = self._said_instead(statement, named)
+            if said:
+                message = f"The note says {written}; the transcript says {said}."
+            else:
+                message = f"The note names {mention.text}, which nobody says in the transcript."
+            flags.append(Flag(FlagKind.MEDICATION, message, tuple(evidence), said))
+        return flags
+
+    def _misheard(self, name: str) -> bool:
+        """A drug name the speech-to-text spelled its own way ("lysinopril"), never another real drug."""
+        name = name.lower()
+        if " " in name or len(name) < 5:
+            return False
+        for word in self.words:
+            if abs(len(word) - len(name)) > 2 or word[:1] != name[:1]:
+                continue
+            if difflib.SequenceMatcher(None, word, name).ratio() >= 0.85 and not find_drugs(tokenize(word)):
+                return True
+        return False
+
+    def _with_dose(self, tokens: Sequence[Token], text: str, quantities: Sequence[Quantity], mention: Any) -> str:
+        for quantity in quantities:
+            if quantity.is_dose and 0 <= quantity.start - mention.end <= 3:
+                return text[tokens[mention.start].start : tokens[quantity.end - 1].end]
+        return str(mention.text)
+
+    def _said_instead(self, statement: _Statement, named: set[str]) -> tuple[str, list[SegmentId]]:
+        """A drug said near what the statement talks about and named nowhere in the note: what it likely meant."""
+        for turn_index in self._near(statement)[:3]:
+            turn = self.index.turns[turn_index]
+            for mention in turn.drugs:
+                if mention.canonical in named or mention.canonical in self.note_drugs:
+                    continue
+                said = self._with_dose(turn.tokens, turn.segment.text, turn.quantities, mention)
+                return said, [turn.segment.id]
+        return "", [self.index.turns[t].segment.id for t in self._near(statement)[:1]]
+
+    # dose and number ----------------------------------------------------------------------------------------
+
+    def _numbers(self, statement: _Statement) -> list[Flag]:
+        flags: list[Flag] = []
+        for quantity in statement.quantities:
+            if quantity.is_vague:
+                continue
+            flag = self._check_quantity(statement, quantity)
+            if flag is not None:
+                flags.append(flag)
+        return flags
+
+    def _drug_before(self, statement: _Statement, quantity: Quantity) -> DrugMention | None:
+        """The drug an amount belongs to: "lisinopril 40 mg", "40 mg of lisinopril"."""
+        after = [m for m in statement.drugs if m.start >= quantity.end and m.start - quantity.end <= 2]
+        if after and statement.tokens[quantity.end].text == "of":
+            return after[0]
+        before = [m for m in statement.drugs if m.end <= quantity.start and quantity.start - m.end <= 8]
+        if before:
+            return before[-1]
+        if after:
+            return after[0]
+        if len({m.canonical for m in statement.drugs}) == 1 and quantity.dimension == "frequency":
+            return statement.drugs[0]
+        return None
+
+    def _check_quantity(self, statement: _Statement, quantity: Quantity) -> Flag | None:
+        written = describe(quantity, statement.tokens, statement.text)
+        candidates = [(turn, said) for turn, said in self.quantities if compatible(quantity, said)]
+        matches = [(turn, said) for turn, said in candidates if same_amount(quantity, said)]
+        drug = self._drug_before(statement, quantity)
+        kind = (
+            FlagKind.DOSE
+            if quantity.is_dose or (drug is not None and quantity.dimension == "frequency")
+            else (FlagKind.NUMBER)
+        )
+        if drug is not None:
+            anchored = self._quantities_near_drug(drug.canonical, quantity)
+            if anchored:
+                if any(same_amount(quantity, said) for _turn, said in anchored):
+                    return None
+                drug_turns = {occurrence.turn for occurrence in self.index.drugs.get(drug.canonical, [])}
+                if any(abs(turn - other) <= 2 for turn, _said in matches for other in drug_turns):
+                    return None
+                turn, said = anchored[0]
+                return self._quantity_flag(kind, statement, written, turn, said, drug.text)
+        if matches:
+            if quantity.dimension == "age":
+                return None
+            anchored = self._quantities_near_words(statement, quantity)
+            if not anchored or any(same_amount(quantity, said) for _turn, said in anchored):
+                return None
+            closest = set(self._near(statement)[:3])
+            if any(turn in closest for turn, _said in matches):
+                return None
+            turn, said = anchored[0]
+            return self._quantity_flag(kind, statement, written, turn, said, "")
+        if quantity.dimension == "age" and self._age_from_birth_year(quantity):
+            return None
+        if quantity.dimension in ("", "year", "type") and quantity.high < 2 and quantity.unit == "":
+            return None  # a lone "1" or "0" is too often a list number or an article
+        if quantity.dimension == "type" and not any(said.dimension == "type" for _turn, said in candidates):
+            return None  # "type 2 diabetes" where the visit said "diabetes": more precise, not contradicted
+        anchored = self._quantities_near_words(statement, quantity)
+        if anchored:
+            turn, said = anchored[0]
+            return self._quantity_flag(kind, statement, written, turn, said, "")
+        near = self._near(statement)
+        evidence = tuple(self.index.turns[t].segment.id for t in near[:1])
+        if quantity.dimension == "frequency":
+            subject = f"{drug.text} " if drug is not None else ""
+            return Flag(kind, f"The note says {subject}{written}; the transcript never says that often.", evidence, "")
+        return Flag(kind, f"The note says {written}; the transcript never gives that number.", evidence, "")
+
+    def _quantity_flag(
+        self, kind: FlagKind, statement: _Statement, written: str, turn: int, said: Quantity, subject: str
+    ) -> Flag:
+        source = self.index.turns[turn]
+        said_text = describe(said, source.tokens, source.segment.text)
+        about = f" for {subject}" if subject else ""
+        return Flag(
+            kind,
+            f"The note says {written}{about}; the transcript says {said_text}.",
+            (source.segment.id,),
+            said_text,
+        )
+
+    def _quantities_near_drug(self, canonical: str, quantity: Quantity) -> list[tuple[int, Quantity]]:
+        """Amounts said right after (or just before) a drug's name, of the same kind as ``quantity``."""
+        found: list[tuple[int, Quantity]] = []
+        for occurrence in self.index.drugs.get(canonical, []):
+            turn = self.index.turns[occurrence.turn]
+            for said in turn.quantities:
+                if not compatible(quantity, said) or said.is_vague:
+                    continue
+                if quantity.dimension != said.dimension and not (quantity.dimension == "" or said.dimension == ""):
+                    continue
+                if said.dimension == "" and quantity.dimension != "":
+                    continue
+                if 0 <= said.start - occurrence.position <= 10 or 0 <= occurrence.position - said.end <= 3:
+                    found.append((occurrence.turn, said))
+        return found
+
+    def _quantities_near_words(self, statement: _Statement, quantity: Quantity) -> list[tuple[int, Quantity]]:
+        """Amounts of the same unit said next to the word the note puts next to ``quantity``."""
+        anchors = []
+        for token in reversed(statement.tokens[max(quantity.start - 4, 0) : quantity.start]):
+            if token.is_word and token.text not in STOPWORDS and token.stem not in BOILERPLATE:
+                anchors.append(token.stem)
+                break
+        for token in statement.tokens[quantity.end : quantity.end + 3]:
+            if token.is_word and token.text not in STOPWORDS and token.stem not in BOILERPLATE:
+                anchors.append(token.stem)
+                break
+        if not anchors or quantity.dimension in ("", "year", "type"):
+            return []
+        found: list[tuple[int, Quantity]] = []
+        for anchor in anchors:
+            for occurrence in self.index.by_stem.get(anchor, []):
+                turn = self.index.turns[occurrence.turn]
+                for said in turn.quantities:
+                    if said.dimension != quantity.dimension or said.is_vague:
+                        continue
+                    convertible = quantity.dimension in ("time", "mass", "weight")
+                    if quantity.unit and said.unit and not convertible and said.unit != quantity.unit:
+                        continue
+                    if abs(said.start - occurrence.position) <= 6 and (occurrence.turn, said) not in found:
+                        found.append((occurrence.turn, said))
+        return found
+
+    def _age_from_birth_year(self, quantity: Quantity) -> bool:
+        """An age the note worked out from a date of birth said in the visit."""
+        if any(said.dimension == "age" for _turn, said in self.quantities):
+            return False
+        return any(
+            said.dimension == "year" and 1900 <= said.low <= 2030 and 2000 <= said.low + quantity.low <= 2035
+            for _turn, said in self.quantities
+        )
+
+    # laterality ---------------------------------------------------------------------------------------------
+
+    def _laterality(self, statement: _Statement) -> list[Flag]:
+        flags: list[Flag] = []
+        for mention in statement.sides:
+            said = [(turn, other) for turn, other in self.sides if other.part == mention.part]
+            if not said:
+                continue
+            sides_said = {other.side for _turn, other in said}
+            if mention.side in sides_said:
+                continue
+            if mention.side == BOTH and {"left", "right"} <= sides_said:
+                continue
+            if mention.side != BOTH and BOTH in sides_said and len(sides_said) == 1:
+                continue  # one knee of two that hurt: the note narrows, it does not flip
+            turn, other = said[0]
+            source = self.index.turns[turn]
+            words = self.index.words(Occurrence(turn, max(other.position, 0)), 0, 4) if other.position >= 0 else ""
+            part = statement.tokens[mention.part_position].text
+            written = f"{statement.tokens[mention.position].text} {part}"
+            said_side = "both sides" if other.side == BOTH else f"the {other.side}"
+            flags.append(
+                Flag(
+                    FlagKind.LATERALITY,
+                    f"The note says {written}; the transcript says {said_side}: {_quote(words)}.",
+                    tuple(sorted({self.index.turns[t].segment.id for t, _o in said}, key=str)),
+                    other.side if other.side != BOTH else "bilateral",
+                )
+            )
+            del source
+        return flags
+
+    # negation -----------------------------------------------------------------------------------------------
+
+    def _items(self, statement: _Statement) -> list[tuple[tuple[str, ...], Polarity, str]]:
+        """What the statement asserts or denies: findings, and the items of explicit lists."""
+        tokens = statement.tokens
+        polarities = statement.polarities
+        items: list[tuple[tuple[str, ...], Polarity, str]] = []
+        seen: set[tuple[str, ...]] = set()
+        current: list[int] = []
+
+        def close() -> None:
+            stems = tuple(
+                dict.fromkeys(
+                    tokens[i].stem
+                    for i in current
+                    if tokens[i].is_word
+                    and tokens[i].text not in STOPWORDS
+                    and tokens[i].stem not in BOILERPLATE
+                    and tokens[i].text not in ("no", "not", "any", "denies", "denied", "negative", "without")
+                )
+            )
+            if stems and stems not in seen and len(stems) <= 3 and any(is_clinical(s) for s in stems):
+                seen.add(stems)
+                while len(current) > 1 and (tokens[current[0]].text in STOPWORDS or not tokens[current[0]].is_word):
+                    current.pop(0)
+                text = statement.text[tokens[current[0]].start : tokens[current[-1]].end]
+                items.append((stems, polarities[current[-1]], text))
+            current.clear()
+
+        for position, token in enumerate(tokens):
+            if polarities[position] is Polarity.NEGATED and token.is_word:
+                if token.text in ("or", "and", "nor") or (token.stem in BOILERPLATE and current):
+                    close()
+                    continue
+                current.append(position)
+                continue
+            if current:
+                close()
+        if current:
+            close()
+        for position, token in enumerate(tokens):
+            if token.stem in FINDING_STEMS and polarities[position] is not Polarity.OPEN:
+                stems = (token.stem,)
+                if stems not in seen and not any(token.stem in item for item, _p, _t in items):
+                    seen.add(stems)
+                    items.append((stems, polarities[position], token.text))
+        return items
+
+    def _occurrences(self, stems: tuple[str, ...], near: Sequence[int]) -> list[Occurrence]:
+        """Where the transcript says all of ``stems`` close together; each at its clinical word."""
+        key = next((s for s in stems if is_clinical(s)), None) or min(
+            stems, key=lambda s: len(self.index.by_stem.get(s, ()))
+        )
+        found: list[Occurrence] = []
+        for occurrence in self.index.by_stem.get(key, []):
+            turn = self.index.turns[occurrence.turn]
+            window = turn.tokens[max(occurrence.position - 6, 0) : occurrence.position + 7]
+            window_stems = {token.stem for token in window}
+            if all(s in window_stems for s in stems):
+                found.append(occurrence)
+        cited = [occurrence for occurrence in found if occurrence.turn in near]
+        return cited or found
+
+    def _negations(self, statement: _Statement) -> list[Flag]:
+        flags: list[Flag] = []
+        for stems, polarity, text in self._items(statement):
+            if polarity is Polarity.OPEN:
+                continue
+            occurrences = self._occurrences(stems, statement.cited)
+            settled = [o for o in occurrences if self.index.polarity(o) is not Polarity.OPEN]
+            if not settled or any(self.index.polarity(o) is polarity for o in settled):
+                continue
+            first = settled[0]
+            evidence = tuple(dict.fromkeys(i for o in settled[:3] for i in self.index.evidence_of(o)))
+            said = self._said_polarity(first)
+            if polarity is Polarity.NEGATED:
+                message = f"The note says there is no {text}; in the transcript it is present: {_quote(said)}."
+            else:
+                message = f"The note says {text} is present; in the transcript it is denied: {_quote(said)}."
+            flags.append(Flag(FlagKind.NEGATION, message, evidence, said))
+        return flags
+
+    def _said_polarity(self, occurrence: Occurrence) -> str:
+        turn = self.index.turns[occurrence.turn]
+        answered = turn.answered_by[occurrence.position]
+        words = self.index.words(occurrence)
+        if answered is not None:
+            answer = self.index.turns[answered]
+            return f"{words} — {answer.segment.speaker or 'answer'}: {' '.join(answer.segment.text.split()[:8])}"
+        return words
+
+    # unsupported --------------------------------------------------------------------------------------------
+
+    def _unsupported(self, statement: _Statement) -> list[Flag]:
+        tokens = statement.tokens
+        drug_positions = {p for mention in statement.drugs for p in range(mention.start, mention.end)}
+        missing: list[str] = []
+        for position, token in enumerate(tokens):
+            if position in drug_positions or statement.polarities[position] is not Polarity.AFFIRMED:
+                continue
+            if token.stem in FINDING_STEMS and token.stem not in self.index.by_stem and token.text not in missing:
+                missing.append(token.text)
+        evidence = tuple(self.index.turns[t].segment.id for t in statement.cited)
+        if missing:
+            named = ", ".join(missing)
+            return [
+                Flag(
+                    FlagKind.UNSUPPORTED,
+                    f"The note mentions {named}; nothing in the transcript says so.",
+                    evidence,
+                    "",
+                )
+            ]
+        label_end = _label_end(tokens)
+        content = [
+            token.stem
+            for position, token in enumerate(tokens)
+            if token.is_word
+            and position >= label_end
+            and position not in drug_positions
+            and token.text not in STOPWORDS
+            and token.stem not in BOILERPLATE
+            and len(token.text) > 2
+        ]
+        content = list(dict.fromkeys(content))
+        novel = [s for s in content if s not in self.index.by_stem]
+        if len(content) >= 4 and len(novel) >= 4 and len(novel) / len(content) >= 0.8:
+            return [
+                Flag(
+                    FlagKind.UNSUPPORTED,
+                    "Nothing in the transcript supports this statement.",
+                    evidence,
+                    "",
+                )
+            ]
+        return []
+
+
+def _label_end(tokens: Sequence[Token]) -> int:
+    """Where a leading label ("Medical Reasoning:", "Eyes:") ends; 0 when there is none."""
+    for position, token in enumerate(tokens[:6]):
+        if token.text == ":":
+            return position + 1
+    return 0
