@@ -117,7 +117,7 @@ def check_note(
     note_flags = tuple(
         Flag(
             FlagKind.OMITTED_RISK,
-            f"The patient's {risk.label} came up in the visit, and the note does not mention it.",
+            f"In the visit, {risk.label}; the note does not mention it.",
             risk.evidence,
             risk.said,
         )
@@ -324,8 +324,23 @@ class _Context:
             if quantity.is_dose or (drug is not None and quantity.dimension == "frequency")
             else (FlagKind.NUMBER)
         )
+        if drug is not None and drug.canonical not in self.index.drugs and not self._misheard(drug.text):
+            return None  # the drug itself is flagged, with the dose that was said
         if drug is not None:
             anchored = self._quantities_near_drug(drug.canonical, quantity)
+            if not anchored and matches:
+                other = self._dose_of_another_drug(drug.canonical, quantity, matches)
+                if other is not None:
+                    turn, said_drug, said = other
+                    source = self.index.turns[turn]
+                    words = source.segment.text[source.tokens[said_drug.start].start : source.tokens[said.end - 1].end]
+                    note_words = self._with_dose(statement.tokens, statement.text, statement.quantities, drug)
+                    return Flag(
+                        FlagKind.MEDICATION,
+                        f"The note says {note_words}; the transcript says {words}.",
+                        (source.segment.id,),
+                        words,
+                    )
             if anchored:
                 if any(same_amount(quantity, said) for _turn, said in anchored):
                     return None
@@ -374,6 +389,23 @@ class _Context:
             (source.segment.id,),
             said_text,
         )
+
+    def _dose_of_another_drug(
+        self, canonical: str, quantity: Quantity, matches: list[tuple[int, Quantity]]
+    ) -> tuple[int, DrugMention, Quantity] | None:
+        """When a note's dose was said only for another drug: "Tylenol 15 mg" where "meloxicam fifteen mg" was."""
+        if not quantity.is_dose:
+            return None
+        found = None
+        for turn_index, said in matches:
+            owner = None
+            for mention in self.index.turns[turn_index].drugs:
+                if 0 <= said.start - mention.end <= 4:
+                    owner = mention
+            if owner is None or owner.canonical == canonical:
+                return None
+            found = found or (turn_index, owner, said)
+        return found
 
     def _quantities_near_drug(self, canonical: str, quantity: Quantity) -> list[tuple[int, Quantity]]:
         """Amounts said right after (or just before) a drug's name, of the same kind as ``quantity``."""
@@ -504,7 +536,11 @@ class _Context:
                 stems = (token.stem,)
                 if stems not in seen and not any(token.stem in item for item, _p, _t in items):
                     seen.add(stems)
-                    items.append((stems, polarities[position], token.text))
+                    last = position
+                    while last + 1 < len(tokens) and tokens[last + 1].stem == token.stem:
+                        last += 1  # the whole phrase: "chest pain", "shortness of breath"
+                    text = statement.text[token.start : tokens[last].end]
+                    items.append((stems, polarities[position], text))
         return items
 
     def _occurrences(self, stems: tuple[str, ...], near: Sequence[int]) -> list[Occurrence]:

@@ -352,6 +352,8 @@ def read_quantities(tokens: Sequence[Token], source: str = "") -> list[Quantity]
     for position, value in enumerate(values):
         if value.start < skip_until:
             continue
+        if quantities and value.start < quantities[-1].end:
+            continue  # part of the quantity before it: the "a half" of "a week and a half"
         if source and _is_code(tokens, value, source):
             continue
         end = value.end

@@ -19,17 +19,17 @@ from notes.faithfulness.transcript import SegmentId, TranscriptIndex
 @dataclass(frozen=True, slots=True)
 class Risk:
     key: str
-    label: str  # how a clinician names it
+    label: str  # what was said, in a clinician's words
     evidence: tuple[SegmentId, ...]
     said: str
 
 
 _LABELS = {
-    "suicidal_ideation": "suicidal ideation",
-    "homicidal_ideation": "homicidal ideation",
-    "self_harm": "self-harm",
-    "abuse": "abuse or an unsafe home",
-    "non_adherence": "not taking medication as prescribed",
+    "suicidal_ideation": "the patient affirmed suicidal ideation",
+    "homicidal_ideation": "the patient affirmed homicidal ideation",
+    "self_harm": "the patient affirmed self-harm",
+    "abuse": "the patient described abuse or not feeling safe",
+    "non_adherence": "the patient said they are not taking a medication as prescribed",
 }
 
 # What a note may call each risk. Any of these anywhere in the note means the risk is not omitted.
