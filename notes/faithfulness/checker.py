@@ -17,6 +17,7 @@ drug lexicon is loaded (once per process).
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -28,7 +29,7 @@ from notes.faithfulness.findings import FINDING_STEMS, is_clinical
 from notes.faithfulness.laterality import BOTH, SideMention, find_sides, sides_in_answer
 from notes.faithfulness.negation import Polarity, text_polarities
 from notes.faithfulness.note import NoteSection, NoteStatement, split_note
-from notes.faithfulness.numbers import Quantity, all_quantities, compatible, describe, same_amount
+from notes.faithfulness.numbers import MONTHS, Quantity, all_quantities, compatible, describe, same_amount
 from notes.faithfulness.risk import omitted_risks
 from notes.faithfulness.text import BOILERPLATE, STOPWORDS, Token, tokenize
 from notes.faithfulness.transcript import (
@@ -37,6 +38,15 @@ from notes.faithfulness.transcript import (
     SegmentLike,
     TranscriptIndex,
     as_segments,
+)
+
+_DATE = re.compile(r"(?<![\d/])(\d{1,2})/(?:(\d{1,2})/)?(\d{4}|\d{2})(?![\d/])")
+_PLAIN_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_UNIT_WORDS = frozenset(
+    [
+        *("mg", "mcg", "g", "ml", "cc", "milligram", "milligrams", "units", "unit", "iu", "percent", "daily"),
+        *("day", "days", "week", "weeks", "month", "months", "year", "years", "hour", "hours", "time", "times"),
+    ]
 )
 
 
@@ -95,6 +105,7 @@ class _Statement:
     sides: list[SideMention]
     cited: list[int]  # turn indices
     aligned: list[int] = field(default_factory=list)  # turn indices, best first
+    stems: frozenset[str] = frozenset()  # the words that say what the statement is about
 
 
 def check_note(
@@ -180,6 +191,8 @@ class _Context:
     words: frozenset[str]
     segment_ids: dict[str, int]
     note_drugs: set[str] = field(default_factory=set)
+    months: frozenset[int] = frozenset()  # months named in the visit, 1-12
+    numbers: frozenset[float] = frozenset()  # every amount said, for dates
 
     @classmethod
     def build(cls, index: TranscriptIndex) -> _Context:
@@ -194,7 +207,11 @@ class _Context:
             quantities.extend((position, quantity) for quantity in turn.quantities)
             words.update(token.text for token in turn.tokens if token.is_word)
         segment_ids = {str(turn.segment.id): position for position, turn in enumerate(index.turns)}
-        return cls(index, sides, quantities, frozenset(words), segment_ids)
+        months = frozenset(MONTHS.index(word) + 1 for word in words if word in MONTHS)
+        numbers = frozenset(q.low for _turn, q in quantities) | frozenset(
+            float(token.text) for turn in index.turns for token in turn.tokens if _PLAIN_NUMBER.fullmatch(token.text)
+        )
+        return cls(index, sides, quantities, frozenset(words), segment_ids, months=months, numbers=numbers)
 
     # -- preparation -------------------------------------------------------------------------------------------
 
@@ -211,6 +228,11 @@ class _Context:
             cited=cited,
         )
         prepared.aligned = self._align(tokens)
+        prepared.stems = frozenset(
+            t.stem
+            for t in tokens
+            if t.is_word and t.text not in STOPWORDS and t.stem not in BOILERPLATE and t.text not in _UNIT_WORDS
+        )
         return prepared
 
     def _idf(self, stem_: str) -> float:
@@ -234,6 +256,7 @@ class _Context:
         flags: list[Flag] = []
         flags.extend(self._medications(statement))
         flags.extend(self._numbers(statement))
+        flags.extend(self._dates(statement))
         flags.extend(self._laterality(statement))
         flags.extend(self._negations(statement))
         flags.extend(self._unsupported(statement))
@@ -317,7 +340,18 @@ class _Context:
     def _check_quantity(self, statement: _Statement, quantity: Quantity) -> Flag | None:
         written = describe(quantity, statement.tokens, statement.text)
         candidates = [(turn, said) for turn, said in self.quantities if compatible(quantity, said)]
-        matches = [(turn, said) for turn, said in candidates if same_amount(quantity, said)]
+        said_anywhere = [(turn, said) for turn, said in candidates if same_amount(quantity, said)]
+        # The same number said about something else does not support it: "4 weeks" of rest is not backed by
+        # "see you in four weeks" unless that is what the statement is about.
+        matches = [match for match in said_anywhere if self._in_context(statement, *match)]
+        if said_anywhere and not matches and quantity.dimension not in ("", "year", "type"):
+            # A number with a unit said only elsewhere still stands, unless what the statement is about was
+            # given another value (checked below against the numbers said next to the statement's words).
+            contradicted = [
+                c for c in candidates if self._in_context(statement, *c) and c[1].dimension == quantity.dimension
+            ]
+            if not contradicted:
+                matches = said_anywhere
         drug = self._drug_before(statement, quantity)
         kind = (
             FlagKind.DOSE
@@ -364,18 +398,57 @@ class _Context:
             return None
         if quantity.dimension in ("", "year", "type") and quantity.high < 2 and quantity.unit == "":
             return None  # a lone "1" or "0" is too often a list number or an article
-        if quantity.dimension == "type" and not any(said.dimension == "type" for _turn, said in candidates):
-            return None  # "type 2 diabetes" where the visit said "diabetes": more precise, not contradicted
         anchored = self._quantities_near_words(statement, quantity)
         if anchored:
             turn, said = anchored[0]
             return self._quantity_flag(kind, statement, written, turn, said, "")
         near = self._near(statement)
         evidence = tuple(self.index.turns[t].segment.id for t in near[:1])
+        if said_anywhere:
+            turn = said_anywhere[0][0]
+            return Flag(
+                kind,
+                f"The note says {written}; the transcript gives that number only about something else.",
+                (self.index.turns[turn].segment.id,),
+                "",
+            )
         if quantity.dimension == "frequency":
             subject = f"{drug.text} " if drug is not None else ""
             return Flag(kind, f"The note says {subject}{written}; the transcript never says that often.", evidence, "")
         return Flag(kind, f"The note says {written}; the transcript never gives that number.", evidence, "")
+
+    def _dates(self, statement: _Statement) -> list[Flag]:
+        """Dates written 10/10/2020 or 04/2021: the month, day and year must each have been said."""
+        flags: list[Flag] = []
+        for match in _DATE.finditer(statement.text):
+            month, day, year = int(match.group(1)), match.group(2), match.group(3)
+            full_year = int(year) if len(year) == 4 else 2000 + int(year)
+            missing = []
+            if not 1 <= month <= 12 or month not in self.months:
+                missing.append(MONTHS[month - 1].capitalize() if 1 <= month <= 12 else f"month {month}")
+            if day is not None and int(day) not in self.numbers:
+                missing.append(f"day {int(day)}")
+            if full_year not in self.numbers:
+                missing.append(str(full_year))
+            if missing:
+                evidence = tuple(self.index.turns[t].segment.id for t in self._near(statement)[:1])
+                flags.append(
+                    Flag(
+                        FlagKind.NUMBER,
+                        f"The note says {match.group(0)}; the transcript never says {' or '.join(missing)}.",
+                        evidence,
+                        "",
+                    )
+                )
+        return flags
+
+    def _in_context(self, statement: _Statement, turn: int, said: Quantity) -> bool:
+        """Whether a number said in the visit is about what the statement is about."""
+        if said.dimension == "age" or turn in statement.cited or turn in statement.aligned:
+            return True
+        tokens = self.index.turns[turn].tokens
+        window = tokens[max(said.start - 8, 0) : said.end + 8]
+        return any(token.stem in statement.stems for token in window if token.is_word)
 
     def _quantity_flag(
         self, kind: FlagKind, statement: _Statement, written: str, turn: int, said: Quantity, subject: str

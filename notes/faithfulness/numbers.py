@@ -71,6 +71,20 @@ _ORDINALS = {
     "twentieth": 20,
     "thirtieth": 30,
 }
+MONTHS = (
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+)
 _MONTHS = frozenset(
     word_list(
         """
@@ -166,6 +180,7 @@ class Quantity:
     start: int  # token range in the text it was read from
     end: int
     second: float | None = None  # the lower number of "150/90" or the denominator of "3 out of 6"
+    is_range: bool = False  # "1 to 2 beers", "every 6 to 8 hours": both ends were said
 
     def base_range(self) -> tuple[float, float]:
         factor = _UNITS[self.unit][2] if self.unit in _UNITS else 1.0
@@ -177,7 +192,7 @@ class Quantity:
 
     @property
     def is_vague(self) -> bool:
-        return self.low != self.high
+        return self.low != self.high and not self.is_range
 
 
 def _number_word(text: str) -> int | None:
@@ -200,6 +215,10 @@ class _Value:
     end: int
     spoken: bool  # said in words (needs care: "one" is also a pronoun)
     small_word: bool = False  # a lone "one"/"a"/"an"
+
+    @property
+    def is_vague_word(self) -> bool:
+        return self.low != self.high
 
 
 class _Reader:
@@ -304,6 +323,10 @@ class _Reader:
                 follow is not None and self.word(end) == "oh" and follow[0] < 10
             ):
                 value, end, small = value * 100 + follow[0], follow[1], False
+        if word == "twenty" and end == index + 1:
+            follow = self.spoken_integer(end)
+            if follow is not None and 10 <= follow[0] <= 99:
+                value, end = 2000 + follow[0], follow[1]  # "twenty twenty one": a year
         if self.word(end) == "." and _UNITS_WORDS.get(self.word(end + 1), 10) < 10 and self.word(end + 2) in _UNITS:
             # "twelve . five milligrams": a speech-to-text model's way of writing "twelve point five"
             number = float(f"{value}.{_UNITS_WORDS[self.word(end + 1)]}")
@@ -359,8 +382,47 @@ def read_quantities(tokens: Sequence[Token], source: str = "") -> list[Quantity]
         end = value.end
         word_after = reader.word(end)
         before = reader.word(value.start - 1)
+        if (word_after == ":" and _digits(reader.word(end + 1)) is not None) or (
+            before == ":" and _digits(reader.word(value.start - 2)) is not None
+        ):
+            continue  # a time of day, 2:00 am
         # "150/90", "one fifty over ninety", "3/6", "three out of six"
         following = values[position + 1] if position + 1 < len(values) else None
+        if (
+            following is not None
+            and words[end : following.start] == ["/"]
+            and (following.low >= 1900 or reader.word(following.end) == "/")
+        ):
+            # a date, 10/10/2020 or 04/2021: read by the date check, not as a ratio
+            stop = following.end
+            if reader.word(stop) == "/" and stop + 1 < len(words):
+                stop += 2
+            skip_until = stop
+            continue
+        if (
+            following is not None
+            and words[end : following.start] in (["to"], ["-"], ["or"])
+            and not following.is_vague_word
+            and following.low > value.low
+            and not value.small_word
+        ):
+            # "1 to 2 beers", "six to eight hours": a range, both ends said
+            rest = read_quantities(tokens[following.start :], "")
+            head = rest[0] if rest and rest[0].start == 0 else None
+            if head is not None and head.second is None and head.dimension not in ("age", "grade"):
+                quantities.append(
+                    Quantity(
+                        value.low,
+                        following.low,
+                        head.unit,
+                        head.dimension,
+                        value.start,
+                        following.start + head.end,
+                        is_range=True,
+                    )
+                )
+                skip_until = following.start + head.end
+                continue
         if following is not None and not following.small_word:
             link = words[end : following.start]
             if link in (["/"], ["over"]) or link == ["out", "of"]:
@@ -377,6 +439,29 @@ def read_quantities(tokens: Sequence[Token], source: str = "") -> list[Quantity]
                     Quantity(value.low, value.high, "", dimension, value.start, after, second=following.low)
                 )
                 skip_until = after
+                continue
+        if (
+            value.small_word
+            and word_after == "to"
+            and following is not None
+            and words[end : following.start] == ["to"]
+            and reader.words[value.start] == "one"
+        ):
+            rest = read_quantities(tokens[following.start :], "")
+            head = rest[0] if rest and rest[0].start == 0 else None
+            if head is not None and head.second is None and head.dimension not in ("age", "grade", "frequency"):
+                quantities.append(
+                    Quantity(
+                        1,
+                        following.low,
+                        head.unit,
+                        head.dimension,
+                        value.start,
+                        following.start + head.end,
+                        is_range=True,
+                    )
+                )
+                skip_until = following.start + head.end
                 continue
         if value.small_word and (
             (word_after not in _UNITS and word_after not in ("-", "half", "plus", "+"))
@@ -559,7 +644,15 @@ def all_quantities(tokens: Sequence[Token], source: str = "") -> list[Quantity]:
 
 
 def same_amount(first: Quantity, second: Quantity) -> bool:
-    """Whether two quantities can be the same amount: ranges meet, after converting compatible units."""
+    """Whether two quantities can be the same amount: ranges meet, after converting compatible units.
+
+    Two ranges that were both said must have the same ends; an amount inside a said range meets it.
+    """
+    if first.is_range and second.is_range:
+        return _close(first.low, second.low) and _close(first.high, second.high) and _units_meet(first, second)
+    if first.is_range or second.is_range:
+        inner, outer = (second, first) if first.is_range else (first, second)
+        return outer.low - 1e-9 <= inner.low and inner.high <= outer.high + 1e-9 and _units_meet(first, second)
     if first.dimension == "bp" or second.dimension == "bp" or first.second is not None or second.second is not None:
         return (
             first.second is not None
@@ -591,6 +684,10 @@ def compatible(first: Quantity, second: Quantity) -> bool:
         other = second if first.dimension == "" else first
         return other.dimension not in ("frequency",)
     return {first.dimension, second.dimension} == {"concentration", "mass"}
+
+
+def _units_meet(first: Quantity, second: Quantity) -> bool:
+    return not (first.unit and second.unit and first.unit != second.unit)
 
 
 def _close(first: float, second: float) -> bool:

@@ -43,3 +43,22 @@ def test_a_changed_age_is_flagged_and_the_same_age_is_not():
     visit = "[doctor] martha is a 50-year-old female here for her annual exam ."
     assert kinds_for(visit, "HPI\nMartha is a 50-year-old female.", "Martha") == set()
     assert kinds_for(visit, "HPI\nMartha is a 57-year-old female.", "Martha") == {"number"}
+
+
+def test_a_range_must_keep_both_ends():
+    visit = "[patient] i have one to two beers on the weekend ."
+    assert kinds_for(visit, "SOCIAL\nHe drinks 1 to 2 beers on weekends.", "drinks") == set()
+    assert kinds_for(visit, "SOCIAL\nHe drinks 3 to 4 beers on weekends.", "drinks") == {"number"}
+
+
+def test_a_written_date_needs_its_month_and_year_said():
+    visit = "[doctor] you had the surgery in october of twenty twenty , right ?\n[patient] yes ."
+    assert kinds_for(visit, "HPI\nSurgery in 10/2020.", "Surgery") == set()
+    flags = flags_for(visit, "HPI\nSurgery in 09/2020.", "Surgery")
+    assert [flag.message for flag in flags] == ["The note says 09/2020; the transcript never says September."]
+
+
+def test_a_number_said_about_something_else_does_not_support_a_count():
+    visit = "[doctor] we took three views of the hand .\n[doctor] i'll see you in five days ."
+    assert kinds_for(visit, "RESULTS\nX-rays, 3 views of the hand.", "X-rays") == set()
+    assert kinds_for(visit, "RESULTS\nX-rays, 5 views of the hand.", "X-rays") == {"number"}
