@@ -26,7 +26,7 @@ from typing import Any
 
 from notes.faithfulness.drugs import DrugMention, find_drugs
 from notes.faithfulness.findings import FINDING_STEMS, is_clinical
-from notes.faithfulness.laterality import BOTH, SideMention, find_sides, sides_in_answer
+from notes.faithfulness.laterality import BOTH, REGION_OF, SideMention, find_sides, sides_in_answer
 from notes.faithfulness.negation import Polarity, text_polarities
 from notes.faithfulness.note import NoteSection, NoteStatement, split_note
 from notes.faithfulness.numbers import MONTHS, Quantity, all_quantities, compatible, describe, same_amount
@@ -538,17 +538,31 @@ class _Context:
         flags: list[Flag] = []
         for mention in statement.sides:
             said = [(turn, other) for turn, other in self.sides if other.part == mention.part]
+            region = REGION_OF.get(mention.part)
+            if not said and region is not None and mention.part not in self.index.by_stem:
+                # The part is never named in the visit: a side said for its neighbour ("my right ankle") counts.
+                said = [(turn, other) for turn, other in self.sides if REGION_OF.get(other.part) == region]
             if not said:
                 continue
             sides_said = {other.side for _turn, other in said}
-            if mention.side in sides_said:
-                continue
             if mention.side == BOTH and {"left", "right"} <= sides_said:
                 continue
-            if mention.side != BOTH and BOTH in sides_said and len(sides_said) == 1:
+            if mention.side != BOTH and BOTH in sides_said and mention.side not in sides_said:
                 continue  # one knee of two that hurt: the note narrows, it does not flip
-            turn, other = said[0]
-            source = self.index.turns[turn]
+            same = [(turn, other) for turn, other in said if other.side == mention.side]
+            opposite = [(turn, other) for turn, other in said if other.side != mention.side]
+            if same:
+                # Both sides come up in the visit ("the right knee is swollen, the left looks fine"): the side
+                # said about what this statement describes decides.
+                context = statement.stems - {mention.part, "left", "right", "both", "bilateral", "bilaterally"}
+                best_same = max(self._side_score(context, turn, other) for turn, other in same)
+                scored = [(self._side_score(context, turn, other), turn, other) for turn, other in opposite]
+                if not scored or max(score for score, _t, _o in scored) <= best_same:
+                    continue
+                _score, turn, other = max(scored, key=lambda item: item[0])
+                said = [(turn, other)]
+            else:
+                turn, other = said[0]
             words = self.index.words(Occurrence(turn, max(other.position, 0)), 0, 4) if other.position >= 0 else ""
             part = statement.tokens[mention.part_position].text
             written = f"{statement.tokens[mention.position].text} {part}"
@@ -561,8 +575,16 @@ class _Context:
                     other.side if other.side != BOTH else "bilateral",
                 )
             )
-            del source
         return flags
+
+    def _side_score(self, context: frozenset[str], turn: int, mention: SideMention) -> int:
+        """How many of a statement's words are said around a side of the body in the visit."""
+        tokens = self.index.turns[turn].tokens
+        if mention.position < 0:
+            window = tokens
+        else:
+            window = tokens[max(mention.position - 12, 0) : mention.position + 16]
+        return len(context & {token.stem for token in window})
 
     # negation -----------------------------------------------------------------------------------------------
 

@@ -42,6 +42,22 @@ _SKIPPABLE = frozenset(
 )
 
 
+# Parts named after "side": "right side of the back", "left-sided abdominal pain".
+_AFTER_SIDE = frozenset({"back", "abdomen", "abdominal", "belly", "stomach", "head", "face", "body", "neck", "chest"})
+
+
+# Regions of the body, for a visit that names the side of a neighbouring part ("my right ankle" behind a note's
+# "right foot"): a side said for the region is evidence when the part itself was never given a side.
+_REGIONS = {
+    "lower_limb": "lower_extremity knee kneecap patella ankle foot toe heel calf thigh shin hip hamstring quadricep "
+    "acl mcl lcl meniscus achilles femur tibia fibula groin buttock",
+    "upper_limb": "upper_extremity arm forearm shoulder elbow wrist hand finger thumb rotator cuff clavicle "
+    "humerus radius ulna scapula",
+    "trunk": "side back flank kidney abdomen abdominal belly stomach chest rib ribs lung hemithorax breast",
+}
+REGION_OF = {stem(word): region for region, words in _REGIONS.items() for word in words.split()}
+
+
 @dataclass(frozen=True, slots=True)
 class SideMention:
     side: str
@@ -74,16 +90,23 @@ def find_sides(tokens: Sequence[Token]) -> list[SideMention]:
 def _part_after(tokens: Sequence[Token], index: int) -> tuple[str, int] | None:
     position = index + 1
     skipped = 0
-    while position < len(tokens) and skipped <= 3:
+    side_at = None
+    while position < len(tokens) and skipped <= 4:
         token = tokens[position]
         if token.stem in BODY_PARTS and token.text not in ("side", "sides", "upper", "lower"):
             return token.stem, position
         if token.stem in ("lower_extremity", "upper_extremity"):
             return token.stem, position
-        if token.text not in _SKIPPABLE and not (token.text == "sided" or token.text.endswith("sided")):
-            return None
+        if side_at is not None and token.text in _AFTER_SIDE:
+            return token.text, position  # "right side of his back", "left-sided chest"
+        if token.text in ("side", "sided") and side_at is None:
+            side_at = position
+        elif token.text not in _SKIPPABLE:
+            break
         position += 1
         skipped += 1
+    if side_at is not None:
+        return "side", side_at  # "on the right side": a side of the body, part unnamed
     return None
 
 
