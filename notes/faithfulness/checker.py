@@ -555,11 +555,12 @@ class _Context:
                 # Both sides come up in the visit ("the right knee is swollen, the left looks fine"): the side
                 # said about what this statement describes decides.
                 context = statement.stems - {mention.part, "left", "right", "both", "bilateral", "bilaterally"}
-                best_same = max(self._side_score(context, turn, other) for turn, other in same)
-                scored = [(self._side_score(context, turn, other), turn, other) for turn, other in opposite]
-                if not scored or max(score for score, _t, _o in scored) <= best_same:
+                scores = self._side_scores(context, same + opposite)
+                best_same = max(scores[: len(same)])
+                scored = list(zip(scores[len(same) :], opposite, strict=True))
+                if not scored or max(score for score, _said in scored) <= best_same:
                     continue
-                _score, turn, other = max(scored, key=lambda item: item[0])
+                _score, (turn, other) = max(scored, key=lambda item: item[0])
                 said = [(turn, other)]
             else:
                 turn, other = said[0]
@@ -577,14 +578,24 @@ class _Context:
             )
         return flags
 
-    def _side_score(self, context: frozenset[str], turn: int, mention: SideMention) -> int:
-        """How many of a statement's words are said around a side of the body in the visit."""
-        tokens = self.index.turns[turn].tokens
-        if mention.position < 0:
-            window = tokens
-        else:
-            window = tokens[max(mention.position - 12, 0) : mention.position + 16]
-        return len(context & {token.stem for token in window})
+    def _side_scores(self, context: frozenset[str], said: list[tuple[int, SideMention]]) -> list[int]:
+        """For each side said, how many of a statement's words are said closer to it than to another side."""
+        scores = [0] * len(said)
+        by_turn: dict[int, list[int]] = {}
+        for number, (turn, _mention) in enumerate(said):
+            by_turn.setdefault(turn, []).append(number)
+        for turn, numbers in by_turn.items():
+            tokens = self.index.turns[turn].tokens
+            for position, token in enumerate(tokens):
+                if token.stem not in context:
+                    continue
+                distances = [
+                    (abs(position - said[n][1].position) if said[n][1].position >= 0 else 0, n) for n in numbers
+                ]
+                distance, nearest = min(distances)
+                if distance <= 16:
+                    scores[nearest] += 1
+        return scores
 
     # negation -----------------------------------------------------------------------------------------------
 
