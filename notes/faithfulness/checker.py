@@ -95,6 +95,45 @@ class NoteCheck:
 SectionInput = NoteSection | Mapping[str, Any] | tuple[str, str, Sequence[Any]]
 
 
+@dataclass(frozen=True, slots=True)
+class _Item:
+    key: str  # the finding's stem or concept
+    context: tuple[str, ...]  # the statement's words next to it ("knee", "exercise")
+    polarity: Polarity
+    text: str  # as written in the note
+
+
+# Words that never say where or when a finding is.
+_NOT_CONTEXT = frozenset(
+    {
+        "no",
+        "not",
+        "any",
+        "denies",
+        "denied",
+        "negative",
+        "positive",
+        "without",
+        "reports",
+        "left",
+        "right",
+        "bilateral",
+        "both",
+        "some",
+        "mild",
+        "severe",
+        "moderate",
+        "also",
+    }
+)
+# Abnormal findings of an organ the visit may call normal: "your lungs are clear" denies wheezes.
+_ORGAN_OF_FINDING = {
+    **dict.fromkeys(("wheez", "rale", "rhonchi", "crackl", "stridor"), "lung"),
+    **dict.fromkeys(("murmur", "gallop", "rub"), "heart"),
+}
+_NORMAL_WORDS = frozenset({"normal", "clear", "fine", "good", "unremarkable", "regular", "great"})
+
+
 @dataclass(slots=True)
 class _Statement:
     text: str
@@ -599,89 +638,109 @@ class _Context:
 
     # negation -----------------------------------------------------------------------------------------------
 
-    def _items(self, statement: _Statement) -> list[tuple[tuple[str, ...], Polarity, str]]:
-        """What the statement asserts or denies: findings, and the items of explicit lists."""
+    def _items(self, statement: _Statement) -> list[_Item]:
+        """The findings a statement affirms or denies, each with the words around it that say where or when."""
         tokens = statement.tokens
-        polarities = statement.polarities
-        items: list[tuple[tuple[str, ...], Polarity, str]] = []
-        seen: set[tuple[str, ...]] = set()
-        current: list[int] = []
-
-        def close() -> None:
-            stems = tuple(
-                dict.fromkeys(
-                    tokens[i].stem
-                    for i in current
-                    if tokens[i].is_word
-                    and tokens[i].text not in STOPWORDS
-                    and tokens[i].stem not in BOILERPLATE
-                    and tokens[i].text not in ("no", "not", "any", "denies", "denied", "negative", "without")
+        drug_positions = {p for mention in statement.drugs for p in range(mention.start, mention.end)}
+        items: list[_Item] = []
+        seen: set[tuple[str, Polarity]] = set()
+        position = 0
+        while position < len(tokens):
+            token = tokens[position]
+            polarity = statement.polarities[position]
+            last = position
+            while last + 1 < len(tokens) and tokens[last + 1].stem == token.stem:
+                last += 1  # the whole phrase: "chest pain", "shortness of breath"
+            if (
+                token.is_word
+                and is_clinical(token.stem)
+                and polarity is not Polarity.OPEN
+                and position not in drug_positions
+                and (token.stem, polarity) not in seen
+            ):
+                seen.add((token.stem, polarity))
+                context = []
+                label = _label_end(tokens)
+                for other in sorted(
+                    (*range(max(position - 5, 0), position), *range(last + 1, min(last + 6, len(tokens)))),
+                    key=lambda p: abs(p - position),
+                ):
+                    word = tokens[other]
+                    if (
+                        other >= label
+                        and word.is_word
+                        and word.stem != token.stem
+                        and word.text not in STOPWORDS
+                        and word.stem not in BOILERPLATE
+                        and word.text not in _NOT_CONTEXT
+                        and word.stem not in context
+                    ):
+                        context.append(word.stem)
+                items.append(
+                    _Item(token.stem, tuple(context[:3]), polarity, statement.text[token.start : tokens[last].end])
                 )
-            )
-            if stems and stems not in seen and len(stems) <= 3 and any(is_clinical(s) for s in stems):
-                seen.add(stems)
-                while len(current) > 1 and (tokens[current[0]].text in STOPWORDS or not tokens[current[0]].is_word):
-                    current.pop(0)
-                text = statement.text[tokens[current[0]].start : tokens[current[-1]].end]
-                items.append((stems, polarities[current[-1]], text))
-            current.clear()
-
-        for position, token in enumerate(tokens):
-            if polarities[position] is Polarity.NEGATED and token.is_word:
-                if token.text in ("or", "and", "nor") or (token.stem in BOILERPLATE and current):
-                    close()
-                    continue
-                current.append(position)
-                continue
-            if current:
-                close()
-        if current:
-            close()
-        for position, token in enumerate(tokens):
-            if token.stem in FINDING_STEMS and polarities[position] is not Polarity.OPEN:
-                stems = (token.stem,)
-                if stems not in seen and not any(token.stem in item for item, _p, _t in items):
-                    seen.add(stems)
-                    last = position
-                    while last + 1 < len(tokens) and tokens[last + 1].stem == token.stem:
-                        last += 1  # the whole phrase: "chest pain", "shortness of breath"
-                    text = statement.text[token.start : tokens[last].end]
-                    items.append((stems, polarities[position], text))
+            position = last + 1
         return items
 
-    def _occurrences(self, stems: tuple[str, ...], near: Sequence[int]) -> list[Occurrence]:
-        """Where the transcript says all of ``stems`` close together; each at its clinical word."""
-        key = next((s for s in stems if is_clinical(s)), None) or min(
-            stems, key=lambda s: len(self.index.by_stem.get(s, ()))
-        )
-        found: list[Occurrence] = []
-        for occurrence in self.index.by_stem.get(key, []):
-            turn = self.index.turns[occurrence.turn]
-            window = turn.tokens[max(occurrence.position - 6, 0) : occurrence.position + 7]
-            window_stems = {token.stem for token in window}
-            if all(s in window_stems for s in stems):
-                found.append(occurrence)
+    def _occurrences(self, item: _Item, near: Sequence[int]) -> list[Occurrence]:
+        """Where the transcript says an item's finding, about the same thing when it can tell."""
+        found = self.index.by_stem.get(item.key, [])
+        if item.context:
+            relevant = []
+            for occurrence in found:
+                turn = self.index.turns[occurrence.turn]
+                window = turn.tokens[max(occurrence.position - 8, 0) : occurrence.position + 9]
+                if any(token.stem in item.context for token in window):
+                    relevant.append(occurrence)
+            # A finding the visit mentions often ("pain") but never about this statement's subject ("back pain"
+            # for "no pain with palpation of the abdomen") leaves nothing to compare; one it mentions once or
+            # twice ("nausea") is about the same thing.
+            found = relevant or (found if len({o.turn for o in found}) <= 3 else [])
         cited = [occurrence for occurrence in found if occurrence.turn in near]
-        return cited or found
+        return cited or list(found)
 
     def _negations(self, statement: _Statement) -> list[Flag]:
         flags: list[Flag] = []
-        for stems, polarity, text in self._items(statement):
-            if polarity is Polarity.OPEN:
-                continue
-            occurrences = self._occurrences(stems, statement.cited)
+        for item in self._items(statement):
+            occurrences = self._occurrences(item, statement.cited)
             settled = [o for o in occurrences if self.index.polarity(o) is not Polarity.OPEN]
-            if not settled or any(self.index.polarity(o) is polarity for o in settled):
+            if not settled:
+                if item.polarity is Polarity.AFFIRMED and not occurrences:
+                    flag = self._said_normal(item)
+                    if flag is not None:
+                        flags.append(flag)
+                continue
+            if any(self.index.polarity(o) is item.polarity for o in settled):
                 continue
             first = settled[0]
             evidence = tuple(dict.fromkeys(i for o in settled[:3] for i in self.index.evidence_of(o)))
             said = self._said_polarity(first)
-            if polarity is Polarity.NEGATED:
-                message = f"The note says there is no {text}; in the transcript it is present: {_quote(said)}."
+            if item.polarity is Polarity.NEGATED:
+                message = f"The note says there is no {item.text}; in the transcript it is present: {_quote(said)}."
             else:
-                message = f"The note says {text} is present; in the transcript it is denied: {_quote(said)}."
+                message = f"The note says {item.text} is present; in the transcript it is denied: {_quote(said)}."
             flags.append(Flag(FlagKind.NEGATION, message, evidence, said))
         return flags
+
+    def _said_normal(self, item: _Item) -> Flag | None:
+        """An abnormal finding the note affirms for an organ the visit called normal ("lungs are clear")."""
+        organ = _ORGAN_OF_FINDING.get(item.key)
+        if organ is None:
+            return None
+        for occurrence in self.index.by_stem.get(organ, []):
+            turn = self.index.turns[occurrence.turn]
+            window = turn.tokens[occurrence.position : occurrence.position + 6]
+            if any(token.text in _NORMAL_WORDS for token in window) and (
+                self.index.polarity(occurrence) is Polarity.AFFIRMED
+            ):
+                said = self.index.words(occurrence, 0, 6)
+                return Flag(
+                    FlagKind.NEGATION,
+                    f"The note says {item.text}; the transcript says {_quote(said)}.",
+                    tuple(self.index.evidence_of(occurrence)),
+                    said,
+                )
+        return None
 
     def _said_polarity(self, occurrence: Occurrence) -> str:
         turn = self.index.turns[occurrence.turn]
@@ -740,8 +799,9 @@ class _Context:
 
 
 def _label_end(tokens: Sequence[Token]) -> int:
-    """Where a leading label ("Medical Reasoning:", "Eyes:") ends; 0 when there is none."""
-    for position, token in enumerate(tokens[:6]):
+    """Where a leading label ("Medical Reasoning:", "MSK: Examination of the abdomen:") ends; 0 when none."""
+    end = 0
+    for position, token in enumerate(tokens[:9]):
         if token.text == ":":
-            return position + 1
-    return 0
+            end = position + 1
+    return end

@@ -97,7 +97,7 @@ EXAM_TESTS = frozenset(
         """
         mcmurray mcmurrays lachman lachmans drawer spurling spurlings phalen phalens tinel tinels hawkins neer
         finkelstein finkelsteins thompson homan homans murphy murphys mcburney rovsing psoas obturator romberg
-        babinski straight raise slr faber fadir thessaly apley apprehension sulcus lift-off empty can
+        babinski slr faber fadir thessaly apley sulcus
         """
     )
 )

@@ -34,6 +34,7 @@ _PRE_NEGATION = (
     ("deny",),
     ("denying",),
     ("negative", "for"),
+    ("negative",),
     ("free", "of"),
     ("absence", "of"),
     ("none",),
@@ -47,6 +48,7 @@ _PRE_NEGATION = (
     ("resolution", "of"),
 )
 _POST_NEGATION = frozenset({"negative", "absent", "denied", "none"})
+_NOT_FOUND = frozenset({"identified", "seen", "present", "appreciated", "noted", "detected", "found", "elicited"})
 _PSEUDO = (
     ("not", "only"),
     ("not", "just"),
@@ -99,6 +101,10 @@ _PSEUDO = (
     ("but", "not", "limited"),
     ("nothing", "out", "of", "the", "ordinary"),
     ("not", "relieved"),
+    ("not", "relieve"),
+    ("n't", "relieve"),
+    ("not", "improve"),
+    ("n't", "improve"),
     ("n't", "relieved"),
 )
 _UNCERTAIN = (
@@ -128,8 +134,6 @@ _UNCERTAIN = (
     ("versus",),
     ("vs",),
     ("whether",),
-    ("signs", "of"),
-    ("symptoms", "of"),
     ("wondering",),
     ("worried",),
     ("n't", "think"),
@@ -151,7 +155,6 @@ _UNCERTAIN = (
     ("risk",),
     ("risks",),
     ("resolved",),
-    ("history", "of"),
 )
 _TERMINATIONS = frozenset(
     {
@@ -183,12 +186,13 @@ _TERMINATIONS = frozenset(
         "so",
         "okay",
         "alright",
-        "associated",
     }
 )
 _PUNCT_END = frozenset({".", "?", "!", ";", ":"})
 _SUBJECTS = frozenset({"she", "he", "i", "you", "they", "we", "it", "patient", "there", "that", "this", "my", "your"})
-_PERSONS = frozenset({"she", "he", "i", "you", "they", "we", "my", "your", "i'm", "you're", "she's", "he's"})
+_PERSONS = frozenset(
+    {"she", "he", "i", "you", "they", "we", "my", "your", "i'm", "you're", "she's", "he's", "there", "it's", "that's"}
+)
 # A written list runs long ("denies fever, chills, nausea, vomiting, ..."); speech has no commas to end a clause,
 # so a spoken scope is short and stops at a new subject.
 _MAX_SCOPE_WRITTEN = 30
@@ -306,6 +310,8 @@ def text_polarities(tokens: Sequence[Token], *, spoken: bool = False) -> list[Po
                 continue
             if current in _PUNCT_END or current in _TERMINATIONS:
                 break
+            if current == "associated" and end + 1 < len(words) and words[end + 1] == "with":
+                break  # "no numbness associated with her pain"
             if mark is Polarity.NEGATED and current == "some":
                 break  # "no fever, some chills"
             if current in ("and", ",") and end + 1 < len(words) and words[end + 1] in _SUBJECTS:
@@ -321,8 +327,17 @@ def text_polarities(tokens: Sequence[Token], *, spoken: bool = False) -> list[Po
             if polarities[position] is Polarity.AFFIRMED:
                 polarities[position] = mark
         index = start
-    # "X: negative", "McMurray's test was negative", "chills: none": negate back to the clause's start.
+    # "X: negative", "McMurray's test was negative", "chills: none", "satellitosis: not identified": negate back
+    # to the clause's start.
     for index, word in enumerate(words):
+        if word in ("not", "n't") and index + 1 < len(words) and words[index + 1] in _NOT_FOUND:
+            follows = words[index + 2] if index + 2 < len(words) else "."
+            if follows in _PUNCT_END | {",", "and", "but"}:
+                position = index - 1
+                while position >= 0 and index - position <= 8 and words[position] not in _PUNCT_END | {"but"}:
+                    if polarities[position] is Polarity.AFFIRMED:
+                        polarities[position] = Polarity.NEGATED
+                    position -= 1
         if word in _POST_NEGATION and index > 0:
             follows = words[index + 1] if index + 1 < len(words) else "."
             if follows not in _PUNCT_END | _SUBJECTS | _TERMINATIONS | {",", "and", "but", "on", "bilaterally"}:
@@ -380,7 +395,7 @@ def _is_question(words: Sequence[str], start: int, end: int) -> tuple[bool, int]
     while body_end > start and words[body_end - 1] in _TAGS | {","}:
         body_end -= 1  # "..., okay?" asks for agreement, not about what came before
         tagged = True
-    has_cue = any(_longest(words, i, _QUESTION_CUE_TABLE) for i in range(start, body_end))
+    has_cue = any(_asks(words, i) for i in range(start, body_end))
     asked = marked and (has_cue or (not tagged and body_end - start <= 12))
     return asked, body_end
 
@@ -417,9 +432,16 @@ def _question_span(tokens: Sequence[Token]) -> tuple[int, int] | None:
     cues = [
         i
         for i in range(max(start, body_end - _QUESTION_WINDOW), body_end)
-        if _longest(words, i, _QUESTION_CUE_TABLE) and not _closes_question(words, i)
+        if _asks(words, i) and not _closes_question(words, i)
     ]
     return (cues[-1], body_end) if cues else None
+
+
+def _asks(words: Sequence[str], index: int) -> bool:
+    """Whether a question word starts a question here: "does it hurt", not "it does n't hurt"."""
+    length = _longest(words, index, _QUESTION_CUE_TABLE)
+    following = words[index + length] if index + length < len(words) else ""
+    return bool(length) and following not in ("n't", "not") and not words[index].endswith("n't")
 
 
 def _closes_question(words: Sequence[str], index: int) -> bool:
@@ -439,7 +461,7 @@ def _first_cue(tokens: Sequence[Token]) -> int | None:
         return None
     start, end = spans[-1]
     for i in range(max(start, end - _QUESTION_WINDOW), end):
-        if _longest(words, i, _QUESTION_CUE_TABLE):
+        if _asks(words, i):
             return i
     return None
 
