@@ -31,7 +31,7 @@ from notes.faithfulness.negation import Polarity, text_polarities
 from notes.faithfulness.note import NoteSection, NoteStatement, split_note
 from notes.faithfulness.numbers import MONTHS, Quantity, all_quantities, compatible, describe, same_amount
 from notes.faithfulness.risk import omitted_risks
-from notes.faithfulness.text import BOILERPLATE, STOPWORDS, Token, tokenize
+from notes.faithfulness.text import BOILERPLATE, STOPWORDS, Token, stem, tokenize, word_list
 from notes.faithfulness.transcript import (
     Occurrence,
     SegmentId,
@@ -230,6 +230,7 @@ class _Context:
     words: frozenset[str]
     segment_ids: dict[str, int]
     note_drugs: set[str] = field(default_factory=set)
+    prefixes: frozenset[str] = frozenset()  # the first four and five letters of every word said
     months: frozenset[int] = frozenset()  # months named in the visit, 1-12
     numbers: frozenset[float] = frozenset()  # every amount said, for dates
 
@@ -250,7 +251,12 @@ class _Context:
         numbers = frozenset(q.low for _turn, q in quantities) | frozenset(
             float(token.text) for turn in index.turns for token in turn.tokens if _PLAIN_NUMBER.fullmatch(token.text)
         )
-        return cls(index, sides, quantities, frozenset(words), segment_ids, months=months, numbers=numbers)
+        prefixes = frozenset(
+            word[:length] for word in words | set(index.by_stem) for length in (4, 5) if len(word) >= length
+        )
+        return cls(
+            index, sides, quantities, frozenset(words), segment_ids, prefixes=prefixes, months=months, numbers=numbers
+        )
 
     # -- preparation -------------------------------------------------------------------------------------------
 
@@ -753,6 +759,69 @@ class _Context:
 
     # unsupported --------------------------------------------------------------------------------------------
 
+    def _asserted_phrases(self, statement: _Statement, skip: set[int]) -> list[tuple[str, tuple[str, ...]]]:
+        """The things a statement says the patient has ("reports double vision", "there is cold intolerance"),
+        each as its words and its content stems."""
+        tokens = statement.tokens
+        words = [token.text for token in tokens]
+        phrases: list[tuple[str, tuple[str, ...]]] = []
+        position = 0
+        while position < len(tokens):
+            length = max((len(p) for p in _ASSERTING if tuple(words[position : position + len(p)]) == p), default=0)
+            if not length or statement.polarities[position] is not Polarity.AFFIRMED:
+                position += 1
+                continue
+            position += length
+            current: list[int] = []
+            while position <= len(tokens):
+                word = words[position] if position < len(tokens) else "."
+                if word in _ITEM_SPLIT or word in _PHRASE_END:
+                    stems = tuple(
+                        dict.fromkeys(
+                            tokens[i].stem
+                            for i in current
+                            if i not in skip
+                            and tokens[i].is_word
+                            and tokens[i].text not in STOPWORDS
+                            and tokens[i].stem not in BOILERPLATE
+                            and tokens[i].text not in _NOT_CONTEXT
+                            and statement.polarities[i] is Polarity.AFFIRMED
+                        )
+                    )
+                    novel = [s for s in stems if not self._said_loosely(s) and s not in _FRAMING]
+                    if novel and len(stems) <= 4:
+                        text = statement.text[tokens[current[0]].start : tokens[current[-1]].end]
+                        phrases.append((text, stems))
+                    current = []
+                    if word in _PHRASE_END or word in ("with", "when", "while", "after", "in", "on", "at", "from"):
+                        break
+                else:
+                    current.append(position)
+                position += 1
+        return phrases
+
+    def _said_loosely(self, stem_: str) -> bool:
+        """Whether the visit says a word or one of its family ("smoker" for "smoking", "golfer" for "golfing")."""
+        if stem_ in self.index.by_stem:
+            return True
+        if len(stem_) >= 5 and stem_[:5] in self.prefixes:
+            return True
+        return 4 <= len(stem_) <= 6 and stem_[:4] in self.prefixes
+
+    def _said_together(self, stems: tuple[str, ...]) -> bool:
+        """Whether the visit says most of these words close together (all of two, two of three)."""
+        needed = len(stems) if len(stems) <= 2 else len(stems) - 1
+        rarest = min(stems, key=lambda s: len(self.index.by_stem.get(s, ())))
+        anchors = self.index.by_stem.get(rarest, []) or [
+            occurrence for s in stems for occurrence in self.index.by_stem.get(s, [])
+        ]
+        for occurrence in anchors:
+            turn = self.index.turns[occurrence.turn]
+            window = {t.stem for t in turn.tokens[max(occurrence.position - 10, 0) : occurrence.position + 11]}
+            if sum(s in window for s in stems) >= needed:
+                return True
+        return False
+
     def _unsupported(self, statement: _Statement) -> list[Flag]:
         tokens = statement.tokens
         drug_positions = {p for mention in statement.drugs for p in range(mention.start, mention.end)}
@@ -760,7 +829,7 @@ class _Context:
         for position, token in enumerate(tokens):
             if position in drug_positions or statement.polarities[position] is not Polarity.AFFIRMED:
                 continue
-            if token.stem in FINDING_STEMS and token.stem not in self.index.by_stem and token.text not in missing:
+            if token.stem in FINDING_STEMS and not self._said_loosely(token.stem) and token.text not in missing:
                 missing.append(token.text)
         evidence = tuple(self.index.turns[t].segment.id for t in statement.cited)
         if missing:
@@ -773,6 +842,16 @@ class _Context:
                     "",
                 )
             ]
+        for words, stems in self._asserted_phrases(statement, drug_positions):
+            if not self._said_together(stems):
+                return [
+                    Flag(
+                        FlagKind.UNSUPPORTED,
+                        f"The note says {words}; nothing in the transcript says so.",
+                        evidence,
+                        "",
+                    )
+                ]
         label_end = _label_end(tokens)
         content = [
             token.stem
@@ -796,6 +875,40 @@ class _Context:
                 )
             ]
         return []
+
+
+_ASSERTING = (
+    ("reports",),
+    ("reported",),
+    ("endorses",),
+    ("endorsed",),
+    ("notes",),
+    ("complains", "of"),
+    ("positive", "for"),
+    ("presents", "with"),
+    ("experiencing",),
+    ("experiences",),
+    ("admits", "to"),
+    ("there", "is"),
+    ("there", "are"),
+)
+# How notes frame what was said: never themselves a finding that needs saying.
+_FRAMING = frozenset(
+    stem(word)
+    for word in word_list(
+        """
+        compliant compliance adherent adherence noncompliant improved improvement improving beneficial helpful
+        asymptomatic stable active doing managed controlled tolerating tolerated lately recently occasional
+        occasionally symptomatic relief worsened worsening increased decreased immediate significant mild moderate
+        severe intermittent chronic acute persistent constant ongoing new prior previous history continued
+        continues slight slightly some several multiple associated general overall difficulty trouble issues
+        problem problems concerns episodes episode sensation feeling feelings change changes elevated high low
+        good bad better worse well poor normal abnormal positive negative possible likely
+        """
+    )
+)
+_PHRASE_END = frozenset({".", ";", ":", "?", "!", "but", "which", "that", "since", "because", "although", "however"})
+_ITEM_SPLIT = frozenset({",", "and", "or", "with", "when", "while", "after", "in", "on", "at", "from", "to", "for"})
 
 
 def _label_end(tokens: Sequence[Token]) -> int:

@@ -31,3 +31,15 @@ def test_a_statement_with_nothing_behind_it_is_flagged():
     visit = "[doctor] how is the knee ?\n[patient] it still hurts when i walk ."
     note = "PLAN\nCardiology consultation scheduled regarding recurrent syncopal episodes with telemetry monitoring."
     assert kinds_for(visit, note, "Cardiology") == {"unsupported"}
+
+
+def test_a_reported_finding_with_a_word_nobody_said_is_flagged():
+    visit = "[doctor] any trouble with your vision ?\n[patient] no , i checked my glasses last week ."
+    flags = check(visit, "ROS\nShe reports double vision.").statements[0].flags
+    assert [str(flag.kind) for flag in flags] == ["unsupported"]
+    assert flags[0].message == "The note says double vision; nothing in the transcript says so."
+
+
+def test_a_reported_habit_said_in_other_words_is_not_flagged():
+    visit = "[doctor] do you smoke ?\n[patient] yeah , about a pack a day ."
+    assert check(visit, "SOCIAL HISTORY\nPatient reports he is a smoker.").statements[0].flags == ()
