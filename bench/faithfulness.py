@@ -467,16 +467,18 @@ def main() -> int:
                 flags = flags_of(check, where, corrupted)
                 tally = tallies[kind]
                 tally.eligible += 1
-                earlier = {str(f.kind) for f in by_text[before].flags} if before in by_text else set()
+                earlier = by_text[before].flags if before in by_text else ()
                 kinds = {str(f.kind) for f in flags}
                 # Whether an amount is a dose or another number depends on what it is attached to, which an
-                # injector cannot always tell: the two kinds count for each other.
+                # injector cannot always tell: the two kinds count for each other. A flag the original statement
+                # already had (the same message) does not count; a new one about the changed words does.
                 expected = {"dose", "number"} if kind in ("dose", "number") else {kind}
-                if kinds & expected and not earlier & expected:
+                old_messages = {f.message for f in earlier if str(f.kind) in expected}
+                if any(str(f.kind) in expected and f.message not in old_messages for f in flags):
                     tally.detected += 1
                 elif len(tally.examples) < args.show:
                     tally.examples.append(f"{encounter_id}: {before!r} -> {text!r} flags={sorted(kinds)}")
-                if kinds - earlier:
+                if {f.message for f in flags} - {f.message for f in earlier}:
                     tally.detected_any += 1
                 base_before = baseline_flags(transcript_words, before) if before else False
                 if baseline_flags(transcript_words, text) and not base_before:
