@@ -31,7 +31,7 @@ from notes.faithfulness.negation import Polarity, text_polarities
 from notes.faithfulness.note import NoteSection, NoteStatement, split_note
 from notes.faithfulness.numbers import MONTHS, Quantity, all_quantities, compatible, describe, same_amount
 from notes.faithfulness.risk import omitted_risks
-from notes.faithfulness.text import BOILERPLATE, STOPWORDS, Token, stem, tokenize, word_list
+from notes.faithfulness.text import BOILERPLATE, STOPWORDS, SYNONYMS, Token, stem, tokenize, word_list
 from notes.faithfulness.transcript import (
     Occurrence,
     SegmentId,
@@ -692,12 +692,15 @@ class _Context:
         """Where the transcript says an item's finding, about the same thing when it can tell."""
         found = self.index.by_stem.get(item.key, [])
         if item.context:
-            relevant = []
+            # The occurrences that share the most of the statement's words ("bony tenderness to palpation of the
+            # foot" over "tenderness to palpation on the lateral side").
+            scored = []
             for occurrence in found:
                 turn = self.index.turns[occurrence.turn]
-                window = turn.tokens[max(occurrence.position - 8, 0) : occurrence.position + 9]
-                if any(token.stem in item.context for token in window):
-                    relevant.append(occurrence)
+                window = {t.stem for t in turn.tokens[max(occurrence.position - 8, 0) : occurrence.position + 9]}
+                scored.append((sum(stem_ in window for stem_ in item.context), occurrence))
+            best = max((score for score, _o in scored), default=0)
+            relevant = [occurrence for score, occurrence in scored if score and score == best]
             # A finding the visit mentions often ("pain") but never about this statement's subject ("back pain"
             # for "no pain with palpation of the abdomen") leaves nothing to compare; one it mentions once or
             # twice ("nausea") is about the same thing.
@@ -716,8 +719,13 @@ class _Context:
                     if flag is not None:
                         flags.append(flag)
                 continue
-            if any(self.index.polarity(o) is item.polarity for o in settled):
+            agreeing = {o.turn for o in settled if self.index.polarity(o) is item.polarity}
+            opposing = {o.turn for o in settled if self.index.polarity(o) is not item.polarity}
+            # Said the other way in every turn, or in nearly every one of many ("never hurt this ankle before"
+            # among five turns about the ankle pain).
+            if agreeing and not (len(opposing) >= 4 and len(opposing) >= 4 * len(agreeing)):
                 continue
+            settled = [o for o in settled if o.turn in opposing]
             first = settled[0]
             evidence = tuple(dict.fromkeys(i for o in settled[:3] for i in self.index.evidence_of(o)))
             said = self._said_polarity(first)
@@ -804,6 +812,8 @@ class _Context:
         """Whether the visit says a word or one of its family ("smoker" for "smoking", "golfer" for "golfing")."""
         if stem_ in self.index.by_stem:
             return True
+        if stem_ in SYNONYMS:
+            return False  # a concept ("weight_loss") is said in one of its own phrasings or not at all
         if len(stem_) >= 5 and stem_[:5] in self.prefixes:
             return True
         return 4 <= len(stem_) <= 6 and stem_[:4] in self.prefixes

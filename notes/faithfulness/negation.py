@@ -191,7 +191,28 @@ _TERMINATIONS = frozenset(
 _PUNCT_END = frozenset({".", "?", "!", ";", ":"})
 _SUBJECTS = frozenset({"she", "he", "i", "you", "they", "we", "it", "patient", "there", "that", "this", "my", "your"})
 _PERSONS = frozenset(
-    {"she", "he", "i", "you", "they", "we", "my", "your", "i'm", "you're", "she's", "he's", "there", "it's", "that's"}
+    {
+        "she",
+        "he",
+        "i",
+        "you",
+        "they",
+        "we",
+        "my",
+        "your",
+        "i'm",
+        "you're",
+        "she's",
+        "he's",
+        "there",
+        "it's",
+        "that's",
+        "i've",
+        "i'd",
+        "you've",
+        "we've",
+        "they've",
+    }
 )
 # A written list runs long ("denies fever, chills, nausea, vomiting, ..."); speech has no commas to end a clause,
 # so a spoken scope is short and stops at a new subject.
@@ -427,6 +448,8 @@ def _question_span(tokens: Sequence[Token]) -> tuple[int, int] | None:
         return (first, body_end)
     if words[end - 1] in _PUNCT_END:
         return None
+    if len(spans) == 1 and sum(1 for word in words if word[:1].isalpha()) <= 6:
+        return (start, end)  # "[doctor] shortness of breath" — "[patient] no": a question by naming
     # The last question asked is the one answered ("any nausea or vomiting ... are you peeing a lot" — "yeah");
     # "or anything like that" only closes the question before it.
     cues = [
@@ -482,9 +505,12 @@ def transcript_polarities(turns: Sequence[tuple[str, Sequence[Token]]]) -> list[
     for (_speaker, tokens), turn in zip(turns, result, strict=True):
         _open_questions(tokens, turn.polarities)
         first = _first_cue(tokens)
-        if first is not None:  # unpunctuated speech: all that follows the first question word is asked
+        if first is not None:
+            # Unpunctuated speech: what follows the first question word is asked, except what the speaker
+            # states as denied ("you have n't had any chest pain , you're still walking ?").
             for position in range(first, len(tokens)):
-                turn.polarities[position] = Polarity.OPEN
+                if turn.polarities[position] is Polarity.AFFIRMED:
+                    turn.polarities[position] = Polarity.OPEN
     for index, (speaker, tokens) in enumerate(turns):
         span = _question_span(tokens)
         if span is None:
