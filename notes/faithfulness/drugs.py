@@ -155,19 +155,25 @@ def _words(text: str) -> list[str]:
 
 
 @cache
-def _longest_name() -> int:
-    return max((len(key) for key in lexicon()), default=1)
+def _starts() -> dict[str, int]:
+    """The first word of every drug name, with the most words a name starting with it has."""
+    starts: dict[str, int] = {}
+    for key in lexicon():
+        first = key[0].split("-")[0]
+        starts[first] = max(starts.get(first, 0), len(key) + key[0].count("-") * 2)
+    return starts
 
 
 def find_drugs(tokens: Sequence[Token], source: str = "") -> list[DrugMention]:
     """Drug names in a token list, longest name first, each resolved to its canonical drug."""
     table = lexicon()
-    longest = _longest_name()
+    starts = _starts()
     words = [token.text for token in tokens]
     found: list[DrugMention] = []
     index = 0
     while index < len(words):
-        if not tokens[index].is_word:
+        longest = starts.get(words[index], 0) if tokens[index].is_word else 0
+        if not longest:
             index += 1
             continue
         for length in range(min(longest, len(words) - index), 0, -1):
