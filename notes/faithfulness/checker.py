@@ -389,7 +389,7 @@ class _Context:
         # The same number said about something else does not support it: "4 weeks" of rest is not backed by
         # "see you in four weeks" unless that is what the statement is about.
         matches = [match for match in said_anywhere if self._in_context(statement, *match)]
-        if said_anywhere and not matches and quantity.dimension not in ("", "year", "type"):
+        if said_anywhere and not matches and (quantity.dimension not in ("", "year", "type") or quantity.low >= 10):
             # A number with a unit said only elsewhere still stands, unless what the statement is about was
             # given another value (checked below against the numbers said next to the statement's words).
             contradicted = [

@@ -360,8 +360,11 @@ class _Reader:
 def _is_code(tokens: Sequence[Token], value: _Value, source: str) -> bool:
     """Digits that name things, not amounts: "covid-19", "l4-l5", a list's "1." at the start of a line."""
     first = tokens[value.start]
-    if first.start > 1 and source[first.start - 1] == "-" and source[first.start - 2].isalpha():
-        return True
+    if first.start > 1 and source[first.start - 1] == "-" and source[first.start - 2].isalnum():
+        before = tokens[value.start - 2] if value.start >= 2 else None
+        # "covid-19", "C5-6", "L4-L5": a name; "50-year-old" and "2-3 hours" are amounts
+        if before is not None and not before.is_number:
+            return True
     return value.start == 0 and len(tokens) > 1 and tokens[1].text in {".", ")"} and not value.spoken
 
 
@@ -465,6 +468,7 @@ def read_quantities(tokens: Sequence[Token], source: str = "") -> list[Quantity]
                 continue
         if value.small_word and (
             (word_after not in _UNITS and word_after not in ("-", "half", "plus", "+"))
+            or word_after in ("second", "time")  # "a second injection", "a time when"
             or before in ("once", "twice", "thrice", "times", "time", "x", "per")
             or (before in _UNITS and _UNITS[before][1] in DOSE_DIMENSIONS)
         ):
