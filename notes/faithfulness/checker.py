@@ -27,7 +27,7 @@ from typing import Any
 from notes.faithfulness.drugs import DrugMention, find_drugs
 from notes.faithfulness.findings import FINDING_STEMS, is_clinical
 from notes.faithfulness.laterality import BOTH, REGION_OF, SideMention, find_sides, sides_in_answer
-from notes.faithfulness.negation import Polarity, text_polarities
+from notes.faithfulness.negation import Polarity, answer_kind, text_polarities
 from notes.faithfulness.note import NoteSection, NoteStatement, split_note
 from notes.faithfulness.numbers import MONTHS, Quantity, all_quantities, compatible, describe, same_amount
 from notes.faithfulness.risk import omitted_risks
@@ -303,8 +303,10 @@ class _Context:
         flags.extend(self._numbers(statement))
         flags.extend(self._dates(statement))
         flags.extend(self._laterality(statement))
-        flags.extend(self._negations(statement))
-        flags.extend(self._unsupported(statement))
+        negations = self._negations(statement)
+        flags.extend(negations)
+        if not negations:  # a finding the visit contradicts is not also "unsupported"
+            flags.extend(self._unsupported(statement))
         return flags
 
     def _near(self, statement: _Statement) -> list[int]:
@@ -698,6 +700,8 @@ class _Context:
             for occurrence in found:
                 turn = self.index.turns[occurrence.turn]
                 window = {t.stem for t in turn.tokens[max(occurrence.position - 8, 0) : occurrence.position + 9]}
+                if self._answers(occurrence.turn):
+                    window |= self.index.turns[occurrence.turn - 1].stems  # "no weakness" answers "... in your legs?"
                 scored.append((sum(stem_ in window for stem_ in item.context), occurrence))
             best = max((score for score, _o in scored), default=0)
             relevant = [occurrence for score, occurrence in scored if score and score == best]
@@ -707,6 +711,13 @@ class _Context:
             found = relevant or (found if len({o.turn for o in found}) <= 3 else [])
         cited = [occurrence for occurrence in found if occurrence.turn in near]
         return cited or list(found)
+
+    def _answers(self, turn: int) -> bool:
+        """Whether a turn answers the one before it, said by someone else, with a yes or a no."""
+        if turn == 0:
+            return False
+        here, before = self.index.turns[turn], self.index.turns[turn - 1]
+        return here.segment.speaker != before.segment.speaker and answer_kind(here.tokens) is not None
 
     def _negations(self, statement: _Statement) -> list[Flag]:
         flags: list[Flag] = []

@@ -63,6 +63,7 @@ FINDING_CONCEPTS = frozenset(
         "warm",
         "effusion",
         "pain",
+        "pop",
     }
 )
 

@@ -311,7 +311,7 @@ def text_polarities(tokens: Sequence[Token], *, spoken: bool = False) -> list[Po
             spoken
             and index == 0
             and word in ("no", "nope", "nah")
-            and (len(words) == 1 or words[1] in {",", "."} | _SUBJECTS | {"no", "not", "nothing", "i'm", "it's"})
+            and (len(words) == 1 or words[1] in {",", "."} | _SUBJECTS | _PERSONS | {"no", "not", "nothing", "i'll"})
         ):
             negation = 0  # an answer ("no, not that i've noticed"), resolved with its question
         if not (uncertain or negation):
@@ -527,6 +527,12 @@ def transcript_polarities(turns: Sequence[tuple[str, Sequence[Token]]]) -> list[
         if kind is None:
             _leave_open(result[index], start, end, tokens)
             continue
+        if kind is Polarity.NEGATED:
+            # "have you noticed any blood in your urine ... has it been darker" — "no, not really": a no
+            # answers the whole question, from its first question word.
+            first = _first_cue(tokens)
+            if first is not None and first < start:
+                start = first
         answered_stems = {token.stem for token in answer_tokens if token.is_word and token.text not in STOPWORDS}
         mentions_some = any(
             tokens[position].stem in answered_stems

@@ -464,6 +464,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "effusion": ("effusion", "effusions", "fluid on the knee", "fluid in the knee", "water on the knee"),
     "cramp": ("cramp", "cramps", "cramping"),
     "physical_therapy": ("physical therapy", "physiotherapy"),
+    "injury": ("injury", "injuries", "injured", "injure", "injuring", "trauma", "traumatic"),
+    "pop": ("pop", "popped", "popping", "snap", "snapped"),
     "follow_up": ("follow up", "follow-up", "followup", "come back", "see you back"),
 }
 

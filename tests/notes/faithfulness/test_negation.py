@@ -66,3 +66,24 @@ def test_a_question_nobody_answered_settles_nothing():
 def test_yes_to_one_of_two_questions_leaves_the_other_open():
     visit = "[doctor] any nausea or vomiting are you peeing a lot\n[patient] yeah i'm peeing like crazy"
     assert kinds_for(visit, "ROS\nDenies nausea.", "Denies") == set()
+
+
+def test_a_no_answers_a_whole_unpunctuated_question():
+    visit = (
+        "[doctor] have you noticed any blood in your urine i know you've been draining has it been darker\n"
+        "[patient] no not really"
+    )
+    assert kinds_for(visit, "ROS\nDenies hematuria.", "Denies") == set()
+    assert kinds_for(visit, "ROS\nReports hematuria.", "Reports") == {"negation"}
+
+
+def test_an_answer_is_about_what_its_question_asked():
+    visit = "[doctor] and any weakness in your legs ?\n[patient] no , no weakness , just some numbness ."
+    assert kinds_for(visit, "ROS\nShe reports weakness in her legs.", "weakness") == {"negation"}
+
+
+def test_an_organ_said_to_be_normal_denies_its_abnormal_findings():
+    visit = "[doctor] let me listen . your lungs are clear and your heart sounds normal ."
+    flags = flags_for(visit, "EXAM\nWheezes in both lungs.", "Wheezes")
+    assert [str(flag.kind) for flag in flags] == ["negation"]
+    assert flags[0].said == "lungs are clear and your heart sounds"
