@@ -586,9 +586,12 @@ class _Context:
         for mention in statement.sides:
             said = [(turn, other) for turn, other in self.sides if other.part == mention.part]
             region = REGION_OF.get(mention.part)
-            if not said and region is not None and mention.part not in self.index.by_stem:
-                # The part is never named in the visit: a side said for its neighbour ("my right ankle") counts.
+            neighbours = False
+            if not said and region is not None:
+                # No side said for the part itself: one said for its neighbour ("my right ankle" for a note's
+                # "right foot", "the right side" for "right flank") counts when it is about the same thing.
                 said = [(turn, other) for turn, other in self.sides if REGION_OF.get(other.part) == region]
+                neighbours = mention.part in self.index.by_stem
             if not said:
                 continue
             sides_said = {other.side for _turn, other in said}
@@ -598,12 +601,12 @@ class _Context:
                 continue  # one knee of two that hurt: the note narrows, it does not flip
             same = [(turn, other) for turn, other in said if other.side == mention.side]
             opposite = [(turn, other) for turn, other in said if other.side != mention.side]
-            if same:
+            if same or neighbours:
                 # Both sides come up in the visit ("the right knee is swollen, the left looks fine"): the side
                 # said about what this statement describes decides.
                 context = statement.stems - {mention.part, "left", "right", "both", "bilateral", "bilaterally"}
                 scores = self._side_scores(context, same + opposite)
-                best_same = max(scores[: len(same)])
+                best_same = max(scores[: len(same)], default=0)
                 scored = list(zip(scores[len(same) :], opposite, strict=True))
                 if not scored or max(score for score, _said in scored) <= best_same:
                     continue
