@@ -592,6 +592,8 @@ class _Context:
                 # "right foot", "the right side" for "right flank") counts when it is about the same thing.
                 said = [(turn, other) for turn, other in self.sides if REGION_OF.get(other.part) == region]
                 neighbours = mention.part in self.index.by_stem
+                if neighbours and mention.side == BOTH:
+                    continue  # one side of a neighbour says nothing against both sides of the part
             if not said:
                 continue
             sides_said = {other.side for _turn, other in said}
