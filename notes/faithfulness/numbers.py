@@ -171,6 +171,30 @@ _PERIOD_WORDS = {
 }
 
 
+# Words that can begin a number or a frequency; every other word is skipped at once.
+_STARTS = frozenset({*_UNITS_WORDS, *_TENS_WORDS, *_ORDINALS, *_VAGUE, "a", "an", "half"})
+_FREQUENCY_STARTS = frozenset(
+    {
+        "once",
+        "twice",
+        "thrice",
+        "bid",
+        "tid",
+        "qid",
+        "qhs",
+        "qd",
+        "daily",
+        "nightly",
+        "weekly",
+        "monthly",
+        "every",
+        "each",
+        "a",
+        "per",
+    }
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Quantity:
     low: float
@@ -348,6 +372,10 @@ class _Reader:
         found: list[_Value] = []
         index = 0
         while index < len(self.words):
+            word = self.words[index]
+            if not (word[:1].isdigit() or word in _STARTS):
+                index += 1
+                continue
             value = self.value_at(index)
             if value is None:
                 index += 1
@@ -581,6 +609,9 @@ def read_frequencies(tokens: Sequence[Token]) -> list[Quantity]:
     index = 0
     while index < len(words):
         word = words[index]
+        if word not in _FREQUENCY_STARTS and not (word[:1] == "q" and word[-1:] == "h"):
+            index += 1
+            continue
         count = {"once": 1.0, "twice": 2.0, "thrice": 3.0}.get(word)
         if count is not None:
             position = index + 1

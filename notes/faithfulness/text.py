@@ -31,14 +31,19 @@ class Token:
     start: int  # character offsets in the source text
     end: int
     stem: str  # stem, or the concept a synonym phrase maps to
+    is_word: bool = False
+    is_number: bool = False
 
-    @property
-    def is_word(self) -> bool:
-        return self.text[:1].isalpha() or self.text.startswith("n'")
 
-    @property
-    def is_number(self) -> bool:
-        return self.text[:1].isdigit() or (self.text[:1] == "." and len(self.text) > 1)
+def _token(text: str, start: int, end: int, stem_: str) -> Token:
+    return Token(
+        text,
+        start,
+        end,
+        stem_,
+        is_word=text[:1].isalpha() or text.startswith("n'"),
+        is_number=text[:1].isdigit() or (text[:1] == "." and len(text) > 1),
+    )
 
 
 _PATTERN = re.compile(_ALNUM_RE.pattern + "|" + _TOKEN_RE.pattern, re.IGNORECASE)
@@ -47,7 +52,7 @@ _PATTERN = re.compile(_ALNUM_RE.pattern + "|" + _TOKEN_RE.pattern, re.IGNORECASE
 def tokenize(text: str) -> list[Token]:
     """Words, numbers and punctuation with their offsets; synonym phrases carry their concept as stem."""
     tokens = [
-        Token(raw, match.start(), match.end(), stem(raw))
+        _token(raw, match.start(), match.end(), stem(raw))
         for match in _PATTERN.finditer(text)
         for raw in (match.group(0).lower().replace("\u2019", "'"),)
     ]
@@ -505,7 +510,7 @@ def apply_synonyms(tokens: list[Token]) -> list[Token]:
                 token = tokens[position]
                 # The function words of a phrase ("of" in "shortness of breath") become part of the concept
                 # too, so that a phrase counts once however many words it has.
-                out[position] = Token(token.text, token.start, token.end, concept)
+                out[position] = Token(token.text, token.start, token.end, concept, token.is_word, token.is_number)
             index += length
             break
         else:
