@@ -131,6 +131,48 @@ _ORGAN_OF_FINDING = {
     **dict.fromkeys(("wheez", "rale", "rhonchi", "crackl", "stridor"), "lung"),
     **dict.fromkeys(("murmur", "gallop", "rub"), "heart"),
 }
+# Body systems a note names with a vague complaint ("urinary issues"), and those complaint words.
+_SYSTEMS = frozenset(
+    {
+        "urin",
+        "vision",
+        "eye",
+        "sleep",
+        "bowel",
+        "abdomen",
+        "appetite",
+        "hear",
+        "hearing",
+        "memory",
+        "bladder",
+        "stool",
+        "gastrointestinal",
+        "bleed",
+        "balance",
+        "mood",
+        "breath",
+        "dyspnea",
+        "swallow",
+        "dysphagia",
+        "walk",
+    }
+)
+_VAGUE_COMPLAINTS = frozenset(
+    stem(word)
+    for word in (
+        "issue",
+        "problem",
+        "symptom",
+        "concern",
+        "change",
+        "complaint",
+        "trouble",
+        "difficulty",
+        "disturbance",
+    )
+)
+# A finding a visit says in other words: tenderness is "does it hurt when i press".
+_SAID_AS = {"tender": "pain"}
 _NORMAL_WORDS = frozenset({"normal", "clear", "fine", "good", "unremarkable", "regular", "great"})
 
 
@@ -666,7 +708,7 @@ class _Context:
                 last += 1  # the whole phrase: "chest pain", "shortness of breath"
             if (
                 token.is_word
-                and is_clinical(token.stem)
+                and (is_clinical(token.stem) or self._system_complaint(tokens, position))
                 and polarity is not Polarity.OPEN
                 and position not in drug_positions
                 and (token.stem, polarity) not in seen
@@ -695,9 +737,18 @@ class _Context:
             position = last + 1
         return items
 
+    def _system_complaint(self, tokens: Sequence[Token], position: int) -> bool:
+        """ "urinary issues", "vision problems", "changes in sleep": a body system named with a vague complaint."""
+        if tokens[position].stem not in _SYSTEMS:
+            return False
+        nearby = tokens[max(position - 3, 0) : position + 4]
+        return any(token.stem in _VAGUE_COMPLAINTS for token in nearby)
+
     def _occurrences(self, item: _Item, near: Sequence[int]) -> list[Occurrence]:
         """Where the transcript says an item's finding, about the same thing when it can tell."""
         found = self.index.by_stem.get(item.key, [])
+        if not found and item.key in _SAID_AS:
+            found = self.index.by_stem.get(_SAID_AS[item.key], [])  # "does it hurt when i press?" for tenderness
         if item.context:
             # The occurrences that share the most of the statement's words ("bony tenderness to palpation of the
             # foot" over "tenderness to palpation on the lateral side").

@@ -87,3 +87,9 @@ def test_an_organ_said_to_be_normal_denies_its_abnormal_findings():
     flags = flags_for(visit, "EXAM\nWheezes in both lungs.", "Wheezes")
     assert [str(flag.kind) for flag in flags] == ["negation"]
     assert flags[0].said == "lungs are clear and your heart sounds"
+
+
+def test_a_body_system_with_a_vague_complaint_is_a_finding():
+    visit = "[doctor] any problems with your urine , burning or going a lot ?\n[patient] no ."
+    assert kinds_for(visit, "ROS\nDenies urinary issues.", "Denies") == set()
+    assert kinds_for(visit, "ROS\nReports urinary issues.", "Reports") == {"negation"}
