@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from tests.notes.faithfulness.conftest import load_excerpts
 
@@ -98,3 +102,61 @@ def test_omitted_risks_come_last_in_an_entry_without_a_section():
     assert (statements[-1]["section"], statements[-1]["text"]) == ("", "")
     assert [flag["kind"] for flag in statements[-1]["flags"]] == ["omitted_risk"]
     assert statements[-1]["flags"][0]["evidence"] == [0, 1]
+
+
+def call(monkeypatch, lines: list[object], *args: str) -> tuple[list[dict[str, object]], str | None]:
+    """The command in this process, for the shapes of input a subprocess run need not repeat."""
+    monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(json.dumps(line) for line in lines) + "\n"))
+    out = io.StringIO()
+    try:
+        call_command("check_note", *args, stdout=out)
+    except CommandError as error:
+        return [json.loads(line) for line in out.getvalue().splitlines()], str(error)
+    return [json.loads(line) for line in out.getvalue().splitlines()], None
+
+
+def test_a_note_in_the_apis_json_keeps_its_sections_and_cited_segments(monkeypatch):
+    transcript = "[patient] my knee hurts .\n[doctor] i'm prescribing meloxicam fifteen milligrams daily ."
+    note = {
+        "sections": [
+            {"key": "plan", "heading": "Plan", "statements": [{"text": "Meloxicam 15 mg daily.", "evidence": [1]}]},
+            {"key": "assessment", "heading": "Assessment", "text": "Knee pain. Started ibuprofen 800 mg."},
+        ]
+    }
+    outputs, error = call(monkeypatch, [{"id": "n1", "transcript": transcript, "note": note}], "--jsonl")
+    assert error is None
+    statements = outputs[0]["statements"]
+    assert [(s["section"], s["text"]) for s in statements] == [
+        ("Plan", "Meloxicam 15 mg daily."),
+        ("Assessment", "Knee pain."),
+        ("Assessment", "Started ibuprofen 800 mg."),
+    ]
+    assert [[f["kind"] for f in s["flags"]] for s in statements] == [[], [], ["medication"]]
+
+
+def test_malformed_notes_are_error_lines_with_a_reason(monkeypatch):
+    lines = [
+        {"id": 1, "transcript": "[patient] hi", "note": 7},
+        {"id": 2, "transcript": "[patient] hi", "note": {"sections": ["not an object"]}},
+        {"id": 3, "transcript": "[patient] hi", "note": {"sections": [{"statements": [{"text": "x", "evidence": 5}]}]}},
+        {"id": 4, "transcript": "[patient] hi", "note": {"sections": [{"heading": "A", "text": ["x"]}]}},
+        {"id": 5, "transcript": "{not json", "note": "x"},
+        {"transcript": "[patient] hi", "note": "x"},
+    ]
+    outputs, error = call(monkeypatch, lines, "--jsonl")
+    assert error == "6 input line(s) could not be checked; see their error lines."
+    assert [output["id"] for output in outputs] == [1, 2, 3, 4, 5, None]
+    assert [output["error"] for output in outputs] == [
+        'The "note" must be text, or an object with a "sections" list.',
+        "Note section 0 is not an object.",
+        "A statement of note section 0 has evidence that is not a list of ids.",
+        "Note section 0 has a text that is not text.",
+        "The transcript looks like JSON but is not: Expecting property name enclosed in double quotes.",
+        'Line 6 has no "id".',
+    ]
+
+
+def test_the_command_asks_for_jsonl(monkeypatch):
+    outputs, error = call(monkeypatch, [])
+    assert outputs == []
+    assert error == "Say --jsonl: this command reads JSON lines on standard input."
