@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -104,7 +105,7 @@ def test_omitted_risks_come_last_in_an_entry_without_a_section():
     assert statements[-1]["flags"][0]["evidence"] == [0, 1]
 
 
-def call(monkeypatch, lines: list[object], *args: str) -> tuple[list[dict[str, object]], str | None]:
+def call(monkeypatch, lines: list[object], *args: str) -> tuple[list[dict[str, Any]], str | None]:
     """The command in this process, for the shapes of input a subprocess run need not repeat."""
     monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(json.dumps(line) for line in lines) + "\n"))
     out = io.StringIO()
