@@ -50,7 +50,7 @@ def test_sections_as_mappings_and_segments_as_objects():
         speaker: str
         text: str
 
-    segments = [Piece(**segment) for segment in VISIT]
+    segments = [Piece(int(str(s["id"])), str(s["speaker"]), str(s["text"])) for s in VISIT]
     sections = [{"key": "hpi", "heading": "HPI", "text": "Right knee aches. Lisinopril 10 mg once a day."}]
     result = check_note(segments, sections)
     assert [(s.text, [str(f.kind) for f in s.flags]) for s in result.statements] == [
