@@ -101,6 +101,7 @@ class _Item:
     context: tuple[str, ...]  # the statement's words next to it ("knee", "exercise")
     polarity: Polarity
     text: str  # as written in the note
+    complaint: bool = False  # a body system named with a vague complaint: "urinary issues"
 
 
 # Words that never say where or when a finding is.
@@ -652,7 +653,7 @@ class _Context:
                 scores = self._side_scores(context, same + opposite)
                 best_same = max(scores[: len(same)], default=0)
                 scored = list(zip(scores[len(same) :], opposite, strict=True))
-                if not scored or max(score for score, _said in scored) <= best_same:
+                if not scored or max(score for score, _said in scored) <= max(best_same, 1 if neighbours else 0):
                     continue
                 _score, (turn, other) = max(scored, key=lambda item: item[0])
                 said = [(turn, other)]
@@ -731,8 +732,15 @@ class _Context:
                         and word.stem not in context
                     ):
                         context.append(word.stem)
+                complaint = not is_clinical(token.stem)
                 items.append(
-                    _Item(token.stem, tuple(context[:3]), polarity, statement.text[token.start : tokens[last].end])
+                    _Item(
+                        token.stem,
+                        tuple(context[:3]),
+                        polarity,
+                        statement.text[token.start : tokens[last].end],
+                        complaint,
+                    )
                 )
             position = last + 1
         return items
@@ -747,6 +755,16 @@ class _Context:
     def _occurrences(self, item: _Item, near: Sequence[int]) -> list[Occurrence]:
         """Where the transcript says an item's finding, about the same thing when it can tell."""
         found = self.index.by_stem.get(item.key, [])
+        if item.complaint:
+            # "sleeping like a log" is not about "sleep disturbance": only the system said with a complaint counts.
+            found = [
+                o
+                for o in found
+                if any(
+                    t.stem in _VAGUE_COMPLAINTS or t.stem in FINDING_STEMS
+                    for t in self.index.turns[o.turn].tokens[max(o.position - 6, 0) : o.position + 7]
+                )
+            ]
         if not found and item.key in _SAID_AS:
             found = self.index.by_stem.get(_SAID_AS[item.key], [])  # "does it hurt when i press?" for tenderness
         if item.context:
@@ -903,11 +921,23 @@ class _Context:
         tokens = statement.tokens
         drug_positions = {p for mention in statement.drugs for p in range(mention.start, mention.end)}
         missing: list[str] = []
-        for position, token in enumerate(tokens):
-            if position in drug_positions or statement.polarities[position] is not Polarity.AFFIRMED:
-                continue
-            if token.stem in FINDING_STEMS and not self._said_loosely(token.stem) and token.text not in missing:
-                missing.append(token.text)
+        position = 0
+        while position < len(tokens):
+            token = tokens[position]
+            last = position
+            while last + 1 < len(tokens) and tokens[last + 1].stem == token.stem:
+                last += 1
+            if (
+                position not in drug_positions
+                and statement.polarities[position] is Polarity.AFFIRMED
+                and token.stem in FINDING_STEMS
+                and not self._said_loosely(token.stem)
+                and not (token.stem in _SAID_AS and self._said_loosely(_SAID_AS[token.stem]))
+            ):
+                phrase = statement.text[token.start : tokens[last].end]
+                if phrase not in missing:
+                    missing.append(phrase)
+            position = last + 1
         evidence = tuple(self.index.turns[t].segment.id for t in statement.cited)
         if missing:
             named = ", ".join(missing)

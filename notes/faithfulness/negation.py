@@ -354,21 +354,24 @@ def text_polarities(tokens: Sequence[Token], *, spoken: bool = False) -> list[Po
         if word in ("not", "n't") and index + 1 < len(words) and words[index + 1] in _NOT_FOUND:
             follows = words[index + 2] if index + 2 < len(words) else "."
             if follows in _PUNCT_END | {",", "and", "but"}:
-                position = index - 1
-                while position >= 0 and index - position <= 8 and words[position] not in _PUNCT_END | {"but"}:
-                    if polarities[position] is Polarity.AFFIRMED:
-                        polarities[position] = Polarity.NEGATED
-                    position -= 1
+                _negate_back(words, polarities, index)
         if word in _POST_NEGATION and index > 0:
             follows = words[index + 1] if index + 1 < len(words) else "."
             if follows not in _PUNCT_END | _SUBJECTS | _TERMINATIONS | {",", "and", "but", "on", "bilaterally"}:
                 continue
-            position = index - 1
-            while position >= 0 and index - position <= 8 and words[position] not in _PUNCT_END | {"but"}:
-                if polarities[position] is Polarity.AFFIRMED:
-                    polarities[position] = Polarity.NEGATED
-                position -= 1
+            _negate_back(words, polarities, index)
     return polarities
+
+
+def _negate_back(words: Sequence[str], polarities: list[Polarity], index: int) -> None:
+    """Negate the clause before a post-negation; "Satellitosis: not identified" reaches across its colon."""
+    position = index - 1
+    if position >= 0 and words[position] == ":":
+        position -= 1
+    while position >= 0 and index - position <= 8 and words[position] not in _PUNCT_END | {"but"}:
+        if polarities[position] is Polarity.AFFIRMED:
+            polarities[position] = Polarity.NEGATED
+        position -= 1
 
 
 @dataclass(frozen=True, slots=True)
