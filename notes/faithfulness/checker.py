@@ -1,0 +1,1027 @@
+"""The faithfulness checker: every statement of a note against the transcript of the visit.
+
+``check_note(transcript, sections)`` returns, per statement, the flags a clinician should look at before signing:
+
+- ``medication``: a drug the note names that nobody said (a brand and its generic are the same drug);
+- ``dose`` and ``number``: an amount, frequency, vital, duration, count, age or date the visit gave differently;
+- ``laterality``: left, right or both, flipped for the same body part;
+- ``negation``: the note affirms what the visit denied, or denies what it affirmed;
+- ``unsupported``: a finding or symptom with nothing in the transcript behind it;
+- and per note, ``omitted_risk``: suicidal or homicidal ideation, self-harm, abuse or not taking medication,
+  affirmed in the visit and absent from the note.
+
+It is deterministic, pure Python and touches no database or network: a note takes a few milliseconds once the
+drug lexicon is loaded (once per process).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from math import log
+from typing import Any
+
+from notes.faithfulness.drugs import DrugMention, find_drugs
+from notes.faithfulness.findings import FINDING_STEMS, is_clinical
+from notes.faithfulness.laterality import BOTH, REGION_OF, SideMention, find_sides, sides_in_answer
+from notes.faithfulness.negation import Polarity, answer_kind, text_polarities
+from notes.faithfulness.note import NoteSection, NoteStatement, split_note
+from notes.faithfulness.numbers import MONTHS, Quantity, all_quantities, compatible, describe, same_amount
+from notes.faithfulness.risk import omitted_risks
+from notes.faithfulness.text import BOILERPLATE, STOPWORDS, SYNONYMS, Token, stem, tokenize, word_list
+from notes.faithfulness.transcript import (
+    Occurrence,
+    SegmentId,
+    SegmentLike,
+    TranscriptIndex,
+    as_segments,
+)
+
+_DATE = re.compile(r"(?<![\d/])(\d{1,2})/(?:(\d{1,2})/)?(\d{4}|\d{2})(?![\d/])")
+_PLAIN_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_UNIT_WORDS = frozenset(
+    [
+        *("mg", "mcg", "g", "ml", "cc", "milligram", "milligrams", "units", "unit", "iu", "percent", "daily"),
+        *("day", "days", "week", "weeks", "month", "months", "year", "years", "hour", "hours", "time", "times"),
+    ]
+)
+
+
+class FlagKind(StrEnum):
+    MEDICATION = "medication"
+    DOSE = "dose"
+    NUMBER = "number"
+    LATERALITY = "laterality"
+    NEGATION = "negation"
+    UNSUPPORTED = "unsupported"
+    OMITTED_RISK = "omitted_risk"
+
+
+@dataclass(frozen=True, slots=True)
+class Flag:
+    kind: FlagKind
+    message: str  # for the clinician
+    evidence: tuple[SegmentId, ...] = ()  # transcript segments behind the flag
+    said: str = ""  # the transcript's words as said, for a one-click fix; "" when nothing was said
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": str(self.kind), "message": self.message, "evidence": list(self.evidence), "said": self.said}
+
+
+@dataclass(frozen=True, slots=True)
+class StatementCheck:
+    section: str  # the section's key
+    heading: str
+    text: str
+    evidence: tuple[SegmentId, ...]  # as cited, or the segments that best match when none were cited
+    flags: tuple[Flag, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class NoteCheck:
+    statements: tuple[StatementCheck, ...]
+    note_flags: tuple[Flag, ...] = ()  # flags about the note as a whole (omitted_risk)
+
+    @property
+    def flags(self) -> list[Flag]:
+        return [flag for statement in self.statements for flag in statement.flags] + list(self.note_flags)
+
+
+# A section as the caller has it: a NoteSection, a mapping {"key", "heading", "statements": [...]} (statements
+# as text or {"text", "evidence"}), or a (key, heading, statements) tuple.
+SectionInput = NoteSection | Mapping[str, Any] | tuple[str, str, Sequence[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Item:
+    key: str  # the finding's stem or concept
+    context: tuple[str, ...]  # the statement's words next to it ("knee", "exercise")
+    polarity: Polarity
+    text: str  # as written in the note
+    complaint: bool = False  # a body system named with a vague complaint: "urinary issues"
+
+
+# Words that never say where or when a finding is.
+_NOT_CONTEXT = frozenset(
+    {
+        "no",
+        "not",
+        "any",
+        "denies",
+        "denied",
+        "negative",
+        "positive",
+        "without",
+        "reports",
+        "left",
+        "right",
+        "bilateral",
+        "both",
+        "some",
+        "mild",
+        "severe",
+        "moderate",
+        "also",
+    }
+)
+# Abnormal findings of an organ the visit may call normal: "your lungs are clear" denies wheezes.
+_ORGAN_OF_FINDING = {
+    **dict.fromkeys(("wheez", "rale", "rhonchi", "crackl", "stridor"), "lung"),
+    **dict.fromkeys(("murmur", "gallop", "rub"), "heart"),
+}
+# Body systems a note names with a vague complaint ("urinary issues"), and those complaint words.
+_SYSTEMS = frozenset(
+    {
+        "urin",
+        "vision",
+        "eye",
+        "sleep",
+        "bowel",
+        "abdomen",
+        "appetite",
+        "hear",
+        "hearing",
+        "memory",
+        "bladder",
+        "stool",
+        "gastrointestinal",
+        "bleed",
+        "balance",
+        "mood",
+        "breath",
+        "dyspnea",
+        "swallow",
+        "dysphagia",
+        "walk",
+    }
+)
+_VAGUE_COMPLAINTS = frozenset(
+    stem(word)
+    for word in (
+        "issue",
+        "problem",
+        "symptom",
+        "concern",
+        "change",
+        "complaint",
+        "trouble",
+        "difficulty",
+        "disturbance",
+    )
+)
+# A finding a visit says in other words: tenderness is "does it hurt when i press".
+_SAID_AS = {"tender": "pain"}
+_NORMAL_WORDS = frozenset({"normal", "clear", "fine", "good", "unremarkable", "regular", "great"})
+
+
+@dataclass(slots=True)
+class _Statement:
+    text: str
+    tokens: list[Token]
+    polarities: list[Polarity]
+    quantities: list[Quantity]
+    drugs: list[DrugMention]
+    sides: list[SideMention]
+    cited: list[int]  # turn indices
+    aligned: list[int] = field(default_factory=list)  # turn indices, best first
+    stems: frozenset[str] = frozenset()  # the words that say what the statement is about
+
+
+def check_note(
+    transcript: Sequence[SegmentLike | Mapping[str, Any]] | TranscriptIndex,
+    sections: Iterable[SectionInput],
+) -> NoteCheck:
+    """Check every statement of ``sections`` against ``transcript`` (segments with id, speaker and text)."""
+    index = transcript if isinstance(transcript, TranscriptIndex) else TranscriptIndex.build(as_segments(transcript))
+    context = _Context.build(index)
+    checks: list[StatementCheck] = []
+    note_texts: list[str] = []
+    prepared_sections = [(section, [context.prepare(s) for s in section.statements]) for section in _sections(sections)]
+    context.note_drugs = {m.canonical for _s, prepared in prepared_sections for p in prepared for m in p.drugs}
+    for section, statements in prepared_sections:
+        for prepared in statements:
+            note_texts.append(prepared.text)
+            flags = _dedupe(context.check(prepared))
+            evidence = tuple(index.turns[turn].segment.id for turn in (prepared.cited or prepared.aligned[:3]))
+            checks.append(StatementCheck(section.key, section.heading, prepared.text, evidence, tuple(flags)))
+    note_flags = tuple(
+        Flag(
+            FlagKind.OMITTED_RISK,
+            f"In the visit, {risk.label}; the note does not mention it.",
+            risk.evidence,
+            risk.said,
+        )
+        for risk in omitted_risks(index, "\n".join(note_texts))
+    )
+    return NoteCheck(tuple(checks), note_flags)
+
+
+def check_note_text(transcript: Sequence[SegmentLike | Mapping[str, Any]] | TranscriptIndex, note: str) -> NoteCheck:
+    """Check a note given as plain text with headings."""
+    return check_note(transcript, split_note(note))
+
+
+def _sections(sections: Iterable[SectionInput]) -> Iterable[NoteSection]:
+    for section in sections:
+        if isinstance(section, NoteSection):
+            yield section
+            continue
+        if isinstance(section, Mapping):
+            key = str(section.get("key", ""))
+            heading = str(section.get("heading", key))
+            raw_statements: Sequence[Any] = section.get("statements") or []
+            if not raw_statements and section.get("text"):
+                raw_statements = [s.text for part in split_note(str(section["text"])) for s in part.statements]
+        else:
+            key, heading, raw_statements = section
+        statements = []
+        for item in raw_statements:
+            if isinstance(item, NoteStatement):
+                statements.append(item)
+            elif isinstance(item, str):
+                statements.append(NoteStatement(item))
+            elif isinstance(item, Mapping):
+                statements.append(NoteStatement(str(item.get("text", "")), tuple(item.get("evidence") or ())))
+            else:
+                text, evidence = item
+                statements.append(NoteStatement(str(text), tuple(evidence)))
+        yield NoteSection(key=key, heading=heading, statements=statements)
+
+
+def _dedupe(flags: Iterable[Flag]) -> list[Flag]:
+    seen: set[tuple[str, str]] = set()
+    out: list[Flag] = []
+    for flag in flags:
+        if (flag.kind, flag.message) not in seen:
+            seen.add((flag.kind, flag.message))
+            out.append(flag)
+    return out
+
+
+def _quote(text: str) -> str:
+    return "“" + " ".join(text.split()) + "”"
+
+
+@dataclass(slots=True)
+class _Context:
+    index: TranscriptIndex
+    sides: list[tuple[int, SideMention]]
+    quantities: list[tuple[int, Quantity]]
+    words: frozenset[str]
+    segment_ids: dict[str, int]
+    note_drugs: set[str] = field(default_factory=set)
+    prefixes: frozenset[str] = frozenset()  # the first four and five letters of every word said
+    months: frozenset[int] = frozenset()  # months named in the visit, 1-12
+    numbers: frozenset[float] = frozenset()  # every amount said, for dates
+
+    @classmethod
+    def build(cls, index: TranscriptIndex) -> _Context:
+        sides: list[tuple[int, SideMention]] = []
+        quantities: list[tuple[int, Quantity]] = []
+        words: set[str] = set()
+        for position, turn in enumerate(index.turns):
+            sides.extend((position, mention) for mention in find_sides(turn.tokens))
+            if position > 0 and index.turns[position - 1].segment.speaker != turn.segment.speaker:
+                previous = index.turns[position - 1].tokens
+                sides.extend((position, mention) for mention in sides_in_answer(previous, turn.tokens))
+            quantities.extend((position, quantity) for quantity in turn.quantities)
+            words.update(token.text for token in turn.tokens if token.is_word)
+        segment_ids = {str(turn.segment.id): position for position, turn in enumerate(index.turns)}
+        months = frozenset(MONTHS.index(word) + 1 for word in words if word in MONTHS)
+        numbers = frozenset(q.low for _turn, q in quantities) | frozenset(
+            float(token.text) for turn in index.turns for token in turn.tokens if _PLAIN_NUMBER.fullmatch(token.text)
+        )
+        prefixes = frozenset(
+            word[:length] for word in words | set(index.by_stem) for length in (4, 5) if len(word) >= length
+        )
+        return cls(
+            index, sides, quantities, frozenset(words), segment_ids, prefixes=prefixes, months=months, numbers=numbers
+        )
+
+    # -- preparation -------------------------------------------------------------------------------------------
+
+    def prepare(self, statement: NoteStatement) -> _Statement:
+        tokens = tokenize(statement.text)
+        cited = [self.segment_ids[str(i)] for i in statement.evidence if str(i) in self.segment_ids]
+        prepared = _Statement(
+            text=statement.text,
+            tokens=tokens,
+            polarities=text_polarities(tokens),
+            quantities=all_quantities(tokens, statement.text),
+            drugs=find_drugs(tokens, statement.text),
+            sides=find_sides(tokens),
+            cited=cited,
+        )
+        prepared.aligned = self._align(tokens)
+        prepared.stems = frozenset(
+            t.stem
+            for t in tokens
+            if t.is_word and t.text not in STOPWORDS and t.stem not in BOILERPLATE and t.text not in _UNIT_WORDS
+        )
+        return prepared
+
+    def _idf(self, stem_: str) -> float:
+        frequency = self.index.document_frequency.get(stem_, 0)
+        return log((1 + len(self.index.turns)) / (1 + frequency)) + 1.0
+
+    def _align(self, tokens: Sequence[Token]) -> list[int]:
+        """Turns that share the most (rare) words with a statement, best first."""
+        scores: dict[int, float] = {}
+        stems = {t.stem for t in tokens if t.is_word and t.text not in STOPWORDS and t.stem not in BOILERPLATE}
+        for stem_ in stems:
+            weight = self._idf(stem_)
+            for turn in {occurrence.turn for occurrence in self.index.by_stem.get(stem_, ())}:
+                scores[turn] = scores.get(turn, 0.0) + weight
+        ranked = sorted(scores, key=lambda turn: (-scores[turn], turn))
+        return ranked[:5]
+
+    # -- checks ------------------------------------------------------------------------------------------------
+
+    def check(self, statement: _Statement) -> list[Flag]:
+        flags: list[Flag] = []
+        flags.extend(self._medications(statement))
+        flags.extend(self._numbers(statement))
+        flags.extend(self._dates(statement))
+        flags.extend(self._laterality(statement))
+        negations = self._negations(statement)
+        flags.extend(negations)
+        if not negations:  # a finding the visit contradicts is not also "unsupported"
+            flags.extend(self._unsupported(statement))
+        return flags
+
+    def _near(self, statement: _Statement) -> list[int]:
+        return statement.cited or statement.aligned
+
+    # medication ---------------------------------------------------------------------------------------------
+
+    def _medications(self, statement: _Statement) -> list[Flag]:
+        flags: list[Flag] = []
+        named = {mention.canonical for mention in statement.drugs}
+        for mention in statement.drugs:
+            if mention.canonical in self.index.drugs or self._misheard(mention.text):
+                continue
+            written = self._with_dose(statement.tokens, statement.text, statement.quantities, mention)
+            said, evidence = self._said_instead(statement, named)
+            if said:
+                message = f"The note says {written}; the transcript says {said}."
+            else:
+                message = f"The note names {mention.text}, which nobody says in the transcript."
+            flags.append(Flag(FlagKind.MEDICATION, message, tuple(evidence), said))
+        return flags
+
+    def _misheard(self, name: str) -> bool:
+        """A drug name the speech-to-text spelled its own way ("lysinopril"), never another real drug."""
+        name = name.lower()
+        if " " in name or len(name) < 5:
+            return False
+        for word in self.words:
+            if abs(len(word) - len(name)) > 2 or word[:1] != name[:1]:
+                continue
+            if difflib.SequenceMatcher(None, word, name).ratio() >= 0.85 and not find_drugs(tokenize(word)):
+                return True
+        return False
+
+    def _with_dose(self, tokens: Sequence[Token], text: str, quantities: Sequence[Quantity], mention: Any) -> str:
+        for quantity in quantities:
+            if quantity.is_dose and 0 <= quantity.start - mention.end <= 3:
+                return text[tokens[mention.start].start : tokens[quantity.end - 1].end]
+        return str(mention.text)
+
+    def _said_instead(self, statement: _Statement, named: set[str]) -> tuple[str, list[SegmentId]]:
+        """A drug said near what the statement talks about and named nowhere in the note: what it likely meant."""
+        for turn_index in self._near(statement)[:3]:
+            turn = self.index.turns[turn_index]
+            for mention in turn.drugs:
+                if mention.canonical in named or mention.canonical in self.note_drugs:
+                    continue
+                said = self._with_dose(turn.tokens, turn.segment.text, turn.quantities, mention)
+                return said, [turn.segment.id]
+        return "", [self.index.turns[t].segment.id for t in self._near(statement)[:1]]
+
+    # dose and number ----------------------------------------------------------------------------------------
+
+    def _numbers(self, statement: _Statement) -> list[Flag]:
+        flags: list[Flag] = []
+        for quantity in statement.quantities:
+            if quantity.is_vague:
+                continue
+            flag = self._check_quantity(statement, quantity)
+            if flag is not None:
+                flags.append(flag)
+        return flags
+
+    def _drug_before(self, statement: _Statement, quantity: Quantity) -> DrugMention | None:
+        """The drug an amount belongs to: "lisinopril 40 mg", "40 mg of lisinopril"."""
+        after = [m for m in statement.drugs if m.start >= quantity.end and m.start - quantity.end <= 2]
+        if after and statement.tokens[quantity.end].text == "of":
+            return after[0]
+        before = [m for m in statement.drugs if m.end <= quantity.start and quantity.start - m.end <= 8]
+        if before:
+            return before[-1]
+        if after:
+            return after[0]
+        if len({m.canonical for m in statement.drugs}) == 1 and quantity.dimension == "frequency":
+            return statement.drugs[0]
+        return None
+
+    def _check_quantity(self, statement: _Statement, quantity: Quantity) -> Flag | None:
+        written = describe(quantity, statement.tokens, statement.text)
+        candidates = [(turn, said) for turn, said in self.quantities if compatible(quantity, said)]
+        said_anywhere = [(turn, said) for turn, said in candidates if same_amount(quantity, said)]
+        # The same number said about something else does not support it: "4 weeks" of rest is not backed by
+        # "see you in four weeks" unless that is what the statement is about.
+        matches = [match for match in said_anywhere if self._in_context(statement, *match)]
+        if said_anywhere and not matches and (quantity.dimension not in ("", "year", "type") or quantity.low >= 10):
+            # A number with a unit said only elsewhere still stands, unless what the statement is about was
+            # given another value (checked below against the numbers said next to the statement's words).
+            contradicted = [
+                c for c in candidates if self._in_context(statement, *c) and c[1].dimension == quantity.dimension
+            ]
+            if not contradicted:
+                matches = said_anywhere
+        drug = self._drug_before(statement, quantity)
+        kind = (
+            FlagKind.DOSE
+            if quantity.is_dose or (drug is not None and quantity.dimension == "frequency")
+            else (FlagKind.NUMBER)
+        )
+        if drug is not None and drug.canonical not in self.index.drugs and not self._misheard(drug.text):
+            return None  # the drug itself is flagged, with the dose that was said
+        if drug is not None:
+            anchored = self._quantities_near_drug(drug.canonical, quantity)
+            if not anchored and matches:
+                other = self._dose_of_another_drug(drug.canonical, quantity, matches)
+                if other is not None:
+                    turn, said_drug, said = other
+                    source = self.index.turns[turn]
+                    words = source.segment.text[source.tokens[said_drug.start].start : source.tokens[said.end - 1].end]
+                    note_words = self._with_dose(statement.tokens, statement.text, statement.quantities, drug)
+                    return Flag(
+                        FlagKind.MEDICATION,
+                        f"The note says {note_words}; the transcript says {words}.",
+                        (source.segment.id,),
+                        words,
+                    )
+            if anchored:
+                if any(same_amount(quantity, said) for _turn, said in anchored):
+                    return None
+                drug_turns = {occurrence.turn for occurrence in self.index.drugs.get(drug.canonical, [])}
+                if any(abs(turn - other) <= 2 for turn, _said in matches for other in drug_turns):
+                    return None
+                turn, said = anchored[0]
+                return self._quantity_flag(kind, statement, written, turn, said, drug.text)
+        if matches:
+            if quantity.dimension == "age":
+                return None
+            anchored = self._quantities_near_words(statement, quantity)
+            if not anchored or any(same_amount(quantity, said) for _turn, said in anchored):
+                return None
+            closest = set(self._near(statement)[:3])
+            if any(turn in closest for turn, _said in matches):
+                return None
+            turn, said = anchored[0]
+            return self._quantity_flag(kind, statement, written, turn, said, "")
+        if quantity.dimension == "age" and self._age_from_birth_year(quantity):
+            return None
+        if quantity.dimension in ("", "year", "type") and quantity.high < 2 and quantity.unit == "":
+            return None  # a lone "1" or "0" is too often a list number or an article
+        anchored = self._quantities_near_words(statement, quantity)
+        if anchored:
+            turn, said = anchored[0]
+            return self._quantity_flag(kind, statement, written, turn, said, "")
+        near = self._near(statement)
+        evidence = tuple(self.index.turns[t].segment.id for t in near[:1])
+        if said_anywhere:
+            turn = said_anywhere[0][0]
+            return Flag(
+                kind,
+                f"The note says {written}; the transcript gives that number only about something else.",
+                (self.index.turns[turn].segment.id,),
+                "",
+            )
+        if quantity.dimension == "frequency":
+            subject = f"{drug.text} " if drug is not None else ""
+            return Flag(kind, f"The note says {subject}{written}; the transcript never says that often.", evidence, "")
+        return Flag(kind, f"The note says {written}; the transcript never gives that number.", evidence, "")
+
+    def _dates(self, statement: _Statement) -> list[Flag]:
+        """Dates written 10/10/2020 or 04/2021: the month, day and year must each have been said."""
+        flags: list[Flag] = []
+        for match in _DATE.finditer(statement.text):
+            month, day, year = int(match.group(1)), match.group(2), match.group(3)
+            full_year = int(year) if len(year) == 4 else 2000 + int(year)
+            missing = []
+            if not 1 <= month <= 12 or month not in self.months:
+                missing.append(MONTHS[month - 1].capitalize() if 1 <= month <= 12 else f"month {month}")
+            if day is not None and int(day) not in self.numbers:
+                missing.append(f"day {int(day)}")
+            if full_year not in self.numbers:
+                missing.append(str(full_year))
+            if missing:
+                evidence = tuple(self.index.turns[t].segment.id for t in self._near(statement)[:1])
+                flags.append(
+                    Flag(
+                        FlagKind.NUMBER,
+                        f"The note says {match.group(0)}; the transcript never says {' or '.join(missing)}.",
+                        evidence,
+                        "",
+                    )
+                )
+        return flags
+
+    def _in_context(self, statement: _Statement, turn: int, said: Quantity) -> bool:
+        """Whether a number said in the visit is about what the statement is about."""
+        if said.dimension == "age" or turn in statement.cited or turn in statement.aligned:
+            return True
+        tokens = self.index.turns[turn].tokens
+        window = tokens[max(said.start - 8, 0) : said.end + 8]
+        return any(token.stem in statement.stems for token in window if token.is_word)
+
+    def _quantity_flag(
+        self, kind: FlagKind, statement: _Statement, written: str, turn: int, said: Quantity, subject: str
+    ) -> Flag:
+        source = self.index.turns[turn]
+        said_text = describe(said, source.tokens, source.segment.text)
+        about = f" for {subject}" if subject else ""
+        return Flag(
+            kind,
+            f"The note says {written}{about}; the transcript says {said_text}.",
+            (source.segment.id,),
+            said_text,
+        )
+
+    def _dose_of_another_drug(
+        self, canonical: str, quantity: Quantity, matches: list[tuple[int, Quantity]]
+    ) -> tuple[int, DrugMention, Quantity] | None:
+        """When a note's dose was said only for another drug: "Tylenol 15 mg" where "meloxicam fifteen mg" was."""
+        if not quantity.is_dose:
+            return None
+        found = None
+        for turn_index, said in matches:
+            owner = None
+            for mention in self.index.turns[turn_index].drugs:
+                if 0 <= said.start - mention.end <= 4:
+                    owner = mention
+            if owner is None or owner.canonical == canonical:
+                return None
+            found = found or (turn_index, owner, said)
+        return found
+
+    def _quantities_near_drug(self, canonical: str, quantity: Quantity) -> list[tuple[int, Quantity]]:
+        """Amounts said right after (or just before) a drug's name, of the same kind as ``quantity``."""
+        found: list[tuple[int, Quantity]] = []
+        for occurrence in self.index.drugs.get(canonical, []):
+            turn = self.index.turns[occurrence.turn]
+            for said in turn.quantities:
+                if not compatible(quantity, said) or said.is_vague:
+                    continue
+                if quantity.dimension != said.dimension and not (quantity.dimension == "" or said.dimension == ""):
+                    continue
+                if said.dimension == "" and quantity.dimension != "":
+                    continue
+                if 0 <= said.start - occurrence.position <= 10 or 0 <= occurrence.position - said.end <= 3:
+                    found.append((occurrence.turn, said))
+        return found
+
+    def _quantities_near_words(self, statement: _Statement, quantity: Quantity) -> list[tuple[int, Quantity]]:
+        """Amounts of the same unit said next to the word the note puts next to ``quantity``."""
+        anchors = []
+        for token in reversed(statement.tokens[max(quantity.start - 4, 0) : quantity.start]):
+            if token.is_word and token.text not in STOPWORDS and token.stem not in BOILERPLATE:
+                anchors.append(token.stem)
+                break
+        for token in statement.tokens[quantity.end : quantity.end + 3]:
+            if token.is_word and token.text not in STOPWORDS and token.stem not in BOILERPLATE:
+                anchors.append(token.stem)
+                break
+        if not anchors or quantity.dimension in ("", "year", "type"):
+            return []
+        found: list[tuple[int, Quantity]] = []
+        for anchor in anchors:
+            for occurrence in self.index.by_stem.get(anchor, []):
+                turn = self.index.turns[occurrence.turn]
+                for said in turn.quantities:
+                    if said.dimension != quantity.dimension or said.is_vague:
+                        continue
+                    convertible = quantity.dimension in ("time", "mass", "weight")
+                    if quantity.unit and said.unit and not convertible and said.unit != quantity.unit:
+                        continue
+                    if abs(said.start - occurrence.position) <= 6 and (occurrence.turn, said) not in found:
+                        found.append((occurrence.turn, said))
+        return found
+
+    def _age_from_birth_year(self, quantity: Quantity) -> bool:
+        """An age the note worked out from a date of birth said in the visit."""
+        if any(said.dimension == "age" for _turn, said in self.quantities):
+            return False
+        return any(
+            said.dimension == "year" and 1900 <= said.low <= 2030 and 2000 <= said.low + quantity.low <= 2035
+            for _turn, said in self.quantities
+        )
+
+    # laterality ---------------------------------------------------------------------------------------------
+
+    def _laterality(self, statement: _Statement) -> list[Flag]:
+        flags: list[Flag] = []
+        for mention in statement.sides:
+            said = [(turn, other) for turn, other in self.sides if other.part == mention.part]
+            region = REGION_OF.get(mention.part)
+            neighbours = False
+            if not said and region is not None:
+                # No side said for the part itself: one said for its neighbour ("my right ankle" for a note's
+                # "right foot", "the right side" for "right flank") counts when it is about the same thing.
+                said = [(turn, other) for turn, other in self.sides if REGION_OF.get(other.part) == region]
+                neighbours = mention.part in self.index.by_stem
+                if neighbours and mention.side == BOTH:
+                    continue  # one side of a neighbour says nothing against both sides of the part
+            if not said:
+                continue
+            sides_said = {other.side for _turn, other in said}
+            if mention.side == BOTH and {"left", "right"} <= sides_said:
+                continue
+            if mention.side != BOTH and BOTH in sides_said and mention.side not in sides_said:
+                continue  # one knee of two that hurt: the note narrows, it does not flip
+            same = [(turn, other) for turn, other in said if other.side == mention.side]
+            opposite = [(turn, other) for turn, other in said if other.side != mention.side]
+            if same or neighbours:
+                # Both sides come up in the visit ("the right knee is swollen, the left looks fine"): the side
+                # said about what this statement describes decides.
+                context = statement.stems - {mention.part, "left", "right", "both", "bilateral", "bilaterally"}
+                scores = self._side_scores(context, same + opposite)
+                best_same = max(scores[: len(same)], default=0)
+                scored = list(zip(scores[len(same) :], opposite, strict=True))
+                if not scored or max(score for score, _said in scored) <= max(best_same, 1 if neighbours else 0):
+                    continue
+                _score, (turn, other) = max(scored, key=lambda item: item[0])
+                said = [(turn, other)]
+            else:
+                turn, other = said[0]
+            words = self.index.words(Occurrence(turn, max(other.position, 0)), 0, 4) if other.position >= 0 else ""
+            part = statement.tokens[mention.part_position].text
+            written = f"{statement.tokens[mention.position].text} {part}"
+            said_side = "both sides" if other.side == BOTH else f"the {other.side}"
+            flags.append(
+                Flag(
+                    FlagKind.LATERALITY,
+                    f"The note says {written}; the transcript says {said_side}: {_quote(words)}.",
+                    tuple(sorted({self.index.turns[t].segment.id for t, _o in said}, key=str)),
+                    other.side if other.side != BOTH else "bilateral",
+                )
+            )
+        return flags
+
+    def _side_scores(self, context: frozenset[str], said: list[tuple[int, SideMention]]) -> list[int]:
+        """For each side said, how many of a statement's words are said closer to it than to another side."""
+        scores = [0] * len(said)
+        by_turn: dict[int, list[int]] = {}
+        for number, (turn, _mention) in enumerate(said):
+            by_turn.setdefault(turn, []).append(number)
+        for turn, numbers in by_turn.items():
+            tokens = self.index.turns[turn].tokens
+            for position, token in enumerate(tokens):
+                if token.stem not in context:
+                    continue
+                distances = [
+                    (abs(position - said[n][1].position) if said[n][1].position >= 0 else 0, n) for n in numbers
+                ]
+                distance, nearest = min(distances)
+                if distance <= 16:
+                    scores[nearest] += 1
+        return scores
+
+    # negation -----------------------------------------------------------------------------------------------
+
+    def _items(self, statement: _Statement) -> list[_Item]:
+        """The findings a statement affirms or denies, each with the words around it that say where or when."""
+        tokens = statement.tokens
+        drug_positions = {p for mention in statement.drugs for p in range(mention.start, mention.end)}
+        items: list[_Item] = []
+        seen: set[tuple[str, Polarity]] = set()
+        position = 0
+        while position < len(tokens):
+            token = tokens[position]
+            polarity = statement.polarities[position]
+            last = position
+            while last + 1 < len(tokens) and tokens[last + 1].stem == token.stem:
+                last += 1  # the whole phrase: "chest pain", "shortness of breath"
+            if (
+                token.is_word
+                and (is_clinical(token.stem) or self._system_complaint(tokens, position))
+                and polarity is not Polarity.OPEN
+                and position not in drug_positions
+                and (token.stem, polarity) not in seen
+            ):
+                seen.add((token.stem, polarity))
+                context = []
+                label = _label_end(tokens)
+                for other in sorted(
+                    (*range(max(position - 5, 0), position), *range(last + 1, min(last + 6, len(tokens)))),
+                    key=lambda p: abs(p - position),
+                ):
+                    word = tokens[other]
+                    if (
+                        other >= label
+                        and word.is_word
+                        and word.stem != token.stem
+                        and word.text not in STOPWORDS
+                        and word.stem not in BOILERPLATE
+                        and word.text not in _NOT_CONTEXT
+                        and word.stem not in context
+                    ):
+                        context.append(word.stem)
+                complaint = not is_clinical(token.stem)
+                items.append(
+                    _Item(
+                        token.stem,
+                        tuple(context[:3]),
+                        polarity,
+                        statement.text[token.start : tokens[last].end],
+                        complaint,
+                    )
+                )
+            position = last + 1
+        return items
+
+    def _system_complaint(self, tokens: Sequence[Token], position: int) -> bool:
+        """ "urinary issues", "vision problems", "changes in sleep": a body system named with a vague complaint."""
+        if tokens[position].stem not in _SYSTEMS:
+            return False
+        nearby = tokens[max(position - 3, 0) : position + 4]
+        return any(token.stem in _VAGUE_COMPLAINTS for token in nearby)
+
+    def _occurrences(self, item: _Item, near: Sequence[int]) -> list[Occurrence]:
+        """Where the transcript says an item's finding, about the same thing when it can tell."""
+        found = self.index.by_stem.get(item.key, [])
+        if item.complaint:
+            # "sleeping like a log" is not about "sleep disturbance": only the system said with a complaint counts.
+            found = [
+                o
+                for o in found
+                if any(
+                    t.stem in _VAGUE_COMPLAINTS or t.stem in FINDING_STEMS
+                    for t in self.index.turns[o.turn].tokens[max(o.position - 6, 0) : o.position + 7]
+                )
+            ]
+        if not found and item.key in _SAID_AS:
+            found = self.index.by_stem.get(_SAID_AS[item.key], [])  # "does it hurt when i press?" for tenderness
+        if item.context:
+            # The occurrences that share the most of the statement's words ("bony tenderness to palpation of the
+            # foot" over "tenderness to palpation on the lateral side").
+            scored = []
+            for occurrence in found:
+                turn = self.index.turns[occurrence.turn]
+                window = {t.stem for t in turn.tokens[max(occurrence.position - 8, 0) : occurrence.position + 9]}
+                if self._answers(occurrence.turn):
+                    window |= self.index.turns[occurrence.turn - 1].stems  # "no weakness" answers "... in your legs?"
+                scored.append((sum(stem_ in window for stem_ in item.context), occurrence))
+            best = max((score for score, _o in scored), default=0)
+            relevant = [occurrence for score, occurrence in scored if score and score == best]
+            # A finding the visit mentions often ("pain") but never about this statement's subject ("back pain"
+            # for "no pain with palpation of the abdomen") leaves nothing to compare; one it mentions once or
+            # twice ("nausea") is about the same thing.
+            found = relevant or (found if len({o.turn for o in found}) <= 3 else [])
+        cited = [occurrence for occurrence in found if occurrence.turn in near]
+        return cited or list(found)
+
+    def _answers(self, turn: int) -> bool:
+        """Whether a turn answers the one before it, said by someone else, with a yes or a no."""
+        if turn == 0:
+            return False
+        here, before = self.index.turns[turn], self.index.turns[turn - 1]
+        return here.segment.speaker != before.segment.speaker and answer_kind(here.tokens) is not None
+
+    def _negations(self, statement: _Statement) -> list[Flag]:
+        flags: list[Flag] = []
+        for item in self._items(statement):
+            occurrences = self._occurrences(item, statement.cited)
+            settled = [o for o in occurrences if self.index.polarity(o) is not Polarity.OPEN]
+            if not settled:
+                if item.polarity is Polarity.AFFIRMED and not occurrences:
+                    flag = self._said_normal(item)
+                    if flag is not None:
+                        flags.append(flag)
+                continue
+            agreeing = {o.turn for o in settled if self.index.polarity(o) is item.polarity}
+            opposing = {o.turn for o in settled if self.index.polarity(o) is not item.polarity}
+            # Said the other way in every turn, or in nearly every one of many ("never hurt this ankle before"
+            # among five turns about the ankle pain).
+            if agreeing and not (len(opposing) >= 4 and len(opposing) >= 4 * len(agreeing)):
+                continue
+            settled = [o for o in settled if o.turn in opposing]
+            first = settled[0]
+            evidence = tuple(dict.fromkeys(i for o in settled[:3] for i in self.index.evidence_of(o)))
+            said = self._said_polarity(first)
+            if item.polarity is Polarity.NEGATED:
+                message = f"The note says there is no {item.text}; in the transcript it is present: {_quote(said)}."
+            else:
+                message = f"The note says {item.text} is present; in the transcript it is denied: {_quote(said)}."
+            flags.append(Flag(FlagKind.NEGATION, message, evidence, said))
+        return flags
+
+    def _said_normal(self, item: _Item) -> Flag | None:
+        """An abnormal finding the note affirms for an organ the visit called normal ("lungs are clear")."""
+        organ = _ORGAN_OF_FINDING.get(item.key)
+        if organ is None:
+            return None
+        for occurrence in self.index.by_stem.get(organ, []):
+            turn = self.index.turns[occurrence.turn]
+            window = turn.tokens[occurrence.position : occurrence.position + 6]
+            if any(token.text in _NORMAL_WORDS for token in window) and (
+                self.index.polarity(occurrence) is Polarity.AFFIRMED
+            ):
+                said = self.index.words(occurrence, 0, 6)
+                return Flag(
+                    FlagKind.NEGATION,
+                    f"The note says {item.text}; the transcript says {_quote(said)}.",
+                    tuple(self.index.evidence_of(occurrence)),
+                    said,
+                )
+        return None
+
+    def _said_polarity(self, occurrence: Occurrence) -> str:
+        turn = self.index.turns[occurrence.turn]
+        answered = turn.answered_by[occurrence.position]
+        words = self.index.words(occurrence)
+        if answered is not None:
+            answer = self.index.turns[answered]
+            return f"{words} — {answer.segment.speaker or 'answer'}: {' '.join(answer.segment.text.split()[:8])}"
+        return words
+
+    # unsupported --------------------------------------------------------------------------------------------
+
+    def _asserted_phrases(self, statement: _Statement, skip: set[int]) -> list[tuple[str, tuple[str, ...]]]:
+        """The things a statement says the patient has ("reports double vision", "there is cold intolerance"),
+        each as its words and its content stems."""
+        tokens = statement.tokens
+        words = [token.text for token in tokens]
+        phrases: list[tuple[str, tuple[str, ...]]] = []
+        position = 0
+        while position < len(tokens):
+            length = max((len(p) for p in _ASSERTING if tuple(words[position : position + len(p)]) == p), default=0)
+            if not length or statement.polarities[position] is not Polarity.AFFIRMED:
+                position += 1
+                continue
+            position += length
+            current: list[int] = []
+            while position <= len(tokens):
+                word = words[position] if position < len(tokens) else "."
+                if word in _ITEM_SPLIT or word in _PHRASE_END:
+                    stems = tuple(
+                        dict.fromkeys(
+                            tokens[i].stem
+                            for i in current
+                            if i not in skip
+                            and tokens[i].is_word
+                            and tokens[i].text not in STOPWORDS
+                            and tokens[i].stem not in BOILERPLATE
+                            and tokens[i].text not in _NOT_CONTEXT
+                            and statement.polarities[i] is Polarity.AFFIRMED
+                        )
+                    )
+                    novel = [s for s in stems if not self._said_loosely(s) and s not in _FRAMING]
+                    if novel and len(stems) <= 4:
+                        text = statement.text[tokens[current[0]].start : tokens[current[-1]].end]
+                        phrases.append((text, stems))
+                    current = []
+                    if word in _PHRASE_END or word in ("with", "when", "while", "after", "in", "on", "at", "from"):
+                        break
+                else:
+                    current.append(position)
+                position += 1
+        return phrases
+
+    def _said_loosely(self, stem_: str) -> bool:
+        """Whether the visit says a word or one of its family ("smoker" for "smoking", "golfer" for "golfing")."""
+        if stem_ in self.index.by_stem:
+            return True
+        if stem_ in SYNONYMS:
+            return False  # a concept ("weight_loss") is said in one of its own phrasings or not at all
+        if len(stem_) >= 5 and stem_[:5] in self.prefixes:
+            return True
+        return 4 <= len(stem_) <= 6 and stem_[:4] in self.prefixes
+
+    def _said_together(self, stems: tuple[str, ...]) -> bool:
+        """Whether the visit says most of these words close together (all of two, two of three)."""
+        needed = len(stems) if len(stems) <= 2 else len(stems) - 1
+        rarest = min(stems, key=lambda s: len(self.index.by_stem.get(s, ())))
+        anchors = self.index.by_stem.get(rarest, []) or [
+            occurrence for s in stems for occurrence in self.index.by_stem.get(s, [])
+        ]
+        for occurrence in anchors:
+            turn = self.index.turns[occurrence.turn]
+            window = {t.stem for t in turn.tokens[max(occurrence.position - 10, 0) : occurrence.position + 11]}
+            if sum(s in window for s in stems) >= needed:
+                return True
+        return False
+
+    def _unsupported(self, statement: _Statement) -> list[Flag]:
+        tokens = statement.tokens
+        drug_positions = {p for mention in statement.drugs for p in range(mention.start, mention.end)}
+        missing: list[str] = []
+        position = 0
+        while position < len(tokens):
+            token = tokens[position]
+            last = position
+            while last + 1 < len(tokens) and tokens[last + 1].stem == token.stem:
+                last += 1
+            if (
+                position not in drug_positions
+                and statement.polarities[position] is Polarity.AFFIRMED
+                and token.stem in FINDING_STEMS
+                and not self._said_loosely(token.stem)
+                and not (token.stem in _SAID_AS and self._said_loosely(_SAID_AS[token.stem]))
+            ):
+                phrase = statement.text[token.start : tokens[last].end]
+                if phrase not in missing:
+                    missing.append(phrase)
+            position = last + 1
+        evidence = tuple(self.index.turns[t].segment.id for t in statement.cited)
+        if missing:
+            named = ", ".join(missing)
+            return [
+                Flag(
+                    FlagKind.UNSUPPORTED,
+                    f"The note mentions {named}; nothing in the transcript says so.",
+                    evidence,
+                    "",
+                )
+            ]
+        for words, stems in self._asserted_phrases(statement, drug_positions):
+            if not self._said_together(stems):
+                return [
+                    Flag(
+                        FlagKind.UNSUPPORTED,
+                        f"The note says {words}; nothing in the transcript says so.",
+                        evidence,
+                        "",
+                    )
+                ]
+        label_end = _label_end(tokens)
+        content = [
+            token.stem
+            for position, token in enumerate(tokens)
+            if token.is_word
+            and position >= label_end
+            and position not in drug_positions
+            and token.text not in STOPWORDS
+            and token.stem not in BOILERPLATE
+            and len(token.text) > 2
+        ]
+        content = list(dict.fromkeys(content))
+        novel = [s for s in content if s not in self.index.by_stem]
+        if len(content) >= 4 and len(novel) >= 4 and len(novel) / len(content) >= 0.8:
+            return [
+                Flag(
+                    FlagKind.UNSUPPORTED,
+                    "Nothing in the transcript supports this statement.",
+                    evidence,
+                    "",
+                )
+            ]
+        return []
+
+
+_ASSERTING = (
+    ("reports",),
+    ("reported",),
+    ("endorses",),
+    ("endorsed",),
+    ("notes",),
+    ("complains", "of"),
+    ("positive", "for"),
+    ("presents", "with"),
+    ("experiencing",),
+    ("experiences",),
+    ("admits", "to"),
+    ("there", "is"),
+    ("there", "are"),
+)
+# How notes frame what was said: never themselves a finding that needs saying.
+_FRAMING = frozenset(
+    stem(word)
+    for word in word_list(
+        """
+        compliant compliance adherent adherence noncompliant improved improvement improving beneficial helpful
+        asymptomatic stable active doing managed controlled tolerating tolerated lately recently occasional
+        occasionally symptomatic relief worsened worsening increased decreased immediate significant mild moderate
+        severe intermittent chronic acute persistent constant ongoing new prior previous history continued
+        continues slight slightly some several multiple associated general overall difficulty trouble issues
+        problem problems concerns episodes episode sensation feeling feelings change changes elevated high low
+        good bad better worse well poor normal abnormal positive negative possible likely
+        """
+    )
+)
+_PHRASE_END = frozenset({".", ";", ":", "?", "!", "but", "which", "that", "since", "because", "although", "however"})
+_ITEM_SPLIT = frozenset({",", "and", "or", "with", "when", "while", "after", "in", "on", "at", "from", "to", "for"})
+
+
+def _label_end(tokens: Sequence[Token]) -> int:
+    """Where a leading label ("Medical Reasoning:", "MSK: Examination of the abdomen:") ends; 0 when none."""
+    end = 0
+    for position, token in enumerate(tokens[:9]):
+        if token.text == ":":
+            end = position + 1
+    return end

@@ -1,0 +1,591 @@
+"""Tokens, a light stemmer and the clinical synonym table shared by every detector.
+
+The stemmer is deliberately small and predictable (plural, -ing, -ed, -ly, -ness): detectors compare a note
+with the words a person said, where "pains", "painful" and "pain" must meet but a reader must still be able to
+tell why two words matched. Synonyms are phrases, matched on stems, that map lay and clinical wording to one
+concept token ("short of breath", "SOB" and "dyspnea" are all ``dyspnea``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+_TOKEN_RE = re.compile(
+    r"\d+(?:,\d{3})+(?:\.\d+)?"  # 2,000
+    r"|\d*\.\d+|\d+"  # 7.2, .5, 40
+    r"|[a-z]+(?:['\u2019][a-z]+)*"  # words, it's, i'm
+    r"|n['\u2019]t"  # the split "do n't" of some transcripts
+    r"|[^\sa-z0-9]",
+    re.IGNORECASE,
+)
+# "a1c", "b12", "covid19", "l4": letters then digits are names, not quantities.
+_ALNUM_RE = re.compile(r"[a-z]+\d+[a-z0-9]*", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    text: str  # lower-cased as written
+    start: int  # character offsets in the source text
+    end: int
+    stem: str  # stem, or the concept a synonym phrase maps to
+    is_word: bool = False
+    is_number: bool = False
+
+
+def _token(text: str, start: int, end: int, stem_: str) -> Token:
+    return Token(
+        text,
+        start,
+        end,
+        stem_,
+        is_word=text[:1].isalpha() or text.startswith("n'"),
+        is_number=text[:1].isdigit() or (text[:1] == "." and len(text) > 1),
+    )
+
+
+_PATTERN = re.compile(_ALNUM_RE.pattern + "|" + _TOKEN_RE.pattern, re.IGNORECASE)
+
+
+def tokenize(text: str) -> list[Token]:
+    """Words, numbers and punctuation with their offsets; synonym phrases carry their concept as stem."""
+    tokens = [
+        _token(raw, match.start(), match.end(), stem(raw))
+        for match in _PATTERN.finditer(text)
+        for raw in (match.group(0).lower().replace("\u2019", "'"),)
+    ]
+    return apply_synonyms(tokens)
+
+
+def word_list(text: str) -> list[str]:
+    """The words of a long literal, one or many per line."""
+    return text.split()
+
+
+# --- stemming -------------------------------------------------------------------------------------------------
+
+_IRREGULAR = {
+    "swollen": "swell",
+    "threw": "throw",
+    "thrown": "throw",
+    "felt": "feel",
+    "fell": "fall",
+    "fallen": "fall",
+    "broke": "break",
+    "broken": "break",
+    "hurt": "hurt",
+    "hurts": "hurt",
+    "feet": "foot",
+    "teeth": "tooth",
+    "children": "child",
+    "kids": "child",
+    "kid": "child",
+    "men": "man",
+    "women": "woman",
+    "ate": "eat",
+    "eaten": "eat",
+    "lying": "lie",
+    "slept": "sleep",
+    "took": "take",
+    "taken": "take",
+    "gave": "give",
+    "given": "give",
+    "began": "begin",
+    "begun": "begin",
+    "worse": "worse",
+    "worst": "worse",
+    "better": "better",
+    "best": "better",
+    "was": "be",
+    "were": "be",
+    "is": "be",
+    "are": "be",
+    "been": "be",
+    "am": "be",
+    "has": "have",
+    "had": "have",
+    "does": "do",
+    "did": "do",
+    "done": "do",
+    "this": "this",
+    "his": "his",
+    "yes": "yes",
+    "always": "always",
+    "diabetes": "diabet",
+    "diabetic": "diabet",
+    "analysis": "analysis",
+    "diagnosis": "diagnos",
+    "diagnoses": "diagnos",
+    "diagnosed": "diagnos",
+    "prognosis": "prognos",
+    "stenosis": "stenos",
+    "sepsis": "sepsis",
+    "arthritis": "arthritis",
+    "bronchitis": "bronchitis",
+    "tendinitis": "tendinitis",
+    "tendonitis": "tendinitis",
+    "bursitis": "bursitis",
+    "psoriasis": "psoriasis",
+    "lupus": "lupus",
+    "virus": "virus",
+    "viruses": "virus",
+    "status": "status",
+    "focus": "focus",
+    "plus": "plus",
+    "less": "less",
+    "gas": "gas",
+    "news": "news",
+    "nauseous": "nausea",
+    "nauseated": "nausea",
+    "dizziness": "dizzy",
+    "dizzier": "dizzy",
+    "tiredness": "tired",
+    "numbness": "numb",
+    "weakness": "weak",
+    "tenderness": "tender",
+    "soreness": "sore",
+    "stiffness": "stiff",
+    "redness": "red",
+    "painful": "pain",
+    "painless": "painless",
+    "itchy": "itch",
+    "itchiness": "itch",
+    "itching": "itch",
+    "bleeding": "bleed",
+    "bled": "bleed",
+    "blood": "blood",
+    "bloody": "blood",
+    "breathing": "breath",
+    "breathe": "breath",
+    "breaths": "breath",
+    "anxious": "anxiety",
+    "depressed": "depress",
+    "depression": "depress",
+    "depressive": "depress",
+    "inflamed": "inflam",
+    "inflammation": "inflam",
+    "inflammatory": "inflam",
+    "swelling": "swell",
+    "swelled": "swell",
+    "swells": "swell",
+}
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """A light English stemmer: enough for "pains"/"pain", "swelling"/"swell", never clever."""
+    word = word.lower()
+    if word.endswith(("'s", "\u2019s")):
+        word = word[:-2]
+    if word in _IRREGULAR:
+        return _IRREGULAR[word]
+    if not word.isalpha() or len(word) <= 3:
+        return word
+    for suffix, replacement in (("iness", "y"), ("ness", ""), ("fully", ""), ("ful", "")):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            word = word[: -len(suffix)] + replacement
+            break
+    if word.endswith("ies") and len(word) > 4:
+        word = word[:-3] + "y"
+    elif word.endswith(("sses", "shes", "ches", "xes", "zes")):
+        word = word[:-2]
+    elif word.endswith("s") and not word.endswith(("ss", "us", "is", "ys")):
+        word = word[:-1]
+    for suffix in ("ingly", "edly", "ing", "ed", "ly"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            base = word[: -len(suffix)]
+            if suffix in ("ing", "ed", "edly", "ingly"):
+                if len(base) >= 3 and base[-1] == base[-2] and base[-1] not in "lsz":
+                    base = base[:-1]
+                elif base.endswith("i"):
+                    base = base[:-1] + "y"
+            word = base
+            break
+    if word.endswith("e") and len(word) > 4 and not word.endswith(("ee", "ie", "ue", "oe")):
+        word = word[:-1]
+    return word
+
+
+# --- synonyms -------------------------------------------------------------------------------------------------
+
+# Each concept lists phrases that mean the same thing in a visit: a clinician's word and a patient's. The
+# phrases are stemmed when the table is built, so "short of breath" also matches "shortness of breath".
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "dyspnea": (
+        "dyspnea",
+        "shortness of breath",
+        "short of breath",
+        "sob",
+        "trouble breathing",
+        "difficulty breathing",
+        "hard to breathe",
+        "breathless",
+        "breathlessness",
+        "winded",
+        "out of breath",
+        "can't catch my breath",
+    ),
+    "fever": ("fever", "fevers", "febrile", "feverish", "running a temperature"),
+    "chill": ("chills", "chill", "rigors"),
+    "nausea": ("nausea", "nauseous", "nauseated", "queasy", "sick to my stomach", "sick to your stomach"),
+    "vomit": ("vomiting", "vomit", "vomited", "throwing up", "throw up", "threw up", "emesis", "puking"),
+    "diarrhea": ("diarrhea", "loose stools", "loose stool", "watery stools", "runny stools"),
+    "constipat": ("constipation", "constipated", "hard stools"),
+    "abdomen": ("abdominal", "abdomen", "belly", "stomach", "tummy"),
+    "headache": ("headache", "headaches", "head ache", "head hurts", "head pain", "cephalgia"),
+    "dizzy": ("dizziness", "dizzy", "lightheaded", "light headed", "lightheadedness", "vertigo", "woozy"),
+    "fatigue": (
+        "fatigue",
+        "fatigued",
+        "tired",
+        "tiredness",
+        "exhausted",
+        "exhaustion",
+        "lethargic",
+        "lethargy",
+        "low energy",
+        "no energy",
+        "worn out",
+    ),
+    "edema": ("edema", "swelling", "swollen", "swell", "swelled", "puffy", "puffiness", "fluid retention"),
+    "erythema": ("erythema", "erythematous", "redness", "reddened"),
+    "tender": ("tender", "tenderness", "pain to palpation", "pain on palpation", "ttp"),
+    "pain": (
+        "pain",
+        "pains",
+        "painful",
+        "hurt",
+        "hurts",
+        "hurting",
+        "ache",
+        "aches",
+        "aching",
+        "achy",
+        "sore",
+        "soreness",
+        "discomfort",
+        "killing me",
+    ),
+    "cough": ("cough", "coughing", "coughs"),
+    "syncope": (
+        "syncope",
+        "syncopal",
+        "passed out",
+        "pass out",
+        "passing out",
+        "fainted",
+        "faint",
+        "fainting",
+        "blacked out",
+        "black out",
+        "lost consciousness",
+        "loss of consciousness",
+    ),
+    "palpitation": (
+        "palpitations",
+        "palpitation",
+        "heart racing",
+        "racing heart",
+        "heart pounding",
+        "pounding heart",
+        "fluttering",
+        "flutter",
+        "skipped beats",
+    ),
+    "numb": ("numbness", "numb"),
+    "tingl": ("tingling", "tingly", "pins and needles", "paresthesia", "paresthesias"),
+    "weak": ("weakness", "weak"),
+    "insomnia": (
+        "insomnia",
+        "trouble sleeping",
+        "difficulty sleeping",
+        "can't sleep",
+        "cannot sleep",
+        "unable to sleep",
+    ),
+    "suicidal_ideation": (
+        "suicidal ideation",
+        "suicidal ideations",
+        "suicidal thoughts",
+        "suicidal",
+        "thoughts of suicide",
+        "suicide",
+        "kill yourself",
+        "kill myself",
+        "killing myself",
+        "killing yourself",
+        "harm yourself",
+        "harming yourself",
+        "thoughts of hurting yourself",
+        "want to hurt yourself",
+        "wanting to hurt yourself",
+        "want to hurt myself",
+        "end your life",
+        "end my life",
+        "harm myself",
+        "want to die",
+        "wanted to die",
+        "better off dead",
+        "not want to be here",
+        "not wanting to be here",
+    ),
+    "self_harm": (
+        "self harm",
+        "self-harm",
+        "self harming",
+        "self injury",
+        "cutting myself",
+        "cut myself",
+        "cutting yourself",
+        "burning myself",
+        "burned myself on purpose",
+    ),
+    "homicidal_ideation": (
+        "homicidal ideation",
+        "homicidal ideations",
+        "homicidal thoughts",
+        "homicidal",
+        "hurt others",
+        "harm others",
+        "hurting others",
+        "harming others",
+        "hurt anyone",
+        "hurt someone",
+        "hurt somebody",
+        "harm anyone",
+    ),
+    "anxiety": ("anxiety", "anxious", "nervous", "nervousness"),
+    "depress": ("depression", "depressed", "depressive", "feeling down"),
+    "hypertension": ("hypertension", "high blood pressure", "htn", "elevated blood pressure"),
+    "hyperlipidemia": ("hyperlipidemia", "high cholesterol", "dyslipidemia", "elevated cholesterol"),
+    "diabet": ("diabetes", "diabetic", "diabetes mellitus", "dm", "sugar diabetes"),
+    "heart_failure": ("heart failure", "congestive heart failure", "chf", "hfref", "hfpef"),
+    "myocardial_infarction": ("myocardial infarction", "heart attack", "mi", "stemi", "nstemi"),
+    "stroke": ("stroke", "cva", "cerebrovascular accident"),
+    "kidney": ("kidney", "kidneys", "renal"),
+    "liver": ("liver", "hepatic"),
+    "heart": ("heart", "cardiac"),
+    "lung": ("lung", "lungs", "pulmonary"),
+    "walk": ("walking", "walk", "ambulation", "ambulating", "ambulate", "ambulatory", "gait"),
+    "medial": ("medial", "medially", "inside", "inner"),
+    "lateral": ("lateral", "laterally", "outside", "outer"),
+    "xray": ("x-ray", "x ray", "xray", "x-rays", "radiograph", "radiographs", "films"),
+    "blood_pressure": ("blood pressure", "bp", "blood pressures"),
+    "heart_rate": ("heart rate", "pulse", "hr"),
+    "oxygen_saturation": (
+        "oxygen saturation",
+        "o2 sat",
+        "o2 sats",
+        "sats",
+        "pulse ox",
+        "spo2",
+        "oxygen level",
+        "oxygen levels",
+    ),
+    "urin": ("urine", "urinary", "urination", "urinate", "urinating", "pee", "peeing"),
+    "hematuria": ("hematuria", "blood in the urine", "blood in my urine", "blood in your urine"),
+    "sleep": ("sleep", "sleeping", "slept"),
+    "exercis": ("exercise", "exercising", "working out", "work out", "workout", "workouts", "gym"),
+    "medication": (
+        "medication",
+        "medications",
+        "medicine",
+        "medicines",
+        "meds",
+        "pill",
+        "pills",
+        "drug",
+        "drugs",
+        "prescription",
+        "prescriptions",
+    ),
+    "elevat": ("elevated", "elevation", "high", "higher", "raised", "increased"),
+    "decreas": ("decreased", "decrease", "low", "lower", "reduced", "diminished"),
+    "fracture": ("fracture", "fractures", "fractured", "broken", "broke"),
+    "bruis": ("bruise", "bruising", "bruised", "ecchymosis", "contusion"),
+    "wheez": ("wheeze", "wheezing", "wheezes"),
+    "rash": ("rash", "rashes", "hives", "breakout"),
+    "itch": ("itch", "itching", "itchy", "pruritus", "pruritic"),
+    "vision_change": (
+        "vision changes",
+        "visual changes",
+        "blurred vision",
+        "blurry vision",
+        "vision change",
+        "changes in vision",
+        "changes in your vision",
+    ),
+    "weight_loss": ("weight loss", "lost weight", "losing weight", "lose weight"),
+    "weight_gain": ("weight gain", "gained weight", "gaining weight", "put on weight"),
+    "chest_pain": ("chest pain", "chest pains", "chest discomfort", "chest pressure", "chest tightness", "angina"),
+    "ear": ("ear", "ears", "otic"),
+    "eye": ("eye", "eyes", "ocular"),
+    "nasal": ("nasal", "nose"),
+    "congest": ("congestion", "congested", "stuffy", "stuffed up"),
+    "bowel": ("bowel", "bowels", "stool", "stools", "bowel movement", "bowel movements"),
+    "throat": ("throat", "pharynx", "pharyngeal"),
+    "bleed": ("bleeding", "bleed", "bled", "hemorrhage"),
+    "lower_extremity": ("lower extremity", "lower extremities", "leg", "legs"),
+    "upper_extremity": ("upper extremity", "upper extremities", "arm", "arms"),
+    "both": ("both", "bilateral", "bilaterally", "both sides"),
+    "stiff": ("stiffness", "stiff"),
+    "dysphagia": (
+        "dysphagia",
+        "difficulty swallowing",
+        "trouble swallowing",
+        "hard to swallow",
+        "painful swallowing",
+        "odynophagia",
+    ),
+    "polyuria": (
+        "polyuria",
+        "peeing a lot",
+        "urinating a lot",
+        "frequent urination",
+        "urinating frequently",
+        "urinate a lot",
+        "urinate more",
+    ),
+    "polydipsia": ("polydipsia", "thirsty", "excessive thirst", "drinking a lot of water"),
+    "orthopnea": ("orthopnea", "short of breath lying down", "trouble breathing lying flat", "sleep propped up"),
+    "hematochezia": (
+        "hematochezia",
+        "blood in stool",
+        "blood in my stool",
+        "blood in the stool",
+        "bloody stool",
+        "bloody stools",
+        "rectal bleeding",
+    ),
+    "melena": ("melena", "black stool", "black stools", "tarry stool", "tarry stools"),
+    "epistaxis": ("epistaxis", "nosebleed", "nosebleeds", "nose bleed", "nose bleeds"),
+    "diaphoresis": ("diaphoresis", "diaphoretic", "sweating", "sweaty", "sweats"),
+    "rhinorrhea": ("rhinorrhea", "runny nose", "nose running"),
+    "photophobia": ("photophobia", "sensitive to light", "light sensitivity", "sensitivity to light"),
+    "tinnitus": ("tinnitus", "ringing in my ears", "ringing in your ears", "ringing in the ears", "ear ringing"),
+    "warm": ("warmth", "warm", "hot to the touch", "feels hot"),
+    "effusion": ("effusion", "effusions", "fluid on the knee", "fluid in the knee", "water on the knee"),
+    "cramp": ("cramp", "cramps", "cramping"),
+    "physical_therapy": ("physical therapy", "physiotherapy"),
+    "injury": ("injury", "injuries", "injured", "injure", "injuring", "trauma", "traumatic"),
+    "pop": ("pop", "popped", "popping", "snap", "snapped"),
+    "follow_up": ("follow up", "follow-up", "followup", "come back", "see you back"),
+}
+
+_SYNONYM_PHRASES: dict[tuple[str, ...], str] = {}
+_LONGEST_PHRASE = 1
+
+
+def _build_synonyms() -> None:
+    global _LONGEST_PHRASE
+    for concept, phrases in SYNONYMS.items():
+        for phrase in phrases:
+            stems = tuple(stem(match.group(0).lower()) for match in _TOKEN_RE.finditer(phrase))
+            stems = tuple(s for s in stems if s != "-")
+            if stems:
+                _SYNONYM_PHRASES.setdefault(stems, concept)
+                _LONGEST_PHRASE = max(_LONGEST_PHRASE, len(stems))
+
+
+_build_synonyms()
+
+
+def apply_synonyms(tokens: list[Token]) -> list[Token]:
+    """Give every token of a synonym phrase the phrase's concept as its stem (longest phrase first).
+
+    Hyphens are skipped while matching, so "self-harm" and "x-ray" meet "self harm" and "x ray".
+    """
+    kept = [position for position, token in enumerate(tokens) if token.text != "-"]
+    stems = [tokens[position].stem for position in kept]
+    out = list(tokens)
+    index = 0
+    while index < len(kept):
+        for length in range(min(_LONGEST_PHRASE, len(kept) - index), 0, -1):
+            concept = _SYNONYM_PHRASES.get(tuple(stems[index : index + length]))
+            if concept is None:
+                continue
+            for position in kept[index : index + length]:
+                token = tokens[position]
+                # The function words of a phrase ("of" in "shortness of breath") become part of the concept
+                # too, so that a phrase counts once however many words it has.
+                out[position] = Token(token.text, token.start, token.end, concept, token.is_word, token.is_number)
+            index += length
+            break
+        else:
+            index += 1
+    return out
+
+
+# --- word classes ---------------------------------------------------------------------------------------------
+
+STOPWORDS = frozenset(
+    word_list(
+        """
+        a an the and or nor but if then than that this these those there here of to in on at by for with from
+        into onto about as so too very just also only even still again ever yet already i me my mine myself we
+        us our ours you your yours yourself he him his himself she her hers herself it its itself they them
+        their theirs themselves what which who whom whose when where why how all any both each few more most
+        other some such own same can will would shall should may might must do does did doing done be is am
+        are was were been being have has had having get gets got getting go goes going gon gonna na wan wanna
+        ta gotta let lets um uh uhm hmm mm mhm hm ah oh okay ok alright right well yeah yes yep yup sure like
+        know think mean see really kind sort thing things stuff lot lots bit little much many one ones
+        something anything nothing everything someone anyone everyone somebody anybody now today then s t d ll
+        m re ve n't 's 'm 're 've 'll 'd
+        """
+    )
+)
+
+# Words a note uses to frame what was said rather than to say something about the patient; they are never
+# evidence of an invented finding.
+BOILERPLATE = frozenset(
+    stem(word)
+    for word in word_list(
+        """
+        patient patients pt client mr mrs ms miss dr doctor physician provider nurse clinician report reports
+        reported reporting state states stated stating note notes noted noting says said describe describes
+        described endorse endorses endorsed deny denies denied admit admits present presents presented
+        presenting complain complains complained complaint complaints history past medical significant
+        evaluation evaluate evaluated management manage follow plan plans planned planning continue continues
+        continued discuss discussed discussion recommend recommended recommendation advise advised advice
+        counsel counseled counseling educate educated education explained explain understand understands
+        understanding agree agrees agreement agreements question questions answered treatment treat treated
+        therapy reasoning assessment additional testing order ordered ordering will would today visit
+        appointment office clinic exam examination currently current recent recently previously previous prior
+        time times day days week weeks month months year years also well good fine normal new old further
+        regarding regards given due since per including include includes includes other others year-old female
+        male woman man lady gentleman level levels status year old age aged approximately about around roughly
+        start started starting initiate initiated begin begun refer referral referred take taking takes took
+        utilize utilizing utilized use using used review reviewed reviewing show shows showed shown
+        demonstrate demonstrates demonstrated reveal reveals revealed indicate indicates indicated consistent
+        result results finding findings symptom symptoms sign signs problem problems issue issues concern
+        concerns concerned mg mcg ml dl g kg lb lbs unit units iu daily twice once
+        """
+    )
+)
+
+NEGATION_WORDS = frozenset({"no", "not", "n't", "never", "without", "none", "nor", "neither", "denies", "denied"})
+
+
+def content_stems(tokens: Sequence[Token]) -> list[str]:
+    """The stems that carry meaning: no stopwords, punctuation or numbers."""
+    return [
+        token.stem
+        for token in tokens
+        if token.is_word and token.text not in STOPWORDS and token.stem not in STOPWORDS and len(token.stem) > 1
+    ]
+
+
+def sentence_spans(tokens: Sequence[Token]) -> list[tuple[int, int]]:
+    """Token index ranges of sentences, split at . ? ! and ; (a transcript turn may hold several)."""
+    spans: list[tuple[int, int]] = []
+    begin = 0
+    for index, token in enumerate(tokens):
+        if token.text in {".", "?", "!", ";"}:
+            if index > begin:
+                spans.append((begin, index + 1))
+            begin = index + 1
+    if begin < len(tokens):
+        spans.append((begin, len(tokens)))
+    return spans
