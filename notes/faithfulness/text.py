@@ -474,22 +474,20 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "follow_up": ("follow up", "follow-up", "followup", "come back", "see you back"),
 }
 
-_SYNONYM_PHRASES: dict[tuple[str, ...], str] = {}
-_LONGEST_PHRASE = 1
 
-
-def _build_synonyms() -> None:
-    global _LONGEST_PHRASE
+def _build_synonyms() -> dict[tuple[str, ...], str]:
+    phrases_to_concepts: dict[tuple[str, ...], str] = {}
     for concept, phrases in SYNONYMS.items():
         for phrase in phrases:
             stems = tuple(stem(match.group(0).lower()) for match in _TOKEN_RE.finditer(phrase))
             stems = tuple(s for s in stems if s != "-")
             if stems:
-                _SYNONYM_PHRASES.setdefault(stems, concept)
-                _LONGEST_PHRASE = max(_LONGEST_PHRASE, len(stems))
+                phrases_to_concepts.setdefault(stems, concept)
+    return phrases_to_concepts
 
 
-_build_synonyms()
+_SYNONYM_PHRASES = _build_synonyms()
+_LONGEST_PHRASE = max((len(stems) for stems in _SYNONYM_PHRASES), default=1)
 
 
 def apply_synonyms(tokens: list[Token]) -> list[Token]:
