@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from accounts.entitlements import practice_created
 from accounts.models import Membership, Practice, User
 
 
@@ -22,4 +23,5 @@ def practice_create(*, name: str, owner_email: str, owner_password: str | None =
         owner.set_password(owner_password)
         owner.save(update_fields=["password"])
     Membership.objects.create(user=owner, practice=practice, role=Membership.Role.OWNER)
+    practice_created(practice)  # its trial starts now (billing)
     return practice
