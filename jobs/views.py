@@ -9,12 +9,14 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonRespons
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from accounts.models import User
-from accounts.tenancy import signed_in_user
+from accounts.tenancy import current_membership, signed_in_user
+from billing.services import PlanLimitExceeded
 from jobs.models import Job
 from jobs.services import (
     AI_DISABLED_MESSAGE,
@@ -29,6 +31,18 @@ from jobs.services import (
 from sessions.models import ClinicalSession
 from sessions.uploads import recording_upload_receive
 from sessions.views import recording_upload_reply
+
+
+def _plan_limit(request: HttpRequest, refused: PlanLimitExceeded) -> None:
+    """The plan's refusal, with the way out: owners and admins go to the billing page, clinicians to them."""
+    membership = current_membership(request.user)
+    if membership is not None and membership.sees_whole_practice:
+        messages.error(
+            request,
+            format_html('{} <a href="{}">Upgrade on the billing page</a>.', refused.message, reverse("billing:page")),
+        )
+    else:
+        messages.error(request, f"{refused.message} Ask an owner of the practice to upgrade its plan.")
 
 
 def _back(job_or_session: Job | ClinicalSession) -> HttpResponse:
@@ -50,6 +64,9 @@ def start(request: HttpRequest, session_id: Any) -> HttpResponse:
         return _back(session)
     except JobAlreadyActive:
         messages.info(request, "This session is already being processed; its progress is shown below.")
+        return _back(session)
+    except PlanLimitExceeded as refused:
+        _plan_limit(request, refused)
         return _back(session)
     if job.status == Job.Status.FAILED:
         messages.error(request, job.error_message)
@@ -76,6 +93,8 @@ def _start_after_upload(session: ClinicalSession, user: User) -> str:
         job = job_start(session=session, requested_by=user)
     except JobAlreadyActive:
         return "The session was already being processed; process it again once that run ends to use this recording."
+    except PlanLimitExceeded as refused:
+        return f"The recording was stored but not processed: {refused.message}"
     if job.status == Job.Status.FAILED:
         return job.error_message
     return "Processing started."
@@ -92,6 +111,8 @@ def retry(request: HttpRequest, pk: Any) -> HttpResponse:
         messages.error(request, "Only a failed or canceled run can be retried.")
     except JobAlreadyActive:
         messages.info(request, "This session is already being processed.")
+    except PlanLimitExceeded as refused:
+        _plan_limit(request, refused)
     else:
         messages.success(request, "Retrying from the step that failed.")
     return _back(job)

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Membership, Practice, User
+from billing.services import subscription_start_trial
 from jobs.services import job_start
 from sessions.models import ClinicalSession
 from sessions.services import recording_replace, session_create
@@ -32,6 +33,8 @@ class Command(BaseCommand):
                 user=clinician, practice=practice, defaults={"role": Membership.Role.OWNER}
             )
             staff = self._user(DEMO_STAFF_EMAIL, "Sam Staff", staff=True)
+            # Made here rather than by accounts' practice_create, so its trial is started here too.
+            subscription_start_trial(practice)
         if not ClinicalSession.objects.filter(practice=practice).exists():
             session = session_create(
                 practice=practice,
