@@ -49,6 +49,9 @@ _STATUSES = {
 }
 
 
+NEVER_PAID = (Subscription.Status.INCOMPLETE, Subscription.Status.INCOMPLETE_EXPIRED)
+
+
 def _timestamp(value: Any) -> dt.datetime | None:
     return dt.datetime.fromtimestamp(int(value), tz=dt.UTC) if isinstance(value, int | float) else None
 
@@ -238,9 +241,10 @@ def _apply_state(row: Subscription, remote: dict[str, Any], event_created: dt.da
     customer = _id(remote.get("customer"))
     if customer:
         row.stripe_customer_id = customer
-    if row.status == Subscription.Status.TRIALING and not live:
-        # A checkout that was never paid (or a subscription ended before it was) ends nothing: the practice
-        # keeps its trial.
+    if row.status == Subscription.Status.TRIALING and status in NEVER_PAID:
+        # A checkout whose first payment has not gone through (or never will) ends nothing: the practice keeps
+        # its trial. A subscription that was paid and has ended since (canceled) does end it, whatever order
+        # its events arrive in.
         row.save()
         return f"kept the trial: subscription {remote_id} is {status}"
     row.stripe_subscription_id = remote_id
