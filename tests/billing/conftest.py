@@ -52,9 +52,7 @@ Deliver = Callable[..., Any]
 
 
 @pytest.fixture
-def deliver(
-    fake_stripe: FakeStripe, stripe_tasks: list[int], django_capture_on_commit_callbacks: Any
-) -> Deliver:
+def deliver(fake_stripe: FakeStripe, stripe_tasks: list[int], django_capture_on_commit_callbacks: Any) -> Deliver:
     """POST an event to the webhook as Stripe would (signed now), then run the tasks it queued."""
 
     def post(event: dict[str, Any], *, run: bool = True, timestamp: int | None = None) -> Any:
@@ -101,8 +99,9 @@ def plan(key: str) -> Plan:
 def subscribe(practice: Practice, key: str, **fields: Any) -> Subscription:
     """Put the practice on a paid plan as if Stripe had told us (for tests about what a plan allows)."""
     subscription = subscription_start_trial(practice)
+    status = fields.pop("status", Subscription.Status.ACTIVE)
     Subscription.objects.filter(pk=subscription.pk).update(
-        plan=plan(key), status=fields.pop("status", Subscription.Status.ACTIVE), stripe_subscription_id="sub_x", **fields
+        plan=plan(key), status=status, stripe_subscription_id="sub_x", **fields
     )
     subscription.refresh_from_db()
     return subscription

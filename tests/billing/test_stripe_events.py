@@ -37,7 +37,9 @@ def _stripe_state(fake, subscription_id: str) -> dict[str, object]:
     return {
         "status": status,
         "plan": item["price"]["id"].removeprefix("price_"),
-        "period": tuple(dt.datetime.fromtimestamp(item[k], tz=dt.UTC) for k in ("current_period_start", "current_period_end")),
+        "period": tuple(
+            dt.datetime.fromtimestamp(item[key], tz=dt.UTC) for key in ("current_period_start", "current_period_end")
+        ),
         "customer": subscription["customer"],
         "subscription": subscription_id,
         "past_due_since": None,
@@ -68,7 +70,9 @@ ORDERS = {
 
 
 @pytest.mark.parametrize("order", list(ORDERS))
-def test_any_order_and_any_repeat_of_the_events_leave_stripes_state(fake_stripe, deliver, trial, practice, alice, order):
+def test_any_order_and_any_repeat_of_the_events_leave_stripes_state(
+    fake_stripe, deliver, trial, practice, alice, order
+):
     events = _a_subscriptions_life(fake_stripe, practice, alice)
     for event in ORDERS[order](events):
         assert deliver(event).status_code == 200
