@@ -1,12 +1,14 @@
-"""Audio minutes for billing: recorded once when a run that transcribed its audio succeeds, and estimated before
-a run starts so that billing can refuse one that would go past the plan.
+"""Audio minutes for billing: recorded once when a run that had its audio transcribed succeeds, and estimated
+before a run starts so that billing can refuse one that would go past the plan.
 
-What is billed is a session's audio transcribed by the provider, once: at the success of the first run that
-ends with a note for it, whether that run transcribed the audio itself or a failed run of the same session
-and audio did (a manual retry, a new run after a failure). A transcript reused from identical audio
-(``jobs.pipeline.prepare``) sent nothing to the provider and is not billed; neither is a new run of audio the
-session already paid for. ``billing.services.usage_record`` keeps one record per job, so a retry, a re-run of a
-stage or a reclaimed worker never records twice.
+What is billed is a session's audio heard by the transcription provider, once, at the success of the first run
+that ends with a note for it: the run that transcribed it, or a later run of the same session and audio that
+used that transcript (a manual retry, a new run after a failure or a cancel). The transcript itself says which
+run produced it (``TRANSCRIBED_BY`` in its provider metadata, written in the same commit as the transcript), so
+a worker killed between its stage's commits changes nothing. A transcript reused from identical audio of
+another session (``jobs.pipeline.prepare``) names a run of that other session: nothing was sent to the provider
+and nothing is billed. ``billing.services.usage_record`` keeps one record per job, and a session's audio that
+was billed once is not billed again, so a retry, a re-run of a stage or a reclaimed worker never records twice.
 """
 
 from __future__ import annotations
@@ -20,11 +22,13 @@ from django.db.models.functions import Cast
 
 from billing.models import UsageRecord
 from billing.services import usage_record
-from jobs.models import Artifact, Job, JobEvent
+from jobs.models import Artifact, Job
 from jobs.providers.factory import transcription_model
 from jobs.transitions import Transition
-from sessions.models import Recording
+from sessions.models import Recording, Transcript
 from sessions.transcripts import reusable_transcript
+
+TRANSCRIBED_BY = "transcribed_by_job"
 
 
 def _runs_of(session_id: uuid.UUID, media_sha256: str) -> QuerySet[Job, Any]:
@@ -32,10 +36,19 @@ def _runs_of(session_id: uuid.UUID, media_sha256: str) -> QuerySet[Job, Any]:
 
 
 def _transcribed(session_id: uuid.UUID, media_sha256: str) -> bool:
-    """A run of this session and audio finished the transcribe stage: the provider heard the audio."""
-    return JobEvent.objects.filter(
-        job__in=_runs_of(session_id, media_sha256), kind=JobEvent.Kind.STAGE, stage=Job.Stage.TRANSCRIBE
-    ).exists()
+    """The session's transcript of this audio was made by the provider for one of the session's runs (not
+    copied from another session's)."""
+    metadata = (
+        Transcript.objects.filter(session_id=session_id, media_sha256=media_sha256)
+        .values_list("provider_metadata", flat=True)
+        .first()
+    )
+    run = metadata.get(TRANSCRIBED_BY) if isinstance(metadata, dict) else None
+    try:
+        run_id = uuid.UUID(str(run))
+    except ValueError:
+        return False
+    return _runs_of(session_id, media_sha256).filter(pk=run_id).exists()
 
 
 def _billed(session_id: uuid.UUID, media_sha256: str) -> bool:

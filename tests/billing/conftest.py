@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 from pytest_django.fixtures import Settings
 
-from accounts.models import Practice, User
+from accounts.models import ApiKey, Practice, User
 from billing.models import Plan, Subscription
 from billing.services import checkout_start, subscription_start_trial
 from billing.stripe_events import stripe_event_process
@@ -19,6 +19,7 @@ from jobs.services import job_start
 from jobs.tasks import run_job
 from sessions.models import ClinicalSession
 from sessions.services import recording_replace
+from tests.api.conftest import ApiClient
 from tests.factories import ClinicalSessionFactory
 from tests.fakes.stripe_server import FakeStripe
 from tests.support.synthetic_audio import write_wav
@@ -129,3 +130,10 @@ def process(session: ClinicalSession, user: User) -> Job:
     run_job(str(job.pk))
     job.refresh_from_db()
     return job
+
+
+@pytest.fixture
+def api(alice: User, practice: Practice) -> ApiClient:
+    """Alice's practice's API key, as an integrator calls with it."""
+    _, raw = ApiKey.issue(practice=practice, name="EHR sync", created_by=alice)
+    return ApiClient(raw)

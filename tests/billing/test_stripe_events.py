@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from typing import Any
 
 import pytest
 
@@ -48,7 +49,7 @@ def _stripe_state(fake, subscription_id: str) -> dict[str, object]:
     }
 
 
-def _a_subscriptions_life(fake, practice, alice) -> list[dict]:
+def _a_subscriptions_life(fake, practice, alice) -> list[dict[str, Any]]:
     """Checkout of Pro; a failed renewal, then paid; a renewal; a change to Premium: twelve events."""
     events = paid_checkout(fake, practice, alice, "pro")
     subscription_id = events[0]["data"]["object"]["id"]
