@@ -6,7 +6,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
@@ -40,6 +42,9 @@ from billing.webhooks import WebhookRefused, webhook_receive
 logger = logging.getLogger(__name__)
 
 STRIPE_UNAVAILABLE = "Stripe could not be reached just now; nothing was changed. Try again in a minute."
+# Where the page's Checkout and portal forms end up after our redirect: the browser applies the page's CSP
+# form-action to that redirect too.
+STRIPE_PAGE_ORIGINS = ("https://checkout.stripe.com", "https://billing.stripe.com")
 
 
 def _membership(request: HttpRequest) -> Membership:
@@ -123,7 +128,17 @@ def billing_page(request: HttpRequest) -> HttpResponse:
         ),
         now=timezone.now(),
     )
-    return render(request, "billing/billing.html", context)
+    response = render(request, "billing/billing.html", context)
+    setattr(response, "_csp_update", {"form-action": _stripe_page_origins()})  # noqa: B010 — django-csp's hook
+    return response
+
+
+def _stripe_page_origins() -> list[str]:
+    origins = list(STRIPE_PAGE_ORIGINS)
+    base = urlsplit(str(settings.STRIPE_API_BASE or ""))
+    if base.scheme and base.netloc:  # a fake Stripe's pages, for tests and the demo
+        origins.append(f"{base.scheme}://{base.netloc}")
+    return origins
 
 
 def _page_url(request: HttpRequest, **query: str) -> str:
