@@ -89,7 +89,7 @@ def subscription_of(practice: Practice) -> Subscription:
 def _subscription_locked(practice: Practice) -> Subscription:
     """The row, locked until the caller's transaction ends: checks that count usage run one at a time."""
     subscription_of(practice)
-    return Subscription.objects.select_for_update().select_related("plan").get(practice=practice)
+    return Subscription.objects.select_for_update(of=("self",)).select_related("plan").get(practice=practice)
 
 
 # --- Standing and usage ------------------------------------------------------------------------------------

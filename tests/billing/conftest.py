@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.apps import apps as django_apps
 from django.test import Client
 from pytest_django.fixtures import Settings
 
@@ -25,6 +27,23 @@ from tests.fakes.stripe_server import FakeStripe
 from tests.support.synthetic_audio import write_wav
 
 WEBHOOK = "/billing/stripe/webhook/"
+
+
+def seed_plans() -> None:
+    """The plans the data migration seeds; a transactional test's flush removes them for the tests after it."""
+    import_module("billing.migrations.0002_seed_plans").seed_plans(django_apps, None)
+
+
+@pytest.fixture(autouse=True)
+def _plans(request: pytest.FixtureRequest) -> None:
+    if request.node.get_closest_marker("django_db") is not None:
+        request.getfixturevalue("db" if not _transactional(request) else "transactional_db")
+        seed_plans()
+
+
+def _transactional(request: pytest.FixtureRequest) -> bool:
+    marker = request.node.get_closest_marker("django_db")
+    return bool(marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])))
 
 
 @pytest.fixture

@@ -331,7 +331,8 @@ class FakeStripe(FakeAPIServer):
         with self._state:
             session = self.checkout_sessions[session_id]
             customer = session["customer"] or self.customer_create({"email": session["customer_email"]})["id"]
-            start = self.tick()
+            # The period starts now, as Stripe's does (the events' own clock runs behind, one second apiece).
+            start = int(time.time())
             subscription_id = self._id("sub")
             subscription = {
                 "id": subscription_id,
