@@ -3,6 +3,7 @@ endpoint Stripe posts its events to."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -73,10 +74,12 @@ class ChartBar:
 CHART_HEIGHT = 100
 BAR_PITCH = 10
 BAR_WIDTH = 7
+MAX_CHART_DAYS = 62
 
 
-def _chart(days: list[tuple[Any, float]]) -> dict[str, Any]:
-    """Minutes per day as SVG bars, in viewBox units: drawn by the server, no script."""
+def _chart(days: list[tuple[Any, float]], *, first_day: dt.date, last_day: dt.date) -> dict[str, Any]:
+    """Minutes per day as SVG bars, in viewBox units, drawn by the server (no script). The chart spans the whole
+    period, so the days still to come are the empty space on its right."""
     peak = max((value for _, value in days), default=0.0)
     scale = CHART_HEIGHT / peak if peak > 0 else 0.0
     bars = []
@@ -86,13 +89,16 @@ def _chart(days: list[tuple[Any, float]]) -> dict[str, Any]:
         if value > 0:
             height = max(height, 1.5)
         bars.append(ChartBar(day=day, minutes=value, x=index * BAR_PITCH + 1.5, y=CHART_HEIGHT - height, height=height))
+    span = min(max((last_day - first_day).days + 1, len(days), 1), MAX_CHART_DAYS)
     return {
         "bars": bars,
-        "width": max(len(days), 1) * BAR_PITCH,
+        "width": span * BAR_PITCH,
         "height": CHART_HEIGHT,
         "bar_width": BAR_WIDTH,
         "peak": peak,
         "total": round(sum(value for _, value in days), 2),
+        "first_day": first_day,
+        "last_day": last_day,
     }
 
 
@@ -120,7 +126,11 @@ def billing_page(request: HttpRequest) -> HttpResponse:
         meter_low=round(state.minutes_limit * 0.75, 2),
         meter_high=round(state.minutes_limit * 0.9, 2),
         seats_used=seats_used(practice),
-        chart=_chart(usage_by_day(practice, state.period_start, state.period_end)),
+        chart=_chart(
+            usage_by_day(practice, state.period_start, state.period_end),
+            first_day=timezone.localdate(state.period_start),
+            last_day=timezone.localdate(state.period_end - dt.timedelta(microseconds=1)),
+        ),
         plans=Plan.objects.filter(is_active=True),
         paid=has_paid_subscription(practice),
         trial_days_left=(

@@ -56,7 +56,7 @@ def test_the_chart_has_a_bar_for_each_day_of_the_period_so_far(fake_stripe, tria
     _used(practice, 60)
     page = alice_client.get(PAGE).content.decode()
     assert len(re.findall(r'<rect class="chart-bar"', page)) == 5
-    assert "3 minutes over 5 days" in page
+    assert "3 minutes over the 5 days so far" in page
     assert page.count("<tr><td><time") == 5
 
 
