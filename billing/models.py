@@ -110,7 +110,10 @@ class Subscription(models.Model):
         until it has, a period that ran out is followed by one of the same length, so usage never piles up
         across a renewal we have not heard of yet."""
         start, end = self.current_period_start, self.current_period_end
-        if self.status == self.Status.TRIALING or end <= start:
+        if self.status == self.Status.TRIALING:
+            # The trial's days, as far as staff may have extended them.
+            return start, max(end, self.trial_ends_at or end)
+        if end <= start:
             return start, end
         length = end - start
         while now >= end:

@@ -41,6 +41,9 @@ def stripe_reconcile() -> dict[str, int]:
         except StripeUnavailable as error:
             logger.warning("stripe reconciliation: event %s not applied: %s", pk, error)
             counts["events_failed"] += 1
+        except Exception:
+            logger.exception("stripe reconciliation: event %s could not be applied", pk)
+            counts["events_failed"] += 1
         else:
             counts["events_applied"] += 1
     subscriptions = Subscription.objects.exclude(stripe_subscription_id="").select_related("practice")

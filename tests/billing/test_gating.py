@@ -101,6 +101,18 @@ def test_granted_minutes_lift_the_limit(fake_stripe, trial, recorded, api, pract
     assert _start(api, recorded(60)).status_code == 202
 
 
+def test_an_extended_trial_still_counts_its_minutes(fake_stripe, trial, recorded, api, practice, settings):
+    settings.TRIAL_MINUTES = 1
+    Subscription.objects.filter(practice=practice).update(
+        current_period_start=timezone.now() - dt.timedelta(days=20),
+        current_period_end=timezone.now() - dt.timedelta(days=6),
+        trial_ends_at=timezone.now() + dt.timedelta(days=7),  # staff gave a week more
+    )
+    assert _start(api, recorded(10)).status_code == 202
+    _used(practice, 60)
+    assert _refusal(_start(api, recorded(10)))[2] == "minutes_exhausted"
+
+
 def test_more_members_than_seats_refuses_jobs(fake_stripe, practice, alice, bob, recorded, api):
     subscribe(practice, "pro")
     Plan.objects.filter(key="pro").update(seats=1)  # staff changed the plan: one seat, two members
@@ -156,6 +168,8 @@ def test_the_page_tells_an_owner_why_and_links_to_billing(fake_stripe, trial, re
     assert "trial has ended" in message
     assert 'href="/billing/"' in message
     assert Job.objects.count() == 0
+    page = alice_client.post(f"/jobs/start/{session.pk}/", follow=True).content.decode()
+    assert '<a href="/billing/">Upgrade on the billing page</a>' in page
 
 
 def test_the_page_tells_a_clinician_to_ask_an_owner(fake_stripe, trial, bob, bob_client, practice):

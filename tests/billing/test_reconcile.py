@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from billing import stripe_events
 from billing.models import StripeEvent, Subscription
 from billing.reconcile import stripe_reconcile
 from billing.stripe_events import HANDLED_EVENT_TYPES
@@ -114,3 +115,22 @@ def test_stripe_unreachable_changes_nothing_and_says_so(fake_stripe, trial, prac
 def test_it_is_a_no_op_while_billing_is_off(settings, practice):
     settings.STRIPE_SECRET_KEY = ""
     assert stripe_reconcile() == {"skipped": 1}
+
+
+def test_an_event_that_cannot_be_applied_does_not_hold_back_the_others(
+    fake_stripe, deliver, trial, practice, alice, monkeypatch
+):
+    paid_checkout(fake_stripe, practice, alice, "pro")
+    real = stripe_events._apply
+
+    def apply(event):
+        if event.type == "invoice.paid":
+            raise RuntimeError("a bug")
+        return real(event)
+
+    monkeypatch.setattr(stripe_events, "_apply", apply)
+    counts = stripe_reconcile()
+    assert (counts["events_failed"], counts["events_applied"]) == (1, 2)
+    assert _status(practice) == ("active", "pro")
+    failed = StripeEvent.objects.get(type="invoice.paid")
+    assert (failed.processed_at, failed.last_error) == (None, "a bug")
