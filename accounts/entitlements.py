@@ -61,6 +61,15 @@ def feature_require(practice: Practice, feature: Feature) -> None:
         _feature_check(practice, feature)
 
 
+def feature_refusal(practice: Practice, feature: Feature) -> str:
+    """Why the practice may not use ``feature`` (a message for its people), or "" when it may."""
+    try:
+        feature_require(practice, feature)
+    except PlanLimitExceeded as refused:
+        return refused.message
+    return ""
+
+
 def feature_allowed(practice: Practice, feature: Feature) -> bool:
     try:
         feature_require(practice, feature)

@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from accounts.entitlements import Feature, PlanLimitExceeded, feature_require
+from accounts.entitlements import Feature, feature_refusal
 from accounts.models import ApiKey, Membership
 from accounts.tenancy import current_membership, signed_in_user
 
@@ -45,22 +45,19 @@ def api_keys(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"practice": membership.practice}
     status = 200
     if request.method == "POST":
-        try:
-            feature_require(membership.practice, Feature.API_ACCESS)
-        except PlanLimitExceeded as refused:
-            # The form stays as it was; the page says why and where the plan is changed.
-            context["plan_refusal"] = refused.message
+        # The plan's refusal (billing) leaves the form as it was; the page says why and where plans are changed.
+        context["plan_refusal"] = feature_refusal(membership.practice, Feature.API_ACCESS)
+        if context["plan_refusal"]:
             status = 402
+        elif form.is_valid():
+            key, raw_key = ApiKey.issue(
+                practice=membership.practice, name=form.cleaned_data["name"], created_by=signed_in_user(request)
+            )
+            # Shown in this answer only: never stored, never put in a redirect or the session.
+            context.update(new_key=key, raw_key=raw_key)
+            form = ApiKeyForm()
         else:
-            if form.is_valid():
-                key, raw_key = ApiKey.issue(
-                    practice=membership.practice, name=form.cleaned_data["name"], created_by=signed_in_user(request)
-                )
-                # Shown in this answer only: never stored, never put in a redirect or the session.
-                context.update(new_key=key, raw_key=raw_key)
-                form = ApiKeyForm()
-            else:
-                status = 400
+            status = 400
     keys = ApiKey.objects.visible_to(request.user).filter(practice=membership.practice).select_related("created_by")
     context.update(form=form, keys=keys)
     return render(request, "accounts/api_keys.html", context, status=status)

@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from accounts.entitlements import Feature, PlanLimitExceeded, feature_require
+from accounts.entitlements import Feature, feature_refusal
 from accounts.tenancy import signed_in_user
 from accounts.views import practice_admin_membership
 from integrations.forms import WebhookEndpointForm
@@ -31,25 +31,23 @@ def webhooks(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"practice": membership.practice}
     status = 200
     if request.method == "POST":
-        try:
-            feature_require(membership.practice, Feature.WEBHOOKS)
-        except PlanLimitExceeded as refused:
-            context["plan_refusal"] = refused.message
+        # The plan's refusal (billing) leaves the form as it was; the page says why and where plans are changed.
+        context["plan_refusal"] = feature_refusal(membership.practice, Feature.WEBHOOKS)
+        if context["plan_refusal"]:
             status = 402
+        elif form.is_valid():
+            endpoint = WebhookEndpoint.objects.create(
+                practice=membership.practice,
+                url=form.cleaned_data["url"],
+                description=form.cleaned_data["description"],
+                secret=new_secret(),
+                created_by=signed_in_user(request),
+            )
+            # Shown in this answer only, so it never sits in a redirect or the session.
+            context["new_endpoint"] = endpoint
+            form = WebhookEndpointForm()
         else:
-            if form.is_valid():
-                endpoint = WebhookEndpoint.objects.create(
-                    practice=membership.practice,
-                    url=form.cleaned_data["url"],
-                    description=form.cleaned_data["description"],
-                    secret=new_secret(),
-                    created_by=signed_in_user(request),
-                )
-                # Shown in this answer only, so it never sits in a redirect or the session.
-                context["new_endpoint"] = endpoint
-                form = WebhookEndpointForm()
-            else:
-                status = 400
+            status = 400
     recent = WebhookDelivery.objects.order_by("-created_at")[:RECENT_DELIVERIES]
     endpoints = (
         WebhookEndpoint.objects.visible_to(request.user)
