@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
 from accounts.entitlements import Feature, PlanLimitExceeded, feature_require
-from accounts.models import ApiKey, Membership, Practice, User
+from accounts.models import ApiKey, Invitation, Membership, Practice, User
 
 
 class MembershipInline(admin.TabularInline[Membership, Any]):
@@ -133,3 +133,33 @@ class ApiKeyAdmin(admin.ModelAdmin[ApiKey]):
     def revoke(self, request: HttpRequest, queryset: Any) -> None:
         count = sum(1 for key in queryset if key.revoke())
         self.message_user(request, f"Revoked {count} key{'s' if count != 1 else ''}.")
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin[Invitation]):
+    """Read-only for staff: who was invited where; the link's token is never stored, its hash never shown."""
+
+    list_display = ["email", "practice", "role", "sent_at", "expires_at", "accepted_at", "revoked_at"]
+    list_filter = ["role"]
+    search_fields = ["email", "practice__name", "practice__slug"]
+    list_select_related = ["practice"]
+    exclude = ["token_hash"]
+    readonly_fields = [
+        "practice",
+        "email",
+        "role",
+        "invited_by",
+        "created_at",
+        "sent_at",
+        "send_count",
+        "expires_at",
+        "accepted_at",
+        "accepted_by",
+        "revoked_at",
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Invitation | None = None) -> bool:
+        return False

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import AnonymousUser, PermissionsMixin
+from django.core import signing
 from django.db import models
 from django.utils import timezone
 from django.utils.text import slugify
@@ -71,6 +72,10 @@ class Practice(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=80, unique=True)
+    require_consent_before_processing = models.BooleanField(
+        default=False,
+        help_text="Refuse to transcribe or draft a session until the client's consent is recorded as given.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -88,6 +93,14 @@ class Practice(models.Model):
         return slug
 
 
+class MembershipQuerySet(models.QuerySet["Membership"]):
+    def visible_to(self, user: User | AnonymousUser) -> MembershipQuerySet:
+        """A practice's members are managed by its owners and admins; clinicians manage none."""
+        from accounts.tenancy import practice_ids_seen_whole_by  # the tenancy module builds on these models
+
+        return self.filter(practice_id__in=practice_ids_seen_whole_by(user))
+
+
 class Membership(models.Model):
     class Role(models.TextChoices):
         OWNER = "owner", "Owner"
@@ -97,7 +110,15 @@ class Membership(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.CLINICIAN)
+    # The key of a note format (formats.catalogue); checked there, since accounts knows no formats.
+    default_note_type = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="The format this member's new sessions start with; empty for the practice's usual one.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = MembershipQuerySet.as_manager()
 
     class Meta:
         ordering = ["created_at"]
@@ -175,6 +196,97 @@ class ApiKey(models.Model):
         if revoked:
             self.revoked_at = now
         return bool(revoked)
+
+
+class InvitationQuerySet(models.QuerySet["Invitation"]):
+    def visible_to(self, user: User | AnonymousUser) -> InvitationQuerySet:
+        """Invitations are sent and managed by the practice's owners and admins."""
+        from accounts.tenancy import practice_ids_seen_whole_by  # the tenancy module builds on these models
+
+        return self.filter(practice_id__in=practice_ids_seen_whole_by(user))
+
+    def open(self) -> InvitationQuerySet:
+        """Neither accepted nor revoked (pending, or expired and so resendable)."""
+        return self.filter(accepted_at__isnull=True, revoked_at__isnull=True)
+
+
+class Invitation(models.Model):
+    """An invitation to join a practice with a role, sent by email.
+
+    The link carries a signed random token; only its SHA-256 is stored, so the table alone opens nothing. The
+    link works once, until ``expires_at``; resending replaces the token, so an older link stops working.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        REVOKED = "revoked", "Revoked"
+        EXPIRED = "expired", "Expired"
+
+    SIGNING_SALT = "accounts.invitation"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=16, choices=Membership.Role.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField()
+    send_count = models.PositiveSmallIntegerField(default=1)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = InvitationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # One open invitation per address and practice: a second one is a resend.
+            models.UniqueConstraint(
+                fields=["practice", "email"],
+                condition=models.Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                name="invitation_one_open_per_email",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Invitation of {self.email} to {self.practice_id} as {self.role}"
+
+    @staticmethod
+    def hash_token(raw_token: str) -> str:
+        # 256 random bits: a fast hash is enough.
+        return hashlib.sha256(raw_token.encode()).hexdigest()
+
+    @classmethod
+    def new_token(cls) -> tuple[str, str]:
+        """A fresh (link token, hash to store). The link token is the random token, signed."""
+        raw = secrets.token_urlsafe(32)
+        return signing.Signer(salt=cls.SIGNING_SALT, sep=".").sign(raw), cls.hash_token(raw)
+
+    @classmethod
+    def from_link_token(cls, link_token: str) -> Invitation | None:
+        """The invitation a link names; None for a link that was not issued here (checked before any query)."""
+        try:
+            raw = signing.Signer(salt=cls.SIGNING_SALT, sep=".").unsign(link_token)
+        except signing.BadSignature:
+            return None
+        return cls.objects.select_related("practice", "invited_by").filter(token_hash=cls.hash_token(raw)).first()
+
+    @property
+    def status(self) -> str:
+        if self.accepted_at is not None:
+            return self.Status.ACCEPTED
+        if self.revoked_at is not None:
+            return self.Status.REVOKED
+        if self.expires_at <= timezone.now():
+            return self.Status.EXPIRED
+        return self.Status.PENDING
+
+    def get_status_display(self) -> str:
+        return str(self.Status(self.status).label)
 
 
 class IdempotencyRecord(models.Model):

@@ -61,4 +61,10 @@ urlpatterns = [
     ),
     path("api-keys/", views.api_keys, name="api_keys"),
     path("api-keys/<uuid:pk>/revoke/", views.api_key_revoke, name="api_key_revoke"),
+    path("members/", views.members, name="members"),
+    path("members/<int:pk>/role/", views.member_role, name="member_role"),
+    path("members/<int:pk>/remove/", views.member_remove, name="member_remove"),
+    path("invitations/<uuid:pk>/resend/", views.invitation_resend_view, name="invitation_resend"),
+    path("invitations/<uuid:pk>/revoke/", views.invitation_revoke_view, name="invitation_revoke"),
+    path("invitations/accept/<str:token>/", views.invitation_accept_view, name="invitation_accept"),
 ]

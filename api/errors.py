@@ -5,11 +5,16 @@ from DRF (authentication, throttling, parsing) or from Django itself (an unknown
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
+from django.urls import Resolver404, resolve
 from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -37,7 +42,8 @@ _CODES = {
     500: "internal_error",
     503: "ai_disabled",
 }
-ERROR_CODES = sorted(set(_CODES.values()))
+# Codes that share a status with another: a 409 is "conflict" unless the view says "consent_required".
+ERROR_CODES = sorted({*_CODES.values(), "consent_required"})
 
 
 def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -144,3 +150,39 @@ def handler500(request: HttpRequest) -> HttpResponse:
             request, 500, "internal_error", "Something went wrong on our side; the error has been logged."
         )
     return defaults.server_error(request)
+
+
+@csrf_exempt  # it changes nothing, and a CSRF refusal would hide the 404 (or the API's JSON envelope)
+@login_not_required
+def not_found(request: HttpRequest, unmatched: str = "") -> HttpResponse:
+    """The last URL pattern, taking any path no other pattern takes.
+
+    With DEBUG on (the demo), Django answers an unknown path with its own debug page and never calls
+    ``handler404``; ending the URLconf here gives the product's page, or the API's JSON envelope, in every mode.
+    A path that only lacks its trailing slash is still redirected, as ``APPEND_SLASH`` would.
+    """
+    if request.method in ("GET", "HEAD") and not request.path_info.endswith("/"):
+        with_slash = request.path_info + "/"
+        try:
+            match = resolve(with_slash)
+        except Resolver404:
+            match = None
+        if match is not None and match.func is not not_found:
+            query = request.META.get("QUERY_STRING", "")
+            return HttpResponsePermanentRedirect(request.path + "/" + (f"?{query}" if query else ""))
+    return handler404(request, Http404())
+
+
+class NotFoundPageMiddleware:
+    """With DEBUG on, a view's ``Http404`` also gets the product's page (or the API envelope), not the debug one."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if settings.DEBUG and isinstance(exception, Http404):
+            return handler404(request, exception)
+        return None

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
 from api.errors import ERROR_CODES
+
+IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    "Idempotency-Key",
+    {"type": "string", "pattern": "^[!-~]{1,255}$", "minLength": 1, "maxLength": 255},
+    OpenApiParameter.HEADER,
+    description="Repeat a create safely: a repeat gets the first answer back (kept 24 hours).",
+)
 
 
 class ErrorSerializer(serializers.Serializer[Any]):
@@ -81,3 +90,16 @@ def schema_add_common_headers(result: dict[str, Any], generator: Any, request: A
                 if str(code) == "429":
                     headers["Retry-After"] = retry_after
     return result
+
+
+class EndpointAutoSchema(AutoSchema):
+    """Describes an endpoint by its own docstring only.
+
+    drf-spectacular reads docstrings with ``inspect.getdoc``, which falls back to a base class's: an endpoint
+    without one would publish the base view's notes for maintainers (how tenancy is applied) as its description.
+    """
+
+    def get_description(self) -> str:  # type: ignore[override]  # drf-spectacular takes no arguments here
+        action_or_method = getattr(self.view, getattr(self.view, "action", self.method.lower()), None)
+        own = inspect.cleandoc(action_or_method.__doc__) if action_or_method and action_or_method.__doc__ else ""
+        return own or inspect.cleandoc(type(self.view).__dict__.get("__doc__") or "")

@@ -8,13 +8,12 @@ import time
 from typing import ClassVar
 
 from django.conf import settings
-from django.db import connection
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
-from accounts.models import RateLimitCounter
+from accounts.rate_limits import rate_counter_hit
 from api.authentication import caller_identity
 
 _PERIODS = {
@@ -38,27 +37,6 @@ def parse_rate(rate: str) -> tuple[int, int]:
     if match is None or match.group(2) not in _PERIODS:
         raise ValueError(f"{rate!r} is not a rate like 30/min, 500/hour or 5/s.")
     return int(match.group(1)), _PERIODS[match.group(2)]
-
-
-def rate_counter_hit(*, scope: str, identity: str, window_seconds: int, now: float | None = None) -> tuple[int, int]:
-    """Count one request in the current window with one atomic upsert; returns (count so far, window start)."""
-    moment = time.time() if now is None else now
-    window_start = int(moment // window_seconds) * window_seconds
-    table = connection.ops.quote_name(RateLimitCounter._meta.db_table)
-    count_column = connection.ops.quote_name("count")
-    sql = (
-        f"INSERT INTO {table} (scope, identity, window_start, {count_column}) VALUES (%s, %s, %s, 1) "  # noqa: S608 — names are ours, values are parameters
-        f"ON CONFLICT (scope, identity, window_start) DO UPDATE SET {count_column} = {table}.{count_column} + 1 "
-        f"RETURNING {count_column}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [scope, identity, window_start])
-        row = cursor.fetchone()
-    count = int(row[0]) if row else 1
-    if count == 1:
-        # A new window: the caller's older windows are of no further use.
-        RateLimitCounter.objects.filter(scope=scope, identity=identity, window_start__lt=window_start).delete()
-    return count, window_start
 
 
 class DatabaseRateThrottle(BaseThrottle):

@@ -5,6 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
+from accounts.models import Membership
 from accounts.tenancy import current_membership
 
 
@@ -15,4 +16,7 @@ def site(request: HttpRequest) -> dict[str, Any]:
         "max_upload_mb": settings.MAX_UPLOAD_MB,
         # Owners and admins manage the practice's API keys and webhooks.
         "manages_practice": membership is not None and membership.sees_whole_practice,
+        # Owners write the practice's consent script.
+        "owns_practice": membership is not None and membership.role == Membership.Role.OWNER,
+        "in_practice": membership is not None,
     }

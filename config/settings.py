@@ -60,6 +60,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "api.errors.NotFoundPageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
 ]
@@ -152,6 +153,10 @@ STORAGES = {
 
 MAX_UPLOAD_MB = env_int("MAX_UPLOAD_MB", 500, minimum=1)
 MAX_RECORDING_MINUTES = env_int("MAX_RECORDING_MINUTES", 240, minimum=1)
+# Recording in the browser: the largest part the page may send (a part is a few seconds of audio), and how long
+# a recording in progress may go without a new part before the dispatcher assembles and processes it.
+RECORDING_PART_MAX_MB = env_int("RECORDING_PART_MAX_MB", 10, minimum=1)
+RECORDING_IDLE_MINUTES = env_int("RECORDING_IDLE_MINUTES", 30, minimum=1)
 # Uploaded files always go to a temporary file on disk, never whole into memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 0
 FILE_UPLOAD_TEMP_DIR = env_str("FILE_UPLOAD_TEMP_DIR") or None
@@ -172,6 +177,9 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 12 * 60 * 60, minimum=60)
 PASSWORD_RESET_TIMEOUT = 60 * 60
+# A colleague's invitation link works once, for this many days; a practice sends at most so many an hour.
+INVITATION_TTL_DAYS = env_int("INVITATION_TTL_DAYS", 7, minimum=1)
+INVITATION_SENDS_PER_HOUR = env_int("INVITATION_SENDS_PER_HOUR", 20, minimum=1)
 
 EMAIL_HOST = env_str("EMAIL_HOST")
 EMAIL_BACKEND = (
@@ -229,7 +237,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.EndpointAutoSchema",
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
@@ -237,6 +245,8 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Sessionscribe API",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Enum values are listed by the schema itself; a generated "* `x` - X" list per field only repeats them.
+    "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
 }
 
 # --- AI providers ----------------------------------------------------------------------------
@@ -361,6 +371,10 @@ API_RATE_JOBS = env_str("API_RATE_JOBS", "30/min")
 API_RATE_JOBS_PER_IP = env_str("API_RATE_JOBS_PER_IP", "60/min")
 API_RATE_UPLOADS = env_str("API_RATE_UPLOADS", "30/min")
 API_RATE_UPLOADS_PER_IP = env_str("API_RATE_UPLOADS_PER_IP", "60/min")
+# Parts of recordings made in the browser: one every few seconds per recorder, and bursts when a page that was
+# offline sends what it kept.
+API_RATE_RECORDING_PARTS = env_str("API_RATE_RECORDING_PARTS", "240/min")
+API_RATE_RECORDING_PARTS_PER_IP = env_str("API_RATE_RECORDING_PARTS_PER_IP", "600/min")
 # How many proxies in front of the web process append to X-Forwarded-For, for the per-address limits; with 0
 # the connecting address is the client's.
 API_NUM_PROXIES = env_int("API_NUM_PROXIES", 0, minimum=0)
@@ -381,6 +395,7 @@ SPECTACULAR_SETTINGS.update(
         "ENUM_NAME_OVERRIDES": {
             "SessionStatusEnum": "sessions.models.ClinicalSession.Status",
             "ConsentMethodEnum": "sessions.models.ClinicalSession.ConsentMethod",
+            "ConsentStatusEnum": "sessions.models.ClinicalSession.ConsentStatus",
         },
         "POSTPROCESSING_HOOKS": [
             "drf_spectacular.hooks.postprocess_schema_enums",

@@ -15,7 +15,7 @@ from formats.models import NoteTemplate
 class NoteTemplateAdminForm(forms.ModelForm[NoteTemplate]):
     class Meta:
         model = NoteTemplate
-        fields = ["practice", "key", "name", "sections"]
+        fields = ["practice", "key", "name", "sections", "retired_at"]
 
     def clean_key(self) -> str:
         key: str = self.cleaned_data["key"]
@@ -43,10 +43,11 @@ class NoteTemplateAdminForm(forms.ModelForm[NoteTemplate]):
 @admin.register(NoteTemplate)
 class NoteTemplateAdmin(admin.ModelAdmin[NoteTemplate]):
     form = NoteTemplateAdminForm
-    list_display = ("name", "key", "practice", "updated_at")
-    list_filter = ("practice",)
+    list_display = ("name", "key", "practice", "length", "retired_at", "updated_at")
+    list_filter = ("length", "practice")
     search_fields = ("name", "key", "practice__name", "practice__slug")
     list_select_related = ("practice",)
     autocomplete_fields = ("practice",)
-    readonly_fields = ("created_at", "updated_at")
-    fields = ("practice", "key", "name", "sections", "created_at", "updated_at")
+    # Length and order are the practice's choices, made on its formats page.
+    readonly_fields = ("length", "position", "created_at", "updated_at")
+    fields = ("practice", "key", "name", "sections", "retired_at", "length", "position", "created_at", "updated_at")

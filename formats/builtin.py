@@ -4,6 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db import models
+
+
+class FormatLength(models.TextChoices):
+    """How long a drafted note should be: the drafting prompt says it, the clinician chooses it per format."""
+
+    BRIEF = "brief", "Brief"
+    STANDARD = "standard", "Standard"
+    DETAILED = "detailed", "Detailed"
+
 
 @dataclass(frozen=True)
 class SectionSpec:
@@ -17,6 +27,7 @@ class TemplateSpec:
     key: str
     name: str
     sections: tuple[SectionSpec, ...]
+    length: str = FormatLength.STANDARD.value
 
 
 def _spec(key: str, name: str, *sections: tuple[str, str, str]) -> TemplateSpec:

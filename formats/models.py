@@ -9,7 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from accounts.models import Practice, User
-from accounts.tenancy import practice_ids_visible_to
+from accounts.tenancy import practice_ids_seen_whole_by, practice_ids_visible_to
+from formats.builtin import FormatLength
 
 
 def validate_template_sections(value: Any) -> None:
@@ -28,7 +29,16 @@ def validate_template_sections(value: Any) -> None:
 
 class NoteTemplateQuerySet(models.QuerySet["NoteTemplate"]):
     def visible_to(self, user: User | AnonymousUser) -> NoteTemplateQuerySet:
+        """Every member of a practice sees its formats."""
         return self.filter(practice_id__in=practice_ids_visible_to(user))
+
+    def managed_by(self, user: User | AnonymousUser) -> NoteTemplateQuerySet:
+        """The formats a user may change: their practice's, when they are an owner or admin of it."""
+        return self.filter(practice_id__in=practice_ids_seen_whole_by(user))
+
+    def active(self) -> NoteTemplateQuerySet:
+        """Formats offered for new sessions; retired ones still lay out the notes already written in them."""
+        return self.filter(retired_at__isnull=True)
 
 
 class NoteTemplate(models.Model):
@@ -41,14 +51,30 @@ class NoteTemplate(models.Model):
         validators=[validate_template_sections],
         help_text='A list of {"key": ..., "heading": ..., "instruction": ...} in display order.',
     )
+    length = models.CharField(
+        max_length=16,
+        choices=FormatLength.choices,
+        default=FormatLength.STANDARD,
+        help_text="How long the drafted note should be; the drafting prompt says so.",
+    )
+    position = models.PositiveIntegerField(default=0, help_text="Order among the practice's own formats.")
+    retired_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="A retired format is not offered for new sessions; existing notes keep it.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = NoteTemplateQuerySet.as_manager()
 
     class Meta:
-        ordering = ["name"]
+        ordering = ["position", "name"]
         constraints = [models.UniqueConstraint(fields=["practice", "key"], name="notetemplate_unique_key")]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.practice})"
+
+    @property
+    def is_retired(self) -> bool:
+        return self.retired_at is not None

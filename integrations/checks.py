@@ -9,7 +9,14 @@ from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
 from api.throttles import parse_rate
 
-RATE_SETTINGS = ("API_RATE_JOBS", "API_RATE_JOBS_PER_IP", "API_RATE_UPLOADS", "API_RATE_UPLOADS_PER_IP")
+RATE_SETTINGS = (
+    "API_RATE_JOBS",
+    "API_RATE_JOBS_PER_IP",
+    "API_RATE_UPLOADS",
+    "API_RATE_UPLOADS_PER_IP",
+    "API_RATE_RECORDING_PARTS",
+    "API_RATE_RECORDING_PARTS_PER_IP",
+)
 
 
 @register(Tags.compatibility)

@@ -25,7 +25,7 @@ from rest_framework.response import Response
 from api.authentication import acting_user
 from api.errors import ApiError
 from api.idempotency import idempotent_response, request_fingerprint
-from api.schema import error_responses
+from api.schema import IDEMPOTENCY_PARAMETER, error_responses
 from api.throttles import CallerRateThrottle, IpRateThrottle
 from api.views import ApiView, IgnoreAcceptNegotiation, PublicApiView
 from billing.services import PlanLimitExceeded, billing_enabled, usage_summary
@@ -36,6 +36,7 @@ from jobs.models import Artifact, Job, JobEvent
 from jobs.services import (
     AI_DISABLED_MESSAGE,
     AiDisabled,
+    ConsentRequired,
     JobAlreadyActive,
     JobNotRetryable,
     NothingToProcess,
@@ -47,7 +48,7 @@ from jobs.services import (
 from notes.api import NoteSerializer
 from notes.exports import DOCX_CONTENT_TYPE, TXT_CONTENT_TYPE
 from notes.models import Note
-from sessions.api import IDEMPOTENCY_PARAMETER, SessionScoped, TranscriptSerializer
+from sessions.api import SessionScoped, TranscriptSerializer
 from sessions.models import Transcript
 
 DOWNLOAD_SALT = "api.artifact-download"
@@ -188,7 +189,8 @@ class JobCreate(SessionScoped):
                 429,
                 503,
                 s402=PLAN_LIMIT_DESCRIPTION,
-                s409="conflict: a job is already active (details.job is it), or the session has no recording yet",
+                s409="conflict: a job is already active (details.job is it), or the session has no recording yet; "
+                "consent_required: the practice requires the client's consent before processing",
             ),
         },
     )
@@ -214,6 +216,8 @@ class JobCreate(SessionScoped):
                 message="The session has no audio to process: upload its recording (audio is removed some time "
                 "after a successful transcript, under the practice's retention policy).",
             ) from None
+        except ConsentRequired:
+            raise _consent_required() from None
         except JobAlreadyActive as active:
             raise ApiError(
                 status_code=409,
@@ -264,6 +268,8 @@ class JobRetry(JobScoped):
             raise ApiError(
                 status_code=409, code="conflict", message="Only a failed or canceled job can be retried."
             ) from None
+        except ConsentRequired:
+            raise _consent_required() from None
         except JobAlreadyActive as active:
             raise ApiError(
                 status_code=409,
@@ -558,3 +564,12 @@ class Usage(JobScoped):
                 limits={"audio_minutes": summary.minutes_limit, "seats": summary.seats_limit},
             )
         return Response(UsageSerializer(body).data)
+
+
+def _consent_required() -> ApiError:
+    return ApiError(
+        status_code=409,
+        code="consent_required",
+        message="Your practice requires the client's consent before processing: record it as given "
+        "(POST /sessions/{id}/consent), then start the job.",
+    )

@@ -19,6 +19,7 @@ from django.utils import timezone
 from integrations.webhooks import webhook_resend_stale
 from jobs.models import Job
 from jobs.queue import enqueue_after_commit
+from jobs.recordings import idle_recordings_finish
 from jobs.services import job_cleanup_artifacts
 from jobs.transitions import job_reclaim, job_requeue_due
 
@@ -33,6 +34,7 @@ class DispatchCounts(TypedDict):
     reclaimed: int
     failed_after_crashes: int
     webhooks_resent: int
+    recordings_finished: int
 
 
 def dispatch_pass() -> DispatchCounts:
@@ -46,6 +48,7 @@ def dispatch_pass() -> DispatchCounts:
         "webhooks_resent": webhook_resend_stale(
             now=now, quiet_for=dt.timedelta(seconds=settings.JOB_RESEND_AFTER_SECONDS)
         ),
+        "recordings_finished": idle_recordings_finish(now=now),
     }
     reclaimed, failed = _reclaim_expired_leases(now)
     counts["reclaimed"] = reclaimed

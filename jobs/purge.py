@@ -10,7 +10,11 @@ What goes, and when:
   failures) older than ``TASK_RESULT_RETENTION_DAYS``. django-q2's queue rows (``OrmQ``) are not touched: the broker
   deletes a row when its task is acknowledged, and with ``ack_failures`` and ``max_attempts`` every task ends
   acknowledged, so a row still there is a delivery still due;
-- files under ``practices/`` (and readiness probes under ``health/``) that no Recording or Artifact row names, once
+- the parts of a recording made in the browser that was never assembled and received nothing for
+  ``AUDIO_RETENTION_HOURS`` (``sessions.parts``; the dispatcher assembles idle recordings long before, so these are
+  parts that could not be);
+- files under ``practices/`` (and readiness probes under ``health/``) that no Recording, RecordingPart or Artifact
+  row names, once
   older than ``ORPHAN_GRACE_MINUTES`` (a file is written before its row, so a younger one may be about to get its
   row), among them the temporary files of writers that were killed mid-write (``config.storage``).
 
@@ -43,7 +47,8 @@ from django_q.models import Task
 from accounts.models import IdempotencyRecord, RateLimitCounter
 from config.storage import is_temp_name
 from jobs.models import Artifact, Job, JobEvent, PurgeRun
-from sessions.models import Recording, Transcript
+from sessions.models import Recording, RecordingPart, Transcript
+from sessions.parts import recording_parts_purge_abandoned
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +66,7 @@ _ModelT = TypeVar("_ModelT", bound=models.Model)
 class PurgeCounts(TypedDict):
     recordings_audio: int
     artifacts: int
+    recording_parts: int
     job_events: int
     task_rows: int
     api_records: int
@@ -76,6 +82,7 @@ def _zero_counts() -> PurgeCounts:
     return PurgeCounts(
         recordings_audio=0,
         artifacts=0,
+        recording_parts=0,
         job_events=0,
         task_rows=0,
         api_records=0,
@@ -141,6 +148,9 @@ def _execute(run: PurgeRun, *, now: dt.datetime, dry_run: bool) -> PurgeRun:
     try:
         _purge_recordings(counts, now=now, dry_run=dry_run, batch=batch)
         _purge_artifacts(counts, now=now, dry_run=dry_run, batch=batch)
+        counts["recording_parts"] = recording_parts_purge_abandoned(
+            now=now, older_than=dt.timedelta(hours=settings.AUDIO_RETENTION_HOURS), dry_run=dry_run
+        )
         _purge_job_events(counts, now=now, dry_run=dry_run, batch=batch)
         _purge_task_rows(counts, now=now, dry_run=dry_run, batch=batch)
         _purge_api_records(counts, now=now, dry_run=dry_run, batch=batch)
@@ -347,6 +357,9 @@ def _sweep_names(counts: PurgeCounts, names: list[str], *, cutoff: dt.datetime, 
     if candidates:
         referenced.update(Recording.objects.filter(file__in=candidates).values_list("file", flat=True))
         referenced.update(Artifact.objects.filter(storage_name__in=candidates).values_list("storage_name", flat=True))
+        referenced.update(
+            RecordingPart.objects.filter(storage_name__in=candidates).values_list("storage_name", flat=True)
+        )
     for name in temporary:
         if dry_run or _delete_stored_file(name):
             counts["temp_files"] += 1

@@ -15,6 +15,7 @@ from jobs.artifacts import artifact_delete_files_rollback_unsafe, job_storage_pr
 from jobs.metering import expected_seconds, in_flight_seconds
 from jobs.models import Artifact, Job
 from jobs.transitions import job_create_failed, job_create_queued, job_request_cancel, job_requeue
+from sessions.consent import processing_needs_consent
 from sessions.models import ClinicalSession, Recording
 from sessions.services import storage_delete_tree_rollback_unsafe
 
@@ -42,6 +43,10 @@ class AiDisabled(JobNotRetryable):
     caller that knows only that one still refuses)."""
 
 
+class ConsentRequired(Exception):
+    """The practice requires the client's consent before processing, and the session does not have it."""
+
+
 def ai_disabled() -> bool:
     """The kill switch (``AI_MODE=off``): new jobs fail at once with AI_DISABLED and retries are refused."""
     return settings.AI_MODE == "off"
@@ -50,11 +55,14 @@ def ai_disabled() -> bool:
 def job_start(*, session: ClinicalSession, requested_by: User | None) -> Job:
     """Queue a pipeline run for the session's current recording.
 
-    Raises JobAlreadyActive (with the active job) when one is queued, running or waiting, NothingToProcess when
-    there is no recording, and PlanLimitExceeded when the practice's plan does not cover it (billing's check,
-    made in the transaction that creates the job). With AI switched off (``ai_disabled()``) the job is created
-    and fails at once with ``AI_DISABLED``, so the refusal is visible where the clinician looks.
+    Raises JobAlreadyActive (with the active job) when one is queued, running or waiting,
+    NothingToProcess when there is no recording, ConsentRequired when the practice requires consent
+    before processing and the session has none, and PlanLimitExceeded when the practice's plan does not cover it
+    (billing's check, made in the transaction that creates the job). With AI switched off (``ai_disabled()``) the
+    job is created and fails at once with ``AI_DISABLED``, so the refusal is visible where the clinician looks.
     """
+    if processing_needs_consent(session):
+        raise ConsentRequired()
     refused = ai_disabled()
     try:
         with transaction.atomic():
@@ -83,12 +91,15 @@ def job_retry(*, job: Job, requested_by: User | None) -> Job:
     """Run a failed or canceled job again from the stage it stopped at; finished stages are not repeated.
 
     Raises AiDisabled when AI is switched off, JobNotRetryable when the job is not failed or canceled,
+    ConsentRequired when the practice requires consent before processing and the session has none,
     JobAlreadyActive when the session has another active job, and PlanLimitExceeded when the practice's plan
     does not cover it."""
     if ai_disabled():
         raise AiDisabled()
     if job.status not in (Job.Status.FAILED, Job.Status.CANCELED):
         raise JobNotRetryable()
+    if processing_needs_consent(job.session):
+        raise ConsentRequired()
     try:
         with transaction.atomic():
             _gate(session_id=job.session_id, media_sha256=job.media_sha256)

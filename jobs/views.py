@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -21,6 +21,7 @@ from jobs.models import Job
 from jobs.services import (
     AI_DISABLED_MESSAGE,
     AiDisabled,
+    ConsentRequired,
     JobAlreadyActive,
     JobNotRetryable,
     NothingToProcess,
@@ -28,9 +29,17 @@ from jobs.services import (
     job_retry,
     job_start,
 )
+from notes.models import Note
+from sessions.media import MediaRejected
 from sessions.models import ClinicalSession
+from sessions.parts import PartsRefused, recording_parts_complete
 from sessions.uploads import recording_upload_receive
 from sessions.views import recording_upload_reply
+
+CONSENT_REQUIRED_MESSAGE = (
+    "Not processed: your practice requires the client's consent before processing. Record the consent as given "
+    "in the Consent section, then process the recording."
+)
 
 
 def _plan_limit(request: HttpRequest, refused: PlanLimitExceeded) -> None:
@@ -65,14 +74,27 @@ def start(request: HttpRequest, session_id: Any) -> HttpResponse:
     except JobAlreadyActive:
         messages.info(request, "This session is already being processed; its progress is shown below.")
         return _back(session)
+    except ConsentRequired:
+        messages.error(request, CONSENT_REQUIRED_MESSAGE)
+        return _back(session)
     except PlanLimitExceeded as refused:
         _plan_limit(request, refused)
         return _back(session)
     if job.status == Job.Status.FAILED:
         messages.error(request, job.error_message)
     else:
-        messages.success(request, "Processing started.")
+        messages.success(request, f"Processing started.{_signed_note_notice(session)}")
     return _back(session)
+
+
+def _signed_note_notice(session: ClinicalSession) -> str:
+    """What a run means for a note that is already signed, said where the clinician starts it."""
+    if not Note.objects.filter(session=session, note_type=session.note_type, status=Note.Status.SIGNED).exists():
+        return ""
+    return (
+        " The note is signed and stays as it is: the new draft is kept beside it for comparison, and changes to a"
+        " signed note go in an addendum."
+    )
 
 
 @csrf_exempt
@@ -93,11 +115,29 @@ def _start_after_upload(session: ClinicalSession, user: User) -> str:
         job = job_start(session=session, requested_by=user)
     except JobAlreadyActive:
         return "The session was already being processed; process it again once that run ends to use this recording."
+    except ConsentRequired:
+        return CONSENT_REQUIRED_MESSAGE
     except PlanLimitExceeded as refused:
         return f"The recording was stored but not processed: {refused.message}"
     if job.status == Job.Status.FAILED:
         return job.error_message
-    return "Processing started."
+    return f"Processing started.{_signed_note_notice(session)}"
+
+
+@require_http_methods(["POST"])
+def finish_recording(request: HttpRequest, session_id: Any) -> HttpResponse:
+    """Assemble a recording made in the browser that was not finished (its page was closed), then process it."""
+    session = get_object_or_404(ClinicalSession.objects.visible_to(request.user), pk=session_id)
+    try:
+        recording_parts_complete(session=session, completed_by=signed_in_user(request))
+    except (PartsRefused, MediaRejected) as refused:
+        messages.error(request, f"The recording could not be finished: {refused.message}")
+        return redirect(reverse("clinical_sessions:detail", kwargs={"pk": session.pk}) + "#recorder")
+    except ClinicalSession.DoesNotExist:
+        raise Http404("The session was deleted meanwhile.") from None
+    session.refresh_from_db()
+    messages.success(request, f"Recording finished. {_start_after_upload(session, signed_in_user(request))}")
+    return _back(session)
 
 
 @require_http_methods(["POST"])
@@ -109,6 +149,8 @@ def retry(request: HttpRequest, pk: Any) -> HttpResponse:
         messages.error(request, AI_DISABLED_MESSAGE)
     except JobNotRetryable:
         messages.error(request, "Only a failed or canceled run can be retried.")
+    except ConsentRequired:
+        messages.error(request, CONSENT_REQUIRED_MESSAGE)
     except JobAlreadyActive:
         messages.info(request, "This session is already being processed.")
     except PlanLimitExceeded as refused:

@@ -24,10 +24,12 @@ import docx
 from django.utils import timezone
 
 from notes.models import Note
+from sessions.consent import consent_summary
 
 DOCX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 TXT_CONTENT_TYPE = "text/plain; charset=utf-8"
 AI_DRAFT_LINE = "AI-assisted draft — not yet reviewed and signed"
+DRAFT_LINE = "Draft — not yet signed"
 TXT_NEWLINE = "\r\n"
 
 # Characters that XML 1.0 (and so Word) refuses, or that paste as invisible junk: C0 controls other than tab
@@ -77,10 +79,15 @@ def note_title(note: Note) -> str:
     return clean_line(f"{note.template_name} note")
 
 
+def unsigned_line(note: Note) -> str:
+    """An unsigned note says it is a draft, and an AI-assisted one when an AI draft went into it."""
+    return AI_DRAFT_LINE if note.holds_ai_draft() else DRAFT_LINE
+
+
 def status_line(note: Note, *, signed_by_name: str = "") -> str:
     """ "Signed by X on date" for a signed note, otherwise the AI-assisted draft warning."""
     if not note.is_signed:
-        return AI_DRAFT_LINE
+        return unsigned_line(note)
     signer = f"Signed by {clean_line(signed_by_name)}" if signed_by_name.strip() else "Signed"
     if note.signed_at is None:
         return signer
@@ -102,7 +109,13 @@ def export_filename(note: Note, *, session_date: dt.date, extension: str) -> str
 
 
 def note_to_txt(
-    note: Note, *, session_date: dt.date, clinician_name: str, practice_name: str, signed_by_name: str = ""
+    note: Note,
+    *,
+    session_date: dt.date,
+    clinician_name: str,
+    practice_name: str,
+    signed_by_name: str = "",
+    consent_line: str = "",
 ) -> bytes:
     """The note as paste-safe plain text: UTF-8, CRLF, headings in capitals, no markdown."""
     lines = [note_title(note).upper()]
@@ -110,6 +123,8 @@ def note_to_txt(
         lines.append(f"Practice: {clean_line(practice_name)}")
     lines.append(f"Session date: {session_date:%Y-%m-%d}")
     lines.append(f"Clinician: {clean_line(clinician_name)}")
+    if consent_line.strip():
+        lines.append(clean_line(consent_line))
     lines.append(status_line(note, signed_by_name=signed_by_name))
     for heading, body in _sections(note):
         lines.append("")
@@ -119,10 +134,17 @@ def note_to_txt(
 
 
 def note_to_docx(
-    note: Note, *, session_date: dt.date, clinician_name: str, practice_name: str, signed_by_name: str = ""
+    note: Note,
+    *,
+    session_date: dt.date,
+    clinician_name: str,
+    practice_name: str,
+    signed_by_name: str = "",
+    consent_line: str = "",
 ) -> bytes:
     """The note as a Word document: Heading 1 title, Heading 2 per section, and a page header with the session
-    date, the clinician and, until the note is signed, the AI-assisted draft warning on every page."""
+    date, the clinician, the client's consent and, until the note is signed, the AI-assisted draft warning on
+    every page."""
     document = docx.Document()
     title = note_title(note)
     clinician = clean_line(clinician_name)
@@ -146,8 +168,11 @@ def note_to_docx(
     header.is_linked_to_previous = False
     header_parts = [part for part in (practice, f"Session {session_date:%Y-%m-%d}", clinician) if part]
     header.paragraphs[0].text = " · ".join(header_parts)
+    consent = clean_line(consent_line)
+    if consent.strip():
+        header.add_paragraph(consent)
     if not note.is_signed:
-        header.add_paragraph(AI_DRAFT_LINE)
+        header.add_paragraph(unsigned_line(note))
 
     document.add_heading(title, level=1)
     status_paragraph = document.add_paragraph()
@@ -156,6 +181,8 @@ def note_to_docx(
         document.add_paragraph(f"Practice: {practice}")
     document.add_paragraph(f"Session date: {session_date:%Y-%m-%d}")
     document.add_paragraph(f"Clinician: {clinician}")
+    if consent.strip():
+        document.add_paragraph(consent)
 
     for heading, body in _sections(note):
         document.add_heading(heading, level=2)
@@ -191,6 +218,7 @@ def note_export(note: Note, export_format: str) -> ExportedFile:
         clinician_name=session.clinician.display_name,
         practice_name=session.practice.name,
         signed_by_name=note.signed_by.display_name if note.signed_by else "",
+        consent_line=consent_summary(session),
     )
     return ExportedFile(
         content=content,

@@ -58,6 +58,10 @@ class Note(models.Model):
     def is_signed(self) -> bool:
         return self.status == self.Status.SIGNED
 
+    def holds_ai_draft(self) -> bool:
+        """Whether an AI draft ever went into the note; a note written by hand from the start holds none."""
+        return self.revisions.filter(source=NoteRevision.Source.AI_DRAFT).exists()
+
     def section_texts(self) -> dict[str, str]:
         return {section["key"]: section.get("text", "") for section in self.sections}
 

@@ -2,11 +2,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from sessions.models import ClinicalSession, Recording
+from formats.catalogue import note_type_choices
+from sessions.models import ClinicalSession, ConsentScript, LiveRecording, Recording, RecordingPart
 from sessions.services import session_delete
 
 
@@ -22,11 +24,77 @@ class RecordingInline(admin.StackedInline[Recording, ClinicalSession]):
         return False
 
 
+class ClinicalSessionAdminForm(forms.ModelForm[ClinicalSession]):
+    """The note format is chosen from those the session's practice has, not typed."""
+
+    class Meta:
+        model = ClinicalSession
+        fields = ["occurred_at", "note_type"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        practice = self.instance.practice if self.instance.practice_id else None
+        choices = note_type_choices(practice)
+        current = self.instance.note_type
+        if current and current not in dict(choices):
+            choices.append((current, f"{current} (no longer offered)"))
+        self.fields["note_type"] = forms.ChoiceField(label="Note format", choices=choices)
+
+
+class RecordingPartInline(admin.TabularInline[RecordingPart, ClinicalSession]):
+    """The parts received of a recording being made in the browser (support: "did my recording arrive?")."""
+
+    model = RecordingPart
+    extra = 0
+    can_delete = False
+    fields = ("n", "bytes", "sha256", "recorded_seconds", "created_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class LiveRecordingInline(admin.StackedInline[LiveRecording, ClinicalSession]):
+    model = LiveRecording
+    extra = 0
+    can_delete = False
+    fields = (
+        "started_at",
+        "started_by",
+        "last_part_at",
+        "completed_at",
+        "completion_error_code",
+        "completion_error",
+        "completion_failed_at",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(ClinicalSession)
 class ClinicalSessionAdmin(admin.ModelAdmin[ClinicalSession]):
+    form = ClinicalSessionAdminForm
     # Support works from ids, practices and clinicians; the client label stays out of lists.
-    list_display = ["id", "practice", "clinician", "occurred_at", "note_type", "status", "created_at"]
-    list_filter = ["status", "note_type", "practice", ("occurred_at", admin.DateFieldListFilter)]
+    list_display = [
+        "id",
+        "practice",
+        "clinician",
+        "occurred_at",
+        "note_type",
+        "status",
+        "consent_status",
+        "consent_method",
+        "created_at",
+    ]
+    list_filter = [
+        "status",
+        "consent_status",
+        "note_type",
+        "practice",
+        ("occurred_at", admin.DateFieldListFilter),
+    ]
     search_fields = ["=id", "practice__name", "practice__slug", "clinician__email"]
     list_select_related = ["practice", "clinician"]
     date_hierarchy = "occurred_at"
@@ -39,11 +107,13 @@ class ClinicalSessionAdmin(admin.ModelAdmin[ClinicalSession]):
         "status",
         "created_at",
         "updated_at",
+        "consent_status",
         "consent_method",
+        "consent_script",
         "consent_recorded_at",
         "consent_recorded_by",
     ]
-    inlines = [RecordingInline]
+    inlines = [RecordingInline, LiveRecordingInline, RecordingPartInline]
     show_full_result_count = False
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -70,4 +140,24 @@ class RecordingAdmin(admin.ModelAdmin[Recording]):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(ConsentScript)
+class ConsentScriptAdmin(admin.ModelAdmin[ConsentScript]):
+    """Versions are history: staff read them, practices' owners write them on their consent page."""
+
+    list_display = ["practice", "version", "created_by", "created_at"]
+    list_filter = ["practice"]
+    search_fields = ["practice__name", "practice__slug"]
+    list_select_related = ["practice", "created_by"]
+    readonly_fields = ["practice", "version", "text", "created_by", "created_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

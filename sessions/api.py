@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import QuerySet
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import exceptions, serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
@@ -23,22 +23,17 @@ from accounts.models import Membership, Practice, User
 from api.authentication import acting_user, api_key_of
 from api.errors import ApiError
 from api.idempotency import idempotent_response, json_fingerprint, request_fingerprint
-from api.schema import error_responses
+from api.schema import IDEMPOTENCY_PARAMETER, error_responses
 from api.throttles import CallerRateThrottle, IpRateThrottle
 from api.views import ApiView, paginate
 from formats.catalogue import note_type_choices
+from sessions.consent import ConsentInvalid, session_record_consent
 from sessions.media import MediaRejected
-from sessions.models import ClinicalSession, Recording, Transcript, max_upload_bytes
+from sessions.models import ClinicalSession, ConsentScript, Recording, Transcript, max_upload_bytes
 from sessions.services import file_sha256, recording_replace, session_create, session_delete, session_update
 from sessions.uploads import MULTIPART_OVERHEAD, UPLOAD_STATUS, SizeLimitedUploadHandler
 
 _ENVELOPE_CODES = {400: "validation_error", 413: "payload_too_large", 415: "unsupported_media"}
-IDEMPOTENCY_PARAMETER = OpenApiParameter(
-    "Idempotency-Key",
-    {"type": "string", "pattern": "^[!-~]{1,255}$", "minLength": 1, "maxLength": 255},
-    OpenApiParameter.HEADER,
-    description="Repeat a create safely: a repeat gets the first answer back (kept 24 hours).",
-)
 
 
 # --- Resources -------------------------------------------------------------------------------------
@@ -55,8 +50,39 @@ class RecordingSerializer(serializers.ModelSerializer[Recording]):
 
 
 class ConsentSerializer(serializers.Serializer[Any]):
+    status = serializers.ChoiceField(choices=ClinicalSession.ConsentStatus.choices)
     method = serializers.ChoiceField(choices=ClinicalSession.ConsentMethod.choices, allow_null=True)
+    script_version = serializers.IntegerField(
+        allow_null=True, help_text="The version of the practice's consent script the client was shown."
+    )
+    recorded_by = serializers.UUIDField(allow_null=True, help_text="The user who recorded the consent.")
     recorded_at = serializers.DateTimeField(allow_null=True)
+
+
+def consent_of(session: ClinicalSession) -> dict[str, Any]:
+    return {
+        "status": session.consent_status,
+        "method": session.consent_method or None,
+        "script_version": session.consent_script.version if session.consent_script else None,
+        "recorded_by": session.consent_recorded_by_id,
+        "recorded_at": session.consent_recorded_at,
+    }
+
+
+class ConsentInputSerializer(serializers.Serializer[Any]):
+    status = serializers.ChoiceField(choices=ClinicalSession.ConsentStatus.choices)
+    method = serializers.ChoiceField(
+        choices=ClinicalSession.ConsentMethod.choices,
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        help_text="Required when the status is given; how a refusal was expressed when declined; empty otherwise.",
+    )
+    script_version = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="The version of the consent script the client was shown; by default the practice's current one.",
+    )
 
 
 class SessionSerializer(serializers.ModelSerializer[ClinicalSession]):
@@ -84,7 +110,7 @@ class SessionSerializer(serializers.ModelSerializer[ClinicalSession]):
 
     @extend_schema_field(ConsentSerializer)
     def get_consent(self, session: ClinicalSession) -> dict[str, Any]:
-        return {"method": session.consent_method or None, "recorded_at": session.consent_recorded_at}
+        return consent_of(session)
 
     @extend_schema_field(serializers.UUIDField(allow_null=True))
     def get_latest_job_id(self, session: ClinicalSession) -> str | None:
@@ -103,7 +129,8 @@ class SessionInputSerializer(serializers.Serializer[Any]):
     consent_method = serializers.ChoiceField(
         choices=[("", "Not recorded"), *ClinicalSession.ConsentMethod.choices],
         required=False,
-        help_text="How the client consented to the recording; empty when not recorded yet.",
+        help_text="How the client consented to the recording (consent then is given); empty for not recorded. "
+        "POST /sessions/{id}/consent records a refusal, or the script version shown.",
     )
 
     def validate_occurred_at(self, value: dt.datetime) -> dt.datetime:
@@ -113,7 +140,8 @@ class SessionInputSerializer(serializers.Serializer[Any]):
 
     def validate_note_type(self, value: str) -> str:
         practice: Practice = self.context["practice"]
-        keys = [key for key, _ in note_type_choices(practice)]
+        # A session already in a retired format keeps it; new choices are the formats offered.
+        keys = [key for key, _ in note_type_choices(practice, keep=self.context.get("current_note_type"))]
         if value not in keys:
             raise serializers.ValidationError(f"Unknown note type; use one of: {', '.join(keys)}.")
         return value
@@ -156,7 +184,7 @@ class SessionScoped(ApiView):
     annotations: ClassVar[dict[str, Any]] = {}
 
     def model_queryset(self) -> QuerySet[Any]:
-        return ClinicalSession.objects.select_related("recording").annotate(**self.annotations)
+        return ClinicalSession.objects.select_related("recording", "consent_script").annotate(**self.annotations)
 
 
 def _fields_error(field: str, message: str) -> exceptions.ValidationError:
@@ -249,7 +277,11 @@ class SessionDetail(SessionScoped):
     )
     def patch(self, request: Request, pk: str) -> Response:
         session: ClinicalSession = self.get_object()
-        serializer = SessionInputSerializer(data=request.data, partial=True, context={"practice": session.practice})
+        serializer = SessionInputSerializer(
+            data=request.data,
+            partial=True,
+            context={"practice": session.practice, "current_note_type": session.note_type},
+        )
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         session_update(
@@ -271,6 +303,41 @@ class SessionDetail(SessionScoped):
     def delete(self, request: Request, pk: str) -> Response:
         session_delete(session=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SessionConsent(SessionScoped):
+    @extend_schema(
+        operation_id="sessions_consent_create",
+        summary="Record the client's consent to recording",
+        description=(
+            "`status` is `given` (with a `method`), `declined` or `not_recorded` (which clears it). The session "
+            "keeps the version of the practice's consent script shown, who recorded the answer and when. "
+            "Recording in the browser needs consent given; a practice may require it before any processing."
+        ),
+        request=ConsentInputSerializer,
+        responses={200: SessionSerializer, **error_responses(400, 404)},
+    )
+    def post(self, request: Request, pk: str) -> Response:
+        session: ClinicalSession = self.get_object()
+        serializer = ConsentInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        script = None
+        if data.get("script_version") is not None:
+            script = ConsentScript.objects.filter(practice=session.practice, version=data["script_version"]).first()
+            if script is None:
+                raise _fields_error("script_version", "Your practice has no consent script of this version.")
+        try:
+            session_record_consent(
+                session=session,
+                status=data["status"],
+                method=data.get("method") or "",
+                script=script,
+                recorded_by=acting_user(request),
+            )
+        except ConsentInvalid as invalid:
+            raise _fields_error(invalid.field, invalid.message) from None
+        return Response(SessionSerializer(self.get_object()).data)
 
 
 class RecordingUpload(SessionScoped):

@@ -9,3 +9,12 @@ class ClinicalSessionsConfig(AppConfig):
     label = "clinical_sessions"
     verbose_name = "Clinical sessions"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from formats.usage import register_usage_check
+        from sessions.models import ClinicalSession
+
+        register_usage_check(
+            "sessions",
+            lambda practice, key: ClinicalSession.objects.filter(practice=practice, note_type=key).exists(),
+        )

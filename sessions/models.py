@@ -32,6 +32,11 @@ class ClinicalSession(models.Model):
         READY = "ready", "Note ready"
         FAILED = "failed", "Failed"
 
+    class ConsentStatus(models.TextChoices):
+        GIVEN = "given", "Given"
+        DECLINED = "declined", "Declined"
+        NOT_RECORDED = "not_recorded", "Not recorded"
+
     class ConsentMethod(models.TextChoices):
         VERBAL = "verbal", "Verbal"
         WRITTEN = "written", "Written"
@@ -46,7 +51,14 @@ class ClinicalSession(models.Model):
     occurred_at = models.DateTimeField()
     note_type = models.CharField(max_length=64, default="soap")
     status = models.CharField(max_length=24, choices=Status.choices, default=Status.AWAITING_RECORDING)
+    # Consent to record the session: its status, how it was given (or refused), the version of the practice's
+    # consent script the client was shown, and who recorded it when. A method without "given" is how a refusal
+    # was expressed.
+    consent_status = models.CharField(max_length=16, choices=ConsentStatus.choices, default=ConsentStatus.NOT_RECORDED)
     consent_method = models.CharField(max_length=16, choices=ConsentMethod.choices, blank=True)
+    consent_script = models.ForeignKey(
+        "ConsentScript", null=True, blank=True, on_delete=models.RESTRICT, related_name="+"
+    )
     consent_recorded_at = models.DateTimeField(null=True, blank=True)
     consent_recorded_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -67,7 +79,41 @@ class ClinicalSession(models.Model):
 
     @property
     def has_consent(self) -> bool:
-        return bool(self.consent_method)
+        """Whether the client agreed to the recording: in-browser recording needs it."""
+        return self.consent_status == self.ConsentStatus.GIVEN
+
+
+class ConsentScriptQuerySet(models.QuerySet["ConsentScript"]):
+    def visible_to(self, user: User | AnonymousUser) -> ConsentScriptQuerySet:
+        return self.filter(practice_id__in=practice_ids_visible_to(user))
+
+    def current_for(self, practice_id: uuid.UUID | str) -> ConsentScript | None:
+        return self.filter(practice_id=practice_id).order_by("-version").first()
+
+
+class ConsentScript(models.Model):
+    """One version of the text a practice's clinicians read or show to a client before recording.
+
+    Versions are never changed: each save of the script is a new row, so a session's consent names exactly
+    the words the client was shown.
+    """
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="consent_scripts")
+    version = models.PositiveIntegerField()
+    text = models.TextField()
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ConsentScriptQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["practice", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["practice", "version"], name="consent_script_unique_version"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Consent script v{self.version}"
 
 
 def session_storage_prefix(session: ClinicalSession) -> str:
@@ -182,3 +228,52 @@ class Transcript(models.Model):
             return ""
         role = self.speaker_names.get(speaker)
         return self.SpeakerRole(role).label if role in self.SpeakerRole.values else speaker
+
+
+class LiveRecording(models.Model):
+    """A recording being made in the browser, received part by part (``RecordingPart``).
+
+    It ends when its parts are assembled into the session's ``Recording`` (``completed_at``), by the clinician,
+    by the page, or by the dispatcher once no part arrived for ``RECORDING_IDLE_MINUTES``; or when it is
+    discarded (the row goes). A completed row refuses further parts until a new recording starts over.
+    """
+
+    session = models.OneToOneField(ClinicalSession, on_delete=models.CASCADE, related_name="live_recording")
+    started_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    started_at = models.DateTimeField(auto_now_add=True)
+    # Any part received, a repeat included: a paused page repeats its last part to say it is still there.
+    last_part_at = models.DateTimeField(db_index=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    # Why the last attempt to assemble the parts failed (a MediaRejected code and message); retried only once
+    # a new part arrives.
+    completion_error_code = models.CharField(max_length=32, blank=True)
+    completion_error = models.TextField(blank=True)
+    completion_failed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "recording in progress"
+        verbose_name_plural = "recordings in progress"
+
+    def __str__(self) -> str:
+        return f"Recording in progress of session {self.session_id}"
+
+
+class RecordingPart(models.Model):
+    """Part ``n`` (0-based) of a recording made in the browser, as received: the first holds the container's
+    header, the later ones continue it. Stored under the session's folder until the parts are assembled."""
+
+    session = models.ForeignKey(ClinicalSession, on_delete=models.CASCADE, related_name="recording_parts")
+    n = models.PositiveIntegerField()
+    bytes = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    storage_name = models.CharField(max_length=255)
+    # The recorder's clock at the end of this part, as the page reported it (shown to the clinician only).
+    recorded_seconds = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["session", "n"]
+        constraints = [models.UniqueConstraint(fields=["session", "n"], name="recording_part_unique_n")]
+
+    def __str__(self) -> str:
+        return f"Part {self.n} of session {self.session_id}"

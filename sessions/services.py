@@ -8,6 +8,7 @@ import hashlib
 import logging
 import unicodedata
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
@@ -17,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Practice, User
+from sessions.consent import apply_consent_method
 from sessions.media import MediaInfo, probe
 from sessions.models import ClinicalSession, Recording, session_storage_prefix
 
@@ -67,7 +69,7 @@ def session_create(
         occurred_at=occurred_at,
         note_type=note_type,
     )
-    _apply_consent(session, consent_method, created_by)
+    apply_consent_method(session, consent_method, created_by)
     session.save()
     return session
 
@@ -78,26 +80,18 @@ def session_update(
     client_label: str,
     occurred_at: dt.datetime,
     note_type: str,
-    consent_method: str,
     changed_by: User,
+    consent_method: str | None = None,
 ) -> ClinicalSession:
+    """Change the session's details; ``consent_method`` (the API's shorthand, see ``apply_consent_method``)
+    is applied only when given and different from the recorded one."""
     session.client_label = client_label.strip()
     session.occurred_at = occurred_at
     session.note_type = note_type
-    if consent_method != session.consent_method:
-        _apply_consent(session, consent_method, changed_by)
+    if consent_method is not None and consent_method != session.consent_method:
+        apply_consent_method(session, consent_method, changed_by)
     session.save()
     return session
-
-
-def _apply_consent(session: ClinicalSession, consent_method: str, recorded_by: User) -> None:
-    session.consent_method = consent_method
-    if consent_method:
-        session.consent_recorded_at = timezone.now()
-        session.consent_recorded_by = recorded_by
-    else:
-        session.consent_recorded_at = None
-        session.consent_recorded_by = None
 
 
 def session_set_status(*, session_id: uuid.UUID, status: ClinicalSession.Status, at: dt.datetime | None = None) -> None:
@@ -137,7 +131,12 @@ def session_delete(*, session: ClinicalSession) -> None:
 
 
 def recording_replace(
-    *, session: ClinicalSession, upload_path: Path, original_filename: str, uploaded_by: User, sha256: str = ""
+    *,
+    session: ClinicalSession,
+    upload_path: Path,
+    original_filename: str,
+    uploaded_by: User | None,
+    sha256: str = "",
 ) -> Recording:
     """Validate the uploaded file by decoding it, store it, and make it the session's recording.
 
@@ -146,13 +145,41 @@ def recording_replace(
     digest when the caller has already computed it (the API does, for its idempotency fingerprint).
     """
     info: MediaInfo = probe(upload_path, max_seconds=settings.MAX_RECORDING_MINUTES * 60)
+    return recording_store(
+        session=session,
+        path=upload_path,
+        info=info,
+        original_filename=original_filename,
+        uploaded_by=uploaded_by,
+        sha256=sha256,
+    )
+
+
+SwapHook = Callable[[ClinicalSession, Recording], None]
+
+
+def recording_store(
+    *,
+    session: ClinicalSession,
+    path: Path,
+    info: MediaInfo,
+    original_filename: str,
+    uploaded_by: User | None,
+    during_swap: SwapHook | None = None,
+    sha256: str = "",
+) -> Recording:
+    """Store the validated file at ``path`` and make it the session's recording, replacing the previous one.
+
+    ``during_swap`` runs inside the transaction that swaps the rows, with the session row locked; whatever it
+    raises undoes the swap and deletes the new file, leaving the session as it was.
+    """
     recording = Recording(
         id=uuid.uuid4(),
         session=session,
         original_filename=sanitise_filename(original_filename),
         content_type=info.content_type,
-        bytes=upload_path.stat().st_size,
-        sha256=sha256 or file_sha256(upload_path),
+        bytes=path.stat().st_size,
+        sha256=sha256 or file_sha256(path),
         duration_seconds=info.duration_seconds,
         codec=info.codec,
         container=info.container,
@@ -161,12 +188,14 @@ def recording_replace(
         has_video=info.has_video,
         uploaded_by=uploaded_by,
     )
-    with upload_path.open("rb") as handle:
+    with path.open("rb") as handle:
         recording.file.save("upload", File(handle), save=False)
     stored_name = recording.file.name
     try:
         with transaction.atomic():
             locked = ClinicalSession.objects.select_for_update().get(pk=session.pk)
+            if during_swap is not None:
+                during_swap(locked, recording)
             previous = Recording.objects.filter(session=locked).first()
             old_name = previous.file.name if previous else None
             if previous is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
@@ -13,14 +14,17 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from accounts.tenancy import current_membership, signed_in_user
-from formats.catalogue import note_type_choices
-from sessions.forms import SessionFilterForm, SessionForm
+from formats.catalogue import default_note_type, note_type_choices
+from sessions.forms import ConsentForm, SessionFilterForm, SessionForm
 from sessions.media import format_duration
-from sessions.models import ClinicalSession, Recording, Transcript, max_upload_bytes
+from sessions.models import ClinicalSession, ConsentScript, Recording, Transcript, max_upload_bytes
+from sessions.parts import part_max_bytes, recording_parts_state
 from sessions.services import session_create, session_delete, session_update
 from sessions.uploads import UploadOutcome, recording_upload_receive
 
 PAGE_SIZE = 25
+# How often the recorder hands over a part to upload: what a closed tab may lose at most.
+RECORDER_TIMESLICE_MS = 5000
 
 
 def _get_session(request: HttpRequest, pk: Any) -> ClinicalSession:
@@ -36,7 +40,7 @@ FILTER_FIELDS = ("q", "status", "note_type", "date_from", "date_to")
 @require_http_methods(["GET", "POST"])
 def session_list(request: HttpRequest) -> HttpResponse:
     membership = current_membership(request.user)
-    choices = note_type_choices(membership.practice if membership else None)
+    choices = note_type_choices(membership.practice if membership else None, include_retired=True)
     if request.method == "POST":
         if "clear" in request.POST:
             request.session.pop(FILTERS_SESSION_KEY, None)
@@ -76,10 +80,15 @@ def session_list(request: HttpRequest) -> HttpResponse:
 def session_create_view(request: HttpRequest) -> HttpResponse:
     membership = current_membership(request.user)
     if membership is None:
-        messages.error(request, "Your account is not a member of any practice yet. Ask your practice owner to add you.")
+        messages.error(
+            request,
+            "Your account is not a member of any practice yet. Ask a practice owner or admin to invite you: "
+            "the link in their email adds you.",
+        )
         return redirect("clinical_sessions:list")
     choices = note_type_choices(membership.practice)
-    form = SessionForm(request.POST or None, note_type_choices=choices)
+    initial = {"note_type": default_note_type(membership)}
+    form = SessionForm(request.POST or None, initial=initial, note_type_choices=choices)
     if request.method == "POST" and form.is_valid():
         session = session_create(
             practice=membership.practice,
@@ -105,18 +114,38 @@ def _render_detail(
     recording = Recording.objects.filter(session=session).first()
     transcript = Transcript.objects.filter(session=session).first()
     notes = list(session.notes.all())
+    script = ConsentScript.objects.current_for(session.practice_id)
+    parts = recording_parts_state(session)
     return render(
         request,
         "sessions/detail.html",
         {
             "session": session,
+            "consent_script": script,
+            "consent_form": ConsentForm(
+                initial={
+                    "status": session.consent_status,
+                    "method": session.consent_method,
+                    "script_version": script.version if script else None,
+                }
+            ),
+            "parts": parts,
+            "parts_duration": (format_duration(parts.recorded_seconds) if parts.recorded_seconds is not None else None),
+            "csrf_cookie_name": settings.CSRF_COOKIE_NAME,
+            "recorder": {
+                "timeslice_ms": RECORDER_TIMESLICE_MS,
+                "idle_minutes": settings.RECORDING_IDLE_MINUTES,
+                "part_max_bytes": part_max_bytes(),
+            },
             "recording": recording,
             "transcript": transcript,
             "transcript_rows": _transcript_rows(transcript) if transcript else [],
             "speaker_roles": Transcript.SpeakerRole.choices,
             "recording_duration": format_duration(recording.duration_seconds) if recording else None,
             "notes": notes,
-            "note_type_name": dict(note_type_choices(session.practice)).get(session.note_type, session.note_type),
+            "note_type_name": dict(note_type_choices(session.practice, include_retired=True)).get(
+                session.note_type, session.note_type
+            ),
             "upload_error": upload_error,
             "max_upload_bytes": max_upload_bytes(),
         },
@@ -157,14 +186,13 @@ def transcript_speakers(request: HttpRequest, pk: Any) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def session_edit(request: HttpRequest, pk: Any) -> HttpResponse:
     session = _get_session(request, pk)
-    choices = note_type_choices(session.practice)
+    choices = note_type_choices(session.practice, keep=session.note_type)
     initial = {
         "client_label": session.client_label,
         "occurred_at": session.occurred_at,
         "note_type": session.note_type,
-        "consent_method": session.consent_method,
     }
-    form = SessionForm(request.POST or None, initial=initial, note_type_choices=choices)
+    form = SessionForm(request.POST or None, initial=initial, note_type_choices=choices, with_consent=False)
     if request.method == "POST" and form.is_valid():
         session_update(session=session, changed_by=signed_in_user(request), **form.cleaned_data)
         messages.success(request, "Session updated.")

@@ -26,12 +26,17 @@ PUBLIC_ROUTES = {
     # The API's contract (OpenAPI schema and its reference page) holds no data and is read before one has a key.
     "api:schema",
     "api:docs",
+    # The last pattern, for paths nothing else takes: a 404 page that names nothing.
+    "not_found",
+    # An invited colleague opens the emailed link before having an account; the signed token is the credential.
+    "accounts:invitation_accept",
     # Stripe posts billing events here: it cannot log in, so each delivery is authenticated by its signature
     # (STRIPE_WEBHOOK_SECRET, checked on the raw body) and an unsigned one is refused with 400.
     "billing:stripe_webhook",
 }
-# Allowlisted routes that only take POST: a GET is refused by method (405), not by a login redirect.
-PUBLIC_POST_ONLY = {"billing:stripe_webhook"}
+# What an allowlisted route answers the anonymous when its URL holds made-up values instead of a real one, or
+# when it only takes POST (a GET is refused by method, not by a login redirect).
+PUBLIC_ROUTE_STATUS = {"accounts:invitation_accept": 404, "billing:stripe_webhook": 405}
 
 _SAMPLES = {"uuid": str(uuid.uuid4()), "int": "1", "slug": "x", "str": "x", "path": "x"}
 
@@ -95,9 +100,9 @@ def test_every_route_refuses_the_anonymous_unless_allowlisted(client, name, url,
     assert _refuses(response), f"{method.upper()} {url} ({name}) answered {response.status_code} to the anonymous"
 
 
-@pytest.mark.parametrize("name", sorted(PUBLIC_ROUTES - {"accounts:logout"}))
+@pytest.mark.parametrize("name", sorted(PUBLIC_ROUTES - {"accounts:logout", "not_found"}))
 def test_allowlisted_routes_answer_the_anonymous(client, name):
     urls = [url for route_name, url in ROUTES if route_name == name]
     assert urls, f"{name} is allowlisted but no longer routed"
     response = client.get(urls[0])
-    assert response.status_code == (405 if name in PUBLIC_POST_ONLY else 200)
+    assert response.status_code == PUBLIC_ROUTE_STATUS.get(name, 200)

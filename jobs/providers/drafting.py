@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from formats.builtin import TemplateSpec
+from formats.builtin import FormatLength, TemplateSpec
 from jobs.providers.base import (
     DraftSection,
     DraftStatement,
@@ -18,7 +18,7 @@ from jobs.providers.base import (
     Segment,
 )
 
-PROMPT_VERSION = "draft-v1"
+PROMPT_VERSION = "draft-v2"
 TOOL_NAME = "record_note"
 TOOL_DESCRIPTION = "Record the drafted note: every section of the template, each a list of cited statements."
 
@@ -51,12 +51,21 @@ def format_transcript(segments: Sequence[Segment]) -> str:
     return "\n".join(lines)
 
 
+# The format's length preference, as one line of the prompt. Statements stay one fact each whatever the length.
+LENGTH_GUIDANCE: dict[str, str] = {
+    FormatLength.BRIEF: "brief: only the essentials, a few short statements per section",
+    FormatLength.STANDARD: "standard: the usual detail of a clinical note",
+    FormatLength.DETAILED: "detailed: every clinically relevant point the transcript supports",
+}
+
+
 def build_user_prompt(template: TemplateSpec, segments: Sequence[Segment]) -> str:
     sections = "\n".join(
         f'- key "{section.key}", heading "{section.heading}": {section.instruction}' for section in template.sections
     )
     return (
         f"Note format: {template.name}\n\n"
+        f"Length: {LENGTH_GUIDANCE.get(template.length, LENGTH_GUIDANCE[FormatLength.STANDARD])}\n\n"
         f"Sections, in order:\n{sections}\n\n"
         "Transcript, one segment per line as [id] (mm:ss) speaker: text:\n"
         f"<transcript>\n{format_transcript(segments)}\n</transcript>\n\n"

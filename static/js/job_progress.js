@@ -42,7 +42,10 @@
       .then((state) => {
         render(state);
         if (!state.active) {
-          window.location.reload();
+          // Reloading would cut a recording being made on this page; its stop reloads the page anyway.
+          const recorder = document.getElementById("recorder");
+          const busy = recorder && !["idle", "error", "saved", undefined].includes(recorder.dataset.state);
+          if (!busy) window.location.reload();
           return;
         }
         delay = 1000;

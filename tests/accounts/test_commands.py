@@ -90,6 +90,10 @@ def test_seed_demo_creates_a_practice_clinician_and_a_recorded_session_once():
     recording = Recording.objects.get(session=session)
     assert recording.duration_seconds == pytest.approx(132, abs=0.5)
     assert Job.objects.filter(session=session).count() == 1
+    # The sample session's consent names the demo practice's consent script, written once.
+    assert session.consent_status == "given"
+    assert session.consent_script is not None
+    assert session.consent_script.version == 1
     clinician = User.objects.get(email="clinician@demo.sessionscribe.test")
     assert clinician.check_password("sessionscribe-demo")
     assert User.objects.get(email="staff@demo.sessionscribe.test").is_staff

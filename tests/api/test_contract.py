@@ -3,8 +3,12 @@ key gets 404 for Alice's objects, Alice's own key gets the documented answer."""
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,8 +16,11 @@ import pytest
 from jobs.models import Job
 from jobs.services import job_start
 from notes.models import Note
+from sessions.models import ClinicalSession
+from sessions.parts import recording_part_store
 from tests.api.conftest import ApiClient
 from tests.conftest import AUDIO
+from tests.support.media_recorder import live_webm, parts_at_clusters
 
 pytestmark = pytest.mark.django_db
 
@@ -34,6 +41,26 @@ def _queued_job(world: dict[str, Any]) -> None:
     world["job"] = job_start(session=session, requested_by=world["alice"])
 
 
+def _consent_given(world: dict[str, Any]) -> None:
+    ClinicalSession.objects.filter(pk=world["session"].pk).update(consent_status="given", consent_method="verbal")
+    world["session"].refresh_from_db()
+
+
+def _first_part_stored(world: dict[str, Any]) -> None:
+    _consent_given(world)
+    data = _first_part()
+    path = Path(tempfile.mkdtemp()) / "part"
+    path.write_bytes(data)
+    recording_part_store(
+        session=world["session"], n=0, content=path, sha256=hashlib.sha256(data).hexdigest(), received_by=None
+    )
+
+
+@functools.cache
+def _first_part() -> bytes:
+    return parts_at_clusters(live_webm())[0]
+
+
 def _failed_job(world: dict[str, Any]) -> None:
     Job.objects.filter(pk=world["job"].pk).update(status=Job.Status.FAILED, error_code="X", error_message="x")
 
@@ -45,6 +72,15 @@ ENDPOINTS = {
     "change session": Endpoint("patch", "/api/v1/sessions/{session}", 200, body="label"),
     "delete session": Endpoint("delete", "/api/v1/sessions/{session}", 204),
     "upload recording": Endpoint("post", "/api/v1/sessions/{session}/recording", 201, body="file"),
+    "record consent": Endpoint("post", "/api/v1/sessions/{session}/consent", 200, body="consent"),
+    "list recording parts": Endpoint("get", "/api/v1/sessions/{session}/recording/parts", 200),
+    "send recording part": Endpoint(
+        "put", "/api/v1/sessions/{session}/recording/parts/0", 201, body="part", prepare=_consent_given
+    ),
+    "complete recording parts": Endpoint(
+        "post", "/api/v1/sessions/{session}/recording/parts/complete", 201, prepare=_first_part_stored
+    ),
+    "discard recording parts": Endpoint("delete", "/api/v1/sessions/{session}/recording/parts", 204),
     "start job": Endpoint("post", "/api/v1/sessions/{session}/jobs", 202),
     "read transcript": Endpoint("get", "/api/v1/sessions/{session}/transcript", 200),
     "read job": Endpoint("get", "/api/v1/jobs/{job}", 200),
@@ -73,11 +109,14 @@ def _call(client: ApiClient, endpoint: Endpoint, world: dict[str, Any]):
     if endpoint.body == "file":
         with (AUDIO / "jfk.flac").open("rb") as handle:
             return client.post(path, {"file": handle})
+    if endpoint.body == "part":
+        return client.put(path, _first_part(), content_type="audio/webm")
     bodies = {
         "session": {"client_label": "K. L.", "occurred_at": "2025-03-04T09:30:00Z", "note_type": "soap"},
         "label": {"client_label": "M. N."},
         "note": {"version": world["note"].version, "sections": [{"key": "plan", "text": "Follow up in 2 weeks."}]},
         "version": {"version": world["note"].version},
+        "consent": {"status": "given", "method": "verbal"},
     }
     if endpoint.body in bodies:
         return getattr(client, endpoint.method)(path, bodies[endpoint.body], content_type="application/json")

@@ -240,3 +240,19 @@ def test_with_s3_storage_the_links_still_go_through_our_download_headers(api, su
     # Not a presigned bucket URL, which could not carry nosniff or the sandbox CSP.
     assert urlsplit(url).path.startswith("/api/v1/")
     assert "127.0.0.1:9" not in url
+
+
+def test_a_retry_needs_consent_when_the_practice_requires_it(api, recorded_session, alice):
+    session = recorded_session
+    job = job_start(session=session, requested_by=alice)
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.FAILED, stage=Job.Stage.DRAFT)
+    practice = session.practice
+    practice.require_consent_before_processing = True
+    practice.save(update_fields=["require_consent_before_processing"])
+
+    response = api.post_json(f"/api/v1/jobs/{job.pk}/retry")
+
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "consent_required"
+    job.refresh_from_db()
+    assert job.status == Job.Status.FAILED

@@ -7,7 +7,8 @@ from django.core.checks import run_checks
 from django.test import Client
 
 from accounts.models import RateLimitCounter
-from api.throttles import parse_rate, rate_counter_hit
+from accounts.rate_limits import rate_counter_hit
+from api.throttles import parse_rate
 from tests.api.conftest import ApiClient
 from tests.conftest import AUDIO
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 import schemathesis
 from django.core import signals
@@ -24,7 +27,7 @@ def _api_paths() -> set[str]:
     paths = set()
     for pattern in api.url_patterns:
         assert isinstance(pattern, URLPattern)
-        route = str(pattern.pattern).replace("<uuid:pk>", "{id}").replace("<str:token>", "{token}")
+        route = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", str(pattern.pattern)).replace("{pk}", "{id}")
         paths.add(f"/api/v1/{route}")
     return paths - {"/api/v1/schema", "/api/v1/docs"}
 
@@ -44,6 +47,19 @@ def test_every_operation_documents_its_errors_with_the_envelope():
                     assert schema == {"$ref": "#/components/schemas/ErrorEnvelope"}, f"{method} {path} {status}"
                 assert "X-Request-ID" in response["headers"]
             assert operation.get("summary"), f"{method} {path} has no summary"
+
+
+def test_no_operation_publishes_the_base_views_notes_for_maintainers():
+    for path, operations in openapi_schema()["paths"].items():
+        for method, operation in operations.items():
+            description = operation.get("description", "")
+            assert "queryset" not in description, f"{method} {path}"
+            assert "practice's data" not in description, f"{method} {path}"
+
+
+def test_enum_fields_list_their_values_without_a_generated_bullet_list():
+    schema = json.dumps(openapi_schema())
+    assert "* `" not in schema
 
 
 def test_the_schema_is_served_publicly_as_json(client):

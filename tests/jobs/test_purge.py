@@ -388,6 +388,7 @@ def test_a_dry_run_deletes_nothing_and_counts_what_the_real_run_deletes():
     assert real.counts == {
         "recordings_audio": 1,
         "artifacts": 5,
+        "recording_parts": 0,
         "job_events": 1,
         "task_rows": 1,
         "api_records": 0,

@@ -511,6 +511,7 @@ def test_a_hook_sees_each_transition_of_a_troubled_run_exactly_once(alice, sessi
         "reclaimed": 0,
         "failed_after_crashes": 0,
         "webhooks_resent": 0,
+        "recordings_finished": 0,
     }
 
     assert _moves(seen) == [

@@ -166,3 +166,32 @@ def test_with_ai_off_a_retry_is_refused_naming_the_switch(alice, alice_client, r
     page = alice_client.post(reverse("jobs:retry", kwargs={"pk": job.pk}), follow=True).content.decode()
     assert "AI processing is switched off on this server." in page
     assert Job.objects.get(pk=job.pk).status == Job.Status.FAILED
+
+
+def test_rerunning_a_signed_session_says_the_signed_note_stays_as_it_is(alice, alice_client, recorded_session):
+    from notes.models import Note
+    from tests.factories import NoteFactory
+
+    session = recorded_session("jfk.flac")
+    NoteFactory(session=session, note_type=session.note_type, status=Note.Status.SIGNED)
+    follow = alice_client.post(reverse("jobs:start", kwargs={"session_id": session.pk}), follow=True)
+    page = follow.content.decode()
+    assert "Processing started." in page
+    assert "The note is signed and stays as it is" in page
+
+
+def test_processing_an_unsigned_session_says_nothing_about_signatures(alice_client, recorded_session):
+    session = recorded_session("jfk.flac")
+    follow = alice_client.post(reverse("jobs:start", kwargs={"session_id": session.pk}), follow=True)
+    page = follow.content.decode()
+    assert "Processing started." in page
+    assert "signed" not in page.split("Processing started.")[1][:80]
+
+
+def test_without_javascript_the_processing_panel_says_to_reload(alice, alice_client, recorded_session):
+    session = recorded_session("jfk.flac")
+    job_start(session=session, requested_by=alice)
+    page = alice_client.get(reverse("clinical_sessions:detail", kwargs={"pk": session.pk})).content.decode()
+    panel = page.split('id="processing"')[1]
+    noscript = panel.split("<noscript>")[1].split("</noscript>")[0]
+    assert "reload it" in noscript

@@ -215,3 +215,17 @@ def test_export_filename_is_a_safe_ascii_name(note_type, extension, expected):
     note = Note(note_type=note_type)
 
     assert export_filename(note, session_date=SESSION_DATE, extension=extension) == expected
+
+
+def test_a_note_written_by_hand_is_a_draft_but_never_called_ai_assisted(alice_session, alice):
+    from notes.exports import DRAFT_LINE
+    from notes.services import note_open, note_save
+
+    note = note_open(session=alice_session, opened_by=alice)
+    note = note_save(note=note, version=note.version, texts={note.sections[0]["key"]: "Seen today."}, author=alice)
+
+    document = _docx(note)
+    text = _txt(note).decode("utf-8")
+    assert DRAFT_LINE in _header_text(document)
+    assert DRAFT_LINE in text
+    assert AI_DRAFT_LINE not in _header_text(document) + _body_text(document) + text

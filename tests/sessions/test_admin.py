@@ -51,3 +51,18 @@ def test_staff_deleting_a_session_deletes_its_files(staff_client, recorded, djan
     assert response.status_code == 302
     assert not ClinicalSession.objects.filter(pk=recorded.pk).exists()
     assert not default_storage.exists(name)
+
+
+def test_staff_choose_a_sessions_note_format_from_its_practices_formats(staff_client, recorded):
+    from django.urls import reverse
+
+    page = staff_client.get(reverse("admin:clinical_sessions_clinicalsession_change", args=[recorded.pk]))
+    html = page.content.decode()
+    assert '<select name="note_type"' in html
+    assert '<option value="dap"' in html
+    response = staff_client.post(
+        reverse("admin:clinical_sessions_clinicalsession_change", args=[recorded.pk]),
+        {"occurred_at_0": "2026-11-20", "occurred_at_1": "10:00:00", "note_type": "no-such-format"},
+    )
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()

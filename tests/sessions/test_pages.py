@@ -181,8 +181,8 @@ def test_session_detail_shows_the_session(alice, alice_client):
     assert b"No recording yet" in response.content
 
 
-def test_session_edit_changes_fields_and_records_consent(alice, alice_client):
-    session = _session_of(alice, client_label="before")
+def test_session_edit_changes_fields_and_leaves_consent_to_the_session_page(alice, alice_client):
+    session = _session_of(alice, client_label="before", consent_status="declined")
     response = alice_client.post(
         reverse("clinical_sessions:edit", kwargs={"pk": session.pk}),
         {"client_label": "after", "occurred_at": "2026-11-19T09:00", "note_type": "dap", "consent_method": "written"},
@@ -191,8 +191,8 @@ def test_session_edit_changes_fields_and_records_consent(alice, alice_client):
     session.refresh_from_db()
     assert session.client_label == "after"
     assert session.note_type == "dap"
-    assert session.consent_method == "written"
-    assert session.consent_recorded_by == alice
+    assert session.consent_status == "declined"
+    assert session.consent_method == ""
 
 
 def test_session_delete_asks_then_deletes(alice, alice_client):

@@ -12,7 +12,8 @@ from django.utils import timezone
 from accounts.models import Membership, Practice, User
 from billing.services import subscription_start_trial
 from jobs.services import job_start
-from sessions.models import ClinicalSession
+from sessions.consent import consent_script_save
+from sessions.models import ClinicalSession, ConsentScript
 from sessions.services import recording_replace, session_create
 
 DEMO_RECORDING = Path(__file__).resolve().parents[3] / "sessions" / "demo" / "dialogue_short.webm"
@@ -20,6 +21,11 @@ DEMO_PRACTICE_SLUG = "demo-practice"
 DEMO_CLINICIAN_EMAIL = "clinician@demo.sessionscribe.test"
 DEMO_STAFF_EMAIL = "staff@demo.sessionscribe.test"
 DEMO_PASSWORD = "sessionscribe-demo"  # noqa: S105 — a local demo account, printed on purpose
+DEMO_CONSENT_SCRIPT = (
+    "I would like to record our session so that I can write my notes afterwards. The recording is transcribed "
+    "by software, used only for your record and deleted once the note is written. You can say no, or ask me to "
+    "stop at any time, and it will not change your care. Do you agree to the recording?"
+)
 
 
 class Command(BaseCommand):
@@ -35,6 +41,10 @@ class Command(BaseCommand):
             staff = self._user(DEMO_STAFF_EMAIL, "Sam Staff", staff=True)
             # Made here rather than by accounts' practice_create, so its trial is started here too.
             subscription_start_trial(practice)
+            if not ConsentScript.objects.filter(practice=practice).exists():
+                consent_script_save(
+                    practice=practice, text=DEMO_CONSENT_SCRIPT, require_before_processing=False, saved_by=clinician
+                )
         if not ClinicalSession.objects.filter(practice=practice).exists():
             session = session_create(
                 practice=practice,

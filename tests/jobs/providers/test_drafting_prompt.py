@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import dataclasses
+
 from formats.builtin import BUILTIN_TEMPLATES
 from jobs.providers.base import Segment
 from jobs.providers.drafting import build_user_prompt, draft_schema, format_timestamp, format_transcript
@@ -36,3 +38,12 @@ def test_schema_allows_only_the_template_section_keys():
     key = schema["properties"]["sections"]["items"]["properties"]["key"]
     assert key["enum"] == ["data", "assessment", "plan"]
     assert schema["additionalProperties"] is False
+
+
+def test_prompt_states_the_formats_length_in_one_line():
+    brief = dataclasses.replace(BUILTIN_TEMPLATES["soap"], length="brief")
+
+    lines = [line for line in build_user_prompt(brief, []).splitlines() if line.startswith("Length:")]
+
+    assert lines == ["Length: brief: only the essentials, a few short statements per section"]
+    assert "Length: standard" in build_user_prompt(BUILTIN_TEMPLATES["soap"], [])
