@@ -19,7 +19,7 @@ from rest_framework.request import Request
 
 from accounts.entitlements import Feature, LimitReason, PlanLimitExceeded, feature_require
 from accounts.models import ApiKey, Membership, User
-from api.errors import ApiError
+from api.errors import plan_limit_error
 
 # last_used_at is written at most this often per key, so a busy integration does not write on every request.
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
@@ -74,12 +74,7 @@ def _require_api_access(key: ApiKey) -> None:
         feature_require(key.practice, Feature.API_ACCESS)
     except PlanLimitExceeded as refused:
         if refused.reason == LimitReason.FEATURE_NOT_IN_PLAN:
-            raise ApiError(
-                status_code=402,
-                code="plan_limit_exceeded",
-                message=f"{refused.message} An owner of the practice can upgrade its plan on the billing page.",
-                details={"reason": str(refused.reason), **refused.details},
-            ) from None
+            raise plan_limit_error(refused) from None
 
 
 def authenticate_api_key(raw_key: str) -> ApiKey:

@@ -20,7 +20,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from accounts.entitlements import Feature, LimitReason, PlanLimitExceeded
-from accounts.models import Membership, Practice, User
+from accounts.models import Invitation, Membership, Practice, User
 from billing.models import Plan, Subscription, UsageGrant, UsageRecord
 from billing.stripe_api import (
     StripeUnavailable,
@@ -323,11 +323,13 @@ def feature_enabled(practice: Practice, feature: Feature | str) -> bool:
 
 
 def seats_available(practice: Practice) -> bool:
-    """Whether one more member fits in the practice's plan (ask before sending an invitation)."""
+    """Whether one more member fits in the practice's plan, its members and the invitations still open counted
+    (asked before an invitation is sent or resent)."""
     if not billing_enabled():
         return True
     state = billing_state(practice)
-    return not state.refusal and seats_used(practice) < state.seats_limit
+    invited = Invitation.objects.open().filter(practice=practice, expires_at__gt=timezone.now()).count()
+    return not state.refusal and seats_used(practice) + invited < state.seats_limit
 
 
 # --- Checkout and the Customer Portal ----------------------------------------------------------------------

@@ -23,7 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.authentication import acting_user
-from api.errors import ApiError
+from api.errors import ApiError, plan_limit_error
 from api.idempotency import idempotent_response, request_fingerprint
 from api.schema import IDEMPOTENCY_PARAMETER, error_responses
 from api.throttles import CallerRateThrottle, IpRateThrottle
@@ -66,15 +66,6 @@ RESULT_KINDS = {
 }
 # Every succeeded run exports the note; the transcript files exist only when the run transcribed.
 REQUIRED_KINDS = {Artifact.Kind.NOTE_DOCX, Artifact.Kind.NOTE_TXT}
-
-
-def _plan_limit(refused: PlanLimitExceeded) -> ApiError:
-    return ApiError(
-        status_code=402,
-        code="plan_limit_exceeded",
-        message=f"{refused.message} An owner of the practice can upgrade its plan on the billing page.",
-        details={"reason": str(refused.reason), **refused.details},
-    )
 
 
 def session_annotations() -> dict[str, Any]:
@@ -226,7 +217,7 @@ class JobCreate(SessionScoped):
                 details={"job": JobSerializer(_jobs_with_events().get(pk=active.job.pk)).data},
             ) from None
         except PlanLimitExceeded as refused:
-            raise _plan_limit(refused) from None
+            raise plan_limit_error(refused) from None
         return Response(JobSerializer(_jobs_with_events().get(pk=job.pk)).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -278,7 +269,7 @@ class JobRetry(JobScoped):
                 details={"job": JobSerializer(_jobs_with_events().get(pk=active.job.pk)).data},
             ) from None
         except PlanLimitExceeded as refused:
-            raise _plan_limit(refused) from None
+            raise plan_limit_error(refused) from None
         return Response(JobSerializer(self.get_object()).data, status=status.HTTP_202_ACCEPTED)
 
 

@@ -11,9 +11,11 @@ from django.utils import timezone
 
 from accounts import entitlements
 from accounts.entitlements import Feature
-from accounts.models import ApiKey, Membership
+from accounts.models import ApiKey, Invitation, Membership
+from accounts.services import InvitationRefused, invitation_create
 from billing.models import Plan, Subscription, UsageGrant
 from billing.services import feature_enabled, seats_available, usage_record
+from formats.models import NoteTemplate
 from integrations.models import WebhookEndpoint
 from jobs.models import Job
 from jobs.services import job_start
@@ -267,3 +269,55 @@ def test_a_plan_without_webhooks_cannot_add_an_endpoint(fake_stripe, practice, a
     subscribe(practice, "premium")
     assert alice_client.post("/integrations/webhooks/", data).status_code == 200
     assert WebhookEndpoint.objects.count() == 1
+
+
+# --- Invitations and custom formats (the seams other apps ask) -------------------------------------------
+
+
+def _invite(practice, inviter, email):
+    return invitation_create(
+        practice=practice, email=email, role=Membership.Role.CLINICIAN, invited_by=inviter, site_url="https://x.test"
+    )
+
+
+def test_invitations_stop_when_members_and_open_invitations_fill_the_seats(
+    fake_stripe, trial, practice, alice, settings
+):
+    settings.TRIAL_SEATS = 3
+    _invite(practice, alice, "dana@alder.test")
+    _invite(practice, alice, "erin@alder.test")  # Alice and two invitations: three seats
+    with pytest.raises(InvitationRefused) as refused:
+        _invite(practice, alice, "fay@alder.test")
+    assert refused.value.code == "seats_exhausted"
+    Invitation.objects.filter(email="erin@alder.test").update(revoked_at=timezone.now())
+    assert _invite(practice, alice, "fay@alder.test").email == "fay@alder.test"
+
+
+def test_a_plan_without_custom_formats_cannot_create_one(fake_stripe, practice, alice, api, alice_client):
+    subscribe(practice, "basic")
+    Plan.objects.filter(key="basic").update(api_access=True)
+    body = {"key": "intake", "name": "Intake", "sections": [{"heading": "Plan", "instruction": "Next steps."}]}
+    response = api.post_json("/api/v1/templates", body)
+    assert _refusal(response) == (402, "plan_limit_exceeded", "feature_not_in_plan")
+    assert response.json()["error"]["details"]["feature"] == "custom_formats"
+    page = alice_client.post(
+        "/formats/new/",
+        {
+            "name": "Intake",
+            "key": "",
+            "length": "standard",
+            "sections-TOTAL_FORMS": "1",
+            "sections-INITIAL_FORMS": "0",
+            "sections-MIN_NUM_FORMS": "1",
+            "sections-MAX_NUM_FORMS": "30",
+            "sections-0-ORDER": "1",
+            "sections-0-key": "",
+            "sections-0-heading": "Plan",
+            "sections-0-instruction": "Next steps.",
+        },
+    )
+    assert page.status_code == 402
+    assert "Custom note formats is not part of the practice" in page.content.decode()
+    assert not NoteTemplate.objects.filter(practice=practice).exists()
+    subscribe(practice, "pro")
+    assert api.post_json("/api/v1/templates", body).status_code == 201
