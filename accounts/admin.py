@@ -8,6 +8,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
+from accounts.entitlements import Feature, PlanLimitExceeded, feature_require
 from accounts.models import ApiKey, Invitation, Membership, Practice, User
 
 
@@ -72,6 +73,14 @@ class ApiKeyAddForm(forms.ModelForm[ApiKey]):
     class Meta:
         model = ApiKey
         fields = ["practice", "name"]
+
+    def clean_practice(self) -> Practice:
+        practice: Practice = self.cleaned_data["practice"]
+        try:
+            feature_require(practice, Feature.API_ACCESS)
+        except PlanLimitExceeded as refused:
+            raise forms.ValidationError(refused.message) from None
+        return practice
 
 
 @admin.register(ApiKey)

@@ -14,6 +14,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts import entitlements
+from accounts.entitlements import practice_created
 from accounts.models import Invitation, Membership, Practice, User
 from accounts.rate_limits import rate_counter_hit
 
@@ -33,6 +35,7 @@ def practice_create(*, name: str, owner_email: str, owner_password: str | None =
         owner.set_password(owner_password)
         owner.save(update_fields=["password"])
     Membership.objects.create(user=owner, practice=practice, role=Membership.Role.OWNER)
+    practice_created(practice)  # its trial starts now (billing)
     return practice
 
 
@@ -65,9 +68,9 @@ class MembershipChangeRefused(Exception):
 
 
 def seats_available(practice: Practice) -> bool:
-    """Whether the practice's plan has room for one more member. Billing will answer this once plans have
-    seats; until then every practice has room. Asked before an invitation is sent."""
-    return True
+    """Whether the practice's plan has room for one more member, its open invitations counted. Billing answers
+    (``accounts.entitlements``); without billing every practice has room. Asked before an invitation is sent."""
+    return entitlements.seats_available(practice)
 
 
 def _membership_of(user: User, practice: Practice) -> Membership:

@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from accounts.entitlements import Feature, feature_refusal
 from accounts.forms import InvitationAcceptForm, InvitationForm
 from accounts.models import ApiKey, Invitation, Membership, Practice, User
 from accounts.services import (
@@ -67,7 +68,11 @@ def api_keys(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"practice": membership.practice}
     status = 200
     if request.method == "POST":
-        if form.is_valid():
+        # The plan's refusal (billing) leaves the form as it was; the page says why and where plans are changed.
+        context["plan_refusal"] = feature_refusal(membership.practice, Feature.API_ACCESS)
+        if context["plan_refusal"]:
+            status = 402
+        elif form.is_valid():
             key, raw_key = ApiKey.issue(
                 practice=membership.practice, name=form.cleaned_data["name"], created_by=signed_in_user(request)
             )

@@ -17,7 +17,9 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
+from accounts.entitlements import Feature, LimitReason, PlanLimitExceeded, feature_require
 from accounts.models import ApiKey, Membership, User
+from api.errors import plan_limit_error
 
 # last_used_at is written at most this often per key, so a busy integration does not write on every request.
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
@@ -58,10 +60,21 @@ class ApiKeyAuthentication(BaseAuthentication):
         if scheme.lower() != "bearer":
             return None
         key = authenticate_api_key(credentials.strip())
+        _require_api_access(key)
         return ApiKeyCaller(key), key
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="api"'
+
+
+def _require_api_access(key: ApiKey) -> None:
+    """A practice whose plan leaves out API access is refused with 402. One whose subscription lapsed keeps
+    reading its data through the API; starting jobs is refused where jobs start."""
+    try:
+        feature_require(key.practice, Feature.API_ACCESS)
+    except PlanLimitExceeded as refused:
+        if refused.reason == LimitReason.FEATURE_NOT_IN_PLAN:
+            raise plan_limit_error(refused) from None
 
 
 def authenticate_api_key(raw_key: str) -> ApiKey:

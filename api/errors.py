@@ -19,6 +19,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from accounts.entitlements import PlanLimitExceeded
 from config.middleware import current_request_id
 
 logger = logging.getLogger(__name__)
@@ -65,6 +66,16 @@ class ApiError(exceptions.APIException):
         self.status_code = status_code
         self.envelope_code = code
         self.details = details or {}
+
+
+def plan_limit_error(refused: PlanLimitExceeded) -> ApiError:
+    """The 402 of a refusal of the practice's plan (billing), with its reason in ``details.reason``."""
+    return ApiError(
+        status_code=402,
+        code="plan_limit_exceeded",
+        message=f"{refused.message} An owner of the practice can upgrade its plan on the billing page.",
+        details={"reason": str(refused.reason), **refused.details},
+    )
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:

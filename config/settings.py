@@ -305,9 +305,23 @@ else:
 
 # --- Billing ---------------------------------------------------------------------------------
 
+# Without STRIPE_SECRET_KEY billing is off (self-hosted mode): no limits, every feature.
 STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
 STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
+# Another address for Stripe's API (a loopback fake in tests and the demo).
 STRIPE_API_BASE = env_str("STRIPE_API_BASE") or None
+# The Stripe price of each plan; a price id set on the plan in the admin takes precedence.
+STRIPE_PRICE_BASIC = env_str("STRIPE_PRICE_BASIC")
+STRIPE_PRICE_PRO = env_str("STRIPE_PRICE_PRO")
+STRIPE_PRICE_PREMIUM = env_str("STRIPE_PRICE_PREMIUM")
+# Every new practice starts on a trial: this many days, this many audio minutes, this many members.
+TRIAL_DAYS = env_int("TRIAL_DAYS", 14, minimum=0)
+TRIAL_MINUTES = env_int("TRIAL_MINUTES", 60, minimum=0)
+TRIAL_SEATS = env_int("TRIAL_SEATS", 3, minimum=1)
+# A subscription whose payment failed keeps working this many days.
+BILLING_GRACE_DAYS = env_int("BILLING_GRACE_DAYS", 7, minimum=0)
+# How far back the scheduled reconciliation asks Stripe for events the webhook may have missed.
+STRIPE_RECONCILE_HOURS = env_int("STRIPE_RECONCILE_HOURS", 72, minimum=1)
 
 # --- Localisation and logging ----------------------------------------------------------------
 

@@ -21,6 +21,7 @@ urlpatterns = [
     path("notes/", include("notes.urls")),
     path("jobs/", include("jobs.urls")),
     path("integrations/", include("integrations.urls")),
+    path("billing/", include("billing.urls")),
     path("api/v1/", include("config.api_urls")),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),

@@ -17,9 +17,10 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.entitlements import PlanLimitExceeded
 from accounts.models import Membership, Practice
 from api.authentication import api_key_of
-from api.errors import ApiError
+from api.errors import ApiError, plan_limit_error
 from api.idempotency import idempotent_response, json_fingerprint
 from api.schema import IDEMPOTENCY_PARAMETER, error_responses
 from api.views import ApiView
@@ -232,7 +233,12 @@ class TemplateListCreate(TemplateScoped):
         summary="Create a note format",
         parameters=[IDEMPOTENCY_PARAMETER],
         request=TemplateCreateSerializer,
-        responses={201: TemplateSerializer, **error_responses(400, 403, 409, 422)},
+        responses={
+            201: TemplateSerializer,
+            **error_responses(
+                400, 402, 403, 409, 422, s402="plan_limit_exceeded: the practice's plan leaves out custom formats"
+            ),
+        },
     )
     def post(self, request: Request) -> Response:
         practice = self.caller_practice()
@@ -252,6 +258,8 @@ class TemplateListCreate(TemplateScoped):
             )
         except FormatInvalid as invalid:
             raise _fields_error(invalid.errors) from None
+        except PlanLimitExceeded as refused:
+            raise plan_limit_error(refused) from None
         return Response(_row_data(row), status=status.HTTP_201_CREATED)
 
 

@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from accounts.entitlements import Feature, feature_require
 from accounts.models import Membership, Practice
 from formats.builtin import FormatLength
 from formats.catalogue import note_type_choices
@@ -61,7 +62,9 @@ def _clean_common(*, name: Any, length: Any, sections: Any) -> tuple[str, str, l
 def format_create(
     *, practice: Practice, key: Any, name: Any, sections: Any, length: Any = FormatLength.STANDARD
 ) -> NoteTemplate:
-    """A new format of the practice, placed after its others."""
+    """A new format of the practice, placed after its others. Raises PlanLimitExceeded when the practice's plan
+    leaves out custom formats (billing)."""
+    feature_require(practice, Feature.CUSTOM_FORMATS)
     try:
         check_format_key(key)
     except ValidationError as error:

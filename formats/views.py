@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from accounts.entitlements import PlanLimitExceeded
 from accounts.models import Membership
 from accounts.tenancy import current_membership
 from formats.builtin import BUILTIN_TEMPLATES, FormatLength, TemplateSpec
@@ -201,6 +202,10 @@ def format_create_view(request: HttpRequest) -> HttpResponse:
             )
         except FormatInvalid as invalid:
             _apply_service_errors(form, kept, formset, invalid.errors)
+        except PlanLimitExceeded as refused:
+            # Kept as typed; the editor says why and an owner can upgrade (billing page).
+            form.add_error(None, f"{refused.message} An owner can upgrade the plan on the billing page.")
+            return _render_editor(request, form=form, formset=formset, status=402)
         else:
             messages.success(request, f"The format “{template.name}” was saved; clinicians can choose it now.")
             return redirect("formats:list")

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from accounts.entitlements import Feature, feature_refusal
 from accounts.tenancy import signed_in_user
 from accounts.views import practice_admin_membership
 from integrations.forms import WebhookEndpointForm
@@ -30,7 +31,11 @@ def webhooks(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"practice": membership.practice}
     status = 200
     if request.method == "POST":
-        if form.is_valid():
+        # The plan's refusal (billing) leaves the form as it was; the page says why and where plans are changed.
+        context["plan_refusal"] = feature_refusal(membership.practice, Feature.WEBHOOKS)
+        if context["plan_refusal"]:
+            status = 402
+        elif form.is_valid():
             endpoint = WebhookEndpoint.objects.create(
                 practice=membership.practice,
                 url=form.cleaned_data["url"],

@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from accounts.models import User
+from billing.services import PlanLimitExceeded
 from jobs.models import Artifact, Job, JobEvent
 from jobs.services import JobAlreadyActive, JobNotRetryable, job_cancel, job_retry
 
@@ -50,18 +51,26 @@ class JobAdmin(admin.ModelAdmin[Job]):
 
     @admin.action(description="Retry the selected failed or canceled jobs")
     def retry_jobs(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
-        retried = skipped = 0
+        retried = skipped = refused = 0
         staff = request.user if isinstance(request.user, User) else None
         for job in queryset:
             try:
                 job_retry(job=job, requested_by=staff)
             except (JobNotRetryable, JobAlreadyActive):
                 skipped += 1
+            except PlanLimitExceeded:
+                refused += 1
             else:
                 retried += 1
         self.message_user(request, f"Retried {retried} job(s).", messages.SUCCESS)
         if skipped:
             self.message_user(request, f"Skipped {skipped} job(s) that were not failed or canceled.", messages.WARNING)
+        if refused:
+            self.message_user(
+                request,
+                f"Skipped {refused} job(s) their practice's plan does not cover (grant minutes under Billing first).",
+                messages.WARNING,
+            )
 
     @admin.action(description="Cancel the selected active jobs")
     def cancel_jobs(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:

@@ -23,11 +23,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.authentication import acting_user
-from api.errors import ApiError
+from api.errors import ApiError, plan_limit_error
 from api.idempotency import idempotent_response, request_fingerprint
 from api.schema import IDEMPOTENCY_PARAMETER, error_responses
 from api.throttles import CallerRateThrottle, IpRateThrottle
 from api.views import ApiView, IgnoreAcceptNegotiation, PublicApiView
+from billing.services import PlanLimitExceeded, billing_enabled, usage_summary
 from config.downloads import set_download_headers
 from config.utc import utc_iso
 from jobs.dispatch import dispatch_pass
@@ -51,6 +52,10 @@ from sessions.api import SessionScoped, TranscriptSerializer
 from sessions.models import Transcript
 
 DOWNLOAD_SALT = "api.artifact-download"
+PLAN_LIMIT_DESCRIPTION = (
+    "plan_limit_exceeded: the practice's plan does not cover this run; details.reason is no_subscription, "
+    "minutes_exhausted or seats_exhausted"
+)
 # The artifacts a result offers: what a run produced for people, not its intermediate pieces.
 RESULT_KINDS = {
     Artifact.Kind.TRANSCRIPT_JSON: ("transcript", "json", "application/json"),
@@ -168,11 +173,13 @@ class JobCreate(SessionScoped):
             202: JobSerializer,
             **error_responses(
                 400,
+                402,
                 404,
                 409,
                 422,
                 429,
                 503,
+                s402=PLAN_LIMIT_DESCRIPTION,
                 s409="conflict: a job is already active (details.job is it), or the session has no recording yet; "
                 "consent_required: the practice requires the client's consent before processing",
             ),
@@ -209,6 +216,8 @@ class JobCreate(SessionScoped):
                 message="The session is already being processed.",
                 details={"job": JobSerializer(_jobs_with_events().get(pk=active.job.pk)).data},
             ) from None
+        except PlanLimitExceeded as refused:
+            raise plan_limit_error(refused) from None
         return Response(JobSerializer(_jobs_with_events().get(pk=job.pk)).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -238,7 +247,7 @@ class JobRetry(JobScoped):
         summary="Retry a failed or canceled job",
         description="Resumes at the stage that failed; finished stages are not repeated.",
         request=None,
-        responses={202: JobSerializer, **error_responses(404, 409, 429, 503)},
+        responses={202: JobSerializer, **error_responses(402, 404, 409, 429, 503, s402=PLAN_LIMIT_DESCRIPTION)},
     )
     def post(self, request: Request, pk: str) -> Response:
         job = self.get_object()
@@ -259,6 +268,8 @@ class JobRetry(JobScoped):
                 message="The session is already being processed.",
                 details={"job": JobSerializer(_jobs_with_events().get(pk=active.job.pk)).data},
             ) from None
+        except PlanLimitExceeded as refused:
+            raise plan_limit_error(refused) from None
         return Response(JobSerializer(self.get_object()).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -472,13 +483,31 @@ class JobsRunner(PublicApiView):
 
 
 class UsageSerializer(serializers.Serializer[Any]):
+    plan = serializers.CharField(
+        allow_null=True, help_text="basic, pro, premium, or trial; null while billing is off (self-hosted mode)."
+    )
+    status = serializers.CharField(
+        allow_null=True,
+        help_text="trialing, active, past_due (still working during the grace period), unpaid, canceled, …; "
+        "null while billing is off.",
+    )
     period_start = serializers.DateTimeField()
     period_end = serializers.DateTimeField()
-    audio_minutes = serializers.FloatField(help_text="Decoded audio of the recordings of jobs that succeeded.")
-    jobs_succeeded = serializers.IntegerField()
-    limits = inline_serializer(
-        "UsageLimits", {"audio_minutes": serializers.IntegerField()}, allow_null=True, required=False
+    minutes_used = serializers.FloatField(
+        help_text="Audio minutes the practice used this period, counted once per transcribed recording."
     )
+    limits = inline_serializer(
+        "UsageLimits",
+        {
+            "audio_minutes": serializers.IntegerField(help_text="Minutes of the plan this period, grants included."),
+            "seats": serializers.IntegerField(help_text="Members the plan allows."),
+        },
+        allow_null=True,
+    )
+    audio_minutes = serializers.FloatField(
+        help_text="Decoded audio of the recordings of the jobs you can see that succeeded this period."
+    )
+    jobs_succeeded = serializers.IntegerField()
 
 
 class Usage(JobScoped):
@@ -487,33 +516,45 @@ class Usage(JobScoped):
 
     @extend_schema(
         operation_id="usage_retrieve",
-        summary="This month's usage",
+        summary="This period's usage against the plan",
         description=(
-            "Audio minutes processed in the current calendar month (server time zone): the decoded duration of "
-            "the recording of every job that succeeded this month. `limits` is null while no plan limits apply "
-            "(self-hosted mode)."
+            "The practice's plan, its status, the current billing period (the trial's days during the trial) and "
+            "the audio minutes used in it against the plan's limits. While billing is off (self-hosted mode) "
+            "`plan`, `status` and `limits` are null and the period is the calendar month (server time zone)."
         ),
         responses={200: UsageSerializer, **error_responses()},
     )
     def get(self, request: Request) -> Response:
-        now = timezone.localtime()
-        start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-        end = (start + dt.timedelta(days=32)).replace(day=1)
+        summary = usage_summary(self.caller_practice()) if billing_enabled() else None
+        if summary is None:
+            now = timezone.localtime()
+            start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+            end = (start + dt.timedelta(days=32)).replace(day=1)
+        else:
+            start, end = summary.period_start, summary.period_end
         succeeded = self.get_queryset().filter(status=Job.Status.SUCCEEDED, finished_at__gte=start, finished_at__lt=end)
         seconds = succeeded.filter(session__recording__sha256=F("media_sha256")).aggregate(
             total=Sum("session__recording__duration_seconds")
         )["total"]
-        return Response(
-            UsageSerializer(
-                {
-                    "period_start": start,
-                    "period_end": end,
-                    "audio_minutes": round((seconds or 0.0) / 60, 2),
-                    "jobs_succeeded": succeeded.count(),
-                    "limits": None,
-                }
-            ).data
-        )
+        audio_minutes = round((seconds or 0.0) / 60, 2)
+        body = {
+            "plan": None,
+            "status": None,
+            "period_start": start,
+            "period_end": end,
+            "minutes_used": audio_minutes,
+            "limits": None,
+            "audio_minutes": audio_minutes,
+            "jobs_succeeded": succeeded.count(),
+        }
+        if summary is not None:
+            body.update(
+                plan=summary.plan,
+                status=summary.status,
+                minutes_used=summary.minutes_used,
+                limits={"audio_minutes": summary.minutes_limit, "seats": summary.seats_limit},
+            )
+        return Response(UsageSerializer(body).data)
 
 
 def _consent_required() -> ApiError:

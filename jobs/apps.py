@@ -20,3 +20,8 @@ class JobsConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(_ensure_schedules, sender=self, dispatch_uid="jobs.ensure_schedules")
+        # Audio minutes are metered at the success of a run, in the transaction that records it.
+        from jobs.metering import usage_on_success
+        from jobs.transitions import on_transition
+
+        on_transition(usage_on_success)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from billing.services import PlanLimitExceeded
 from jobs.services import ConsentRequired, JobAlreadyActive, NothingToProcess, job_start
 from sessions.models import ClinicalSession
 from sessions.parts import recordings_complete_idle
@@ -19,7 +20,7 @@ def idle_recordings_finish(*, now: dt.datetime) -> int:
     for session in ClinicalSession.objects.filter(pk__in=session_ids):
         try:
             job_start(session=session, requested_by=None)
-        except (ConsentRequired, JobAlreadyActive, NothingToProcess) as refused:
+        except (ConsentRequired, JobAlreadyActive, NothingToProcess, PlanLimitExceeded) as refused:
             # The recording is kept; the session page offers to process it.
             logger.info("assembled recording of session %s not processed: %s", session.pk, type(refused).__name__)
     return len(session_ids)

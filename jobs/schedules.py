@@ -41,6 +41,9 @@ class ScheduleSpec:
 SCHEDULES = (
     ScheduleSpec(name="Retention purge", func="jobs.purge.purge_scheduled", schedule_type=Schedule.HOURLY),
     ScheduleSpec(name="Job dispatcher", func="jobs.dispatch.dispatch_pass", schedule_type=Schedule.MINUTES, minutes=1),
+    # Billing's, registered here with the others (billing does not know jobs): applies the Stripe events the
+    # webhook missed; a no-op while billing is off.
+    ScheduleSpec(name="Stripe reconciliation", func="billing.tasks.reconcile_stripe", schedule_type=Schedule.HOURLY),
 )
 
 

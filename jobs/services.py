@@ -9,8 +9,10 @@ import uuid
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from accounts.models import User
+from accounts.models import Practice, User
+from billing.services import billing_enabled, gate_job_start
 from jobs.artifacts import artifact_delete_files_rollback_unsafe, job_storage_prefix
+from jobs.metering import expected_seconds, in_flight_seconds
 from jobs.models import Artifact, Job
 from jobs.transitions import job_create_failed, job_create_queued, job_request_cancel, job_requeue
 from sessions.consent import processing_needs_consent
@@ -54,9 +56,10 @@ def job_start(*, session: ClinicalSession, requested_by: User | None) -> Job:
     """Queue a pipeline run for the session's current recording.
 
     Raises JobAlreadyActive (with the active job) when one is queued, running or waiting,
-    NothingToProcess when there is no recording, and ConsentRequired when the practice requires consent
-    before processing and the session has none. With AI switched off (``ai_disabled()``) the job is created
-    and fails at once with ``AI_DISABLED``, so the refusal is visible where the clinician looks.
+    NothingToProcess when there is no recording, ConsentRequired when the practice requires consent
+    before processing and the session has none, and PlanLimitExceeded when the practice's plan does not cover it
+    (billing's check, made in the transaction that creates the job). With AI switched off (``ai_disabled()``) the
+    job is created and fails at once with ``AI_DISABLED``, so the refusal is visible where the clinician looks.
     """
     if processing_needs_consent(session):
         raise ConsentRequired()
@@ -75,6 +78,7 @@ def job_start(*, session: ClinicalSession, requested_by: User | None) -> Job:
                     error_code="AI_DISABLED",
                     error_message=AI_DISABLED_MESSAGE,
                 )
+            _gate(session_id=session.pk, media_sha256=recording.sha256)
             return job_create_queued(session=session, media_sha256=recording.sha256, requested_by=requested_by)
     except IntegrityError:
         active = Job.objects.active().filter(session=session).first()
@@ -87,8 +91,9 @@ def job_retry(*, job: Job, requested_by: User | None) -> Job:
     """Run a failed or canceled job again from the stage it stopped at; finished stages are not repeated.
 
     Raises AiDisabled when AI is switched off, JobNotRetryable when the job is not failed or canceled,
-    ConsentRequired when the practice requires consent before processing and the session has none, and
-    JobAlreadyActive when the session has another active job."""
+    ConsentRequired when the practice requires consent before processing and the session has none,
+    JobAlreadyActive when the session has another active job, and PlanLimitExceeded when the practice's plan
+    does not cover it."""
     if ai_disabled():
         raise AiDisabled()
     if job.status not in (Job.Status.FAILED, Job.Status.CANCELED):
@@ -96,7 +101,9 @@ def job_retry(*, job: Job, requested_by: User | None) -> Job:
     if processing_needs_consent(job.session):
         raise ConsentRequired()
     try:
-        requeued = job_requeue(job_id=job.pk, requested_by=requested_by)
+        with transaction.atomic():
+            _gate(session_id=job.session_id, media_sha256=job.media_sha256)
+            requeued = job_requeue(job_id=job.pk, requested_by=requested_by)
     except IntegrityError:
         active = Job.objects.active().filter(session_id=job.session_id).first()
         if active is None:
@@ -106,6 +113,19 @@ def job_retry(*, job: Job, requested_by: User | None) -> Job:
         raise JobNotRetryable()
     job.refresh_from_db()
     return job
+
+
+def _gate(*, session_id: uuid.UUID, media_sha256: str) -> None:
+    """Billing's check before a run: the minutes this audio will bill, on top of the runs under way."""
+    if not billing_enabled():
+        return
+    practice = Practice.objects.get(sessions__pk=session_id)
+    practice_id = practice.pk
+    gate_job_start(
+        practice,
+        audio_seconds=expected_seconds(session_id=session_id, practice_id=practice_id, media_sha256=media_sha256),
+        in_flight_seconds=lambda: in_flight_seconds(practice_id),
+    )
 
 
 def job_cancel(*, job: Job, requested_by: User | None) -> Job:

@@ -9,12 +9,14 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, Js
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from accounts.models import User
-from accounts.tenancy import signed_in_user
+from accounts.tenancy import current_membership, signed_in_user
+from billing.services import PlanLimitExceeded
 from jobs.models import Job
 from jobs.services import (
     AI_DISABLED_MESSAGE,
@@ -40,6 +42,18 @@ CONSENT_REQUIRED_MESSAGE = (
 )
 
 
+def _plan_limit(request: HttpRequest, refused: PlanLimitExceeded) -> None:
+    """The plan's refusal, with the way out: owners and admins go to the billing page, clinicians to them."""
+    membership = current_membership(request.user)
+    if membership is not None and membership.sees_whole_practice:
+        messages.error(
+            request,
+            format_html('{} <a href="{}">Upgrade on the billing page</a>.', refused.message, reverse("billing:page")),
+        )
+    else:
+        messages.error(request, f"{refused.message} Ask an owner of the practice to upgrade its plan.")
+
+
 def _back(job_or_session: Job | ClinicalSession) -> HttpResponse:
     session_id = job_or_session.session_id if isinstance(job_or_session, Job) else job_or_session.pk
     return redirect(reverse("clinical_sessions:detail", kwargs={"pk": session_id}) + "#processing")
@@ -62,6 +76,9 @@ def start(request: HttpRequest, session_id: Any) -> HttpResponse:
         return _back(session)
     except ConsentRequired:
         messages.error(request, CONSENT_REQUIRED_MESSAGE)
+        return _back(session)
+    except PlanLimitExceeded as refused:
+        _plan_limit(request, refused)
         return _back(session)
     if job.status == Job.Status.FAILED:
         messages.error(request, job.error_message)
@@ -100,6 +117,8 @@ def _start_after_upload(session: ClinicalSession, user: User) -> str:
         return "The session was already being processed; process it again once that run ends to use this recording."
     except ConsentRequired:
         return CONSENT_REQUIRED_MESSAGE
+    except PlanLimitExceeded as refused:
+        return f"The recording was stored but not processed: {refused.message}"
     if job.status == Job.Status.FAILED:
         return job.error_message
     return f"Processing started.{_signed_note_notice(session)}"
@@ -134,6 +153,8 @@ def retry(request: HttpRequest, pk: Any) -> HttpResponse:
         messages.error(request, CONSENT_REQUIRED_MESSAGE)
     except JobAlreadyActive:
         messages.info(request, "This session is already being processed.")
+    except PlanLimitExceeded as refused:
+        _plan_limit(request, refused)
     else:
         messages.success(request, "Retrying from the step that failed.")
     return _back(job)

@@ -30,9 +30,13 @@ PUBLIC_ROUTES = {
     "not_found",
     # An invited colleague opens the emailed link before having an account; the signed token is the credential.
     "accounts:invitation_accept",
+    # Stripe posts billing events here: it cannot log in, so each delivery is authenticated by its signature
+    # (STRIPE_WEBHOOK_SECRET, checked on the raw body) and an unsigned one is refused with 400.
+    "billing:stripe_webhook",
 }
-# What an allowlisted route answers the anonymous when its URL holds made-up values instead of a real one.
-PUBLIC_ROUTE_STATUS = {"accounts:invitation_accept": 404}
+# What an allowlisted route answers the anonymous when its URL holds made-up values instead of a real one, or
+# when it only takes POST (a GET is refused by method, not by a login redirect).
+PUBLIC_ROUTE_STATUS = {"accounts:invitation_accept": 404, "billing:stripe_webhook": 405}
 
 _SAMPLES = {"uuid": str(uuid.uuid4()), "int": "1", "slug": "x", "str": "x", "path": "x"}
 

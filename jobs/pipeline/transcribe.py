@@ -18,6 +18,7 @@ from django.core.files.storage import default_storage
 from jobs.artifacts import artifact_read_bytes, artifact_store_bytes
 from jobs.audio.plan import ChunkPlan
 from jobs.audio.stitch import ChunkTranscript, filter_segments, stitch_chunks
+from jobs.metering import TRANSCRIBED_BY
 from jobs.models import Artifact, Job
 from jobs.pipeline.files import scratch_dir
 from jobs.pipeline.transcripts import (
@@ -133,7 +134,12 @@ def _commit_transcript(job: Job, results: list[tuple[ChunkPlan, TranscriptionRes
         model=first.model,
         language=first.language or "",
         segments=segments,
-        provider_metadata={"chunks": len(results), "dropped_segments": len(stitched) - len(kept)},
+        provider_metadata={
+            "chunks": len(results),
+            "dropped_segments": len(stitched) - len(kept),
+            # Which run had the provider hear this audio: its minutes are billed once (jobs.metering).
+            TRANSCRIBED_BY: str(job.pk),
+        },
     )
     as_json = json.dumps(segments, ensure_ascii=False).encode()
     artifact_store_bytes(job=job, kind=Artifact.Kind.TRANSCRIPT_JSON, content=as_json)

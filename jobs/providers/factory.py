@@ -27,6 +27,15 @@ def get_transcriber() -> Transcriber:
     )
 
 
+def transcription_model() -> str:
+    """The model the transcriber would use, without building it (a transcript is reused only from the same one)."""
+    if str(settings.AI_MODE) == "stub":
+        from jobs.providers.stub import StubTranscriber
+
+        return StubTranscriber.model
+    return str(settings.TRANSCRIPTION_MODEL)
+
+
 def get_drafter() -> Drafter:
     mode = _ai_mode()
     if mode == "stub":

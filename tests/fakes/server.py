@@ -15,6 +15,7 @@ from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
+from urllib.parse import parse_qs
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,8 @@ class Incoming:
     json: Any
     fields: Mapping[str, tuple[str, ...]]
     files: tuple[UploadedFile, ...]
+    # The query string's parameters (a GET's, as Stripe's SDK sends them).
+    query: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def field(self, name: str) -> str | None:
         values = self.fields.get(name)
@@ -256,6 +259,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self.server_fake._handle(self)
 
+    def do_DELETE(self) -> None:
+        self.server_fake._handle(self)
+
     def log_message(self, format: str, *args: object) -> None:
         pass
 
@@ -301,14 +307,22 @@ def _parse(handler: BaseHTTPRequestHandler) -> Incoming:
                 files.append(UploadedFile(name, filename, part.get_content_type(), data))
             else:
                 fields[name] = (*fields.get(name, ()), data.decode())
+    elif content_type.startswith("application/x-www-form-urlencoded"):
+        fields = _form(body.decode())
+    path, _, query = handler.path.partition("?")
     return Incoming(
         method=handler.command,
-        path=handler.path.split("?", 1)[0],
+        path=path,
         headers=headers,
         json=payload,
         fields=fields,
         files=tuple(files),
+        query=_form(query),
     )
+
+
+def _form(encoded: str) -> dict[str, tuple[str, ...]]:
+    return {name: tuple(values) for name, values in parse_qs(encoded, keep_blank_values=True).items()}
 
 
 def _send(handler: BaseHTTPRequestHandler, status: int, body: object, headers: Mapping[str, str]) -> None:
@@ -318,9 +332,12 @@ def _send(handler: BaseHTTPRequestHandler, status: int, body: object, headers: M
         data, content_type = body.encode(), "text/plain; charset=utf-8"
     else:
         data, content_type = json.dumps(body).encode(), "application/json"
+    if any(name.lower() == "content-type" for name in headers):
+        content_type = ""  # the route chose its own (a fake's HTML page)
     try:
         handler.send_response(status)
-        handler.send_header("Content-Type", content_type)
+        if content_type:
+            handler.send_header("Content-Type", content_type)
         handler.send_header("Content-Length", str(len(data)))
         for name, value in headers.items():
             handler.send_header(name, value)

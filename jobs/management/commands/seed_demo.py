@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Membership, Practice, User
+from billing.services import subscription_start_trial
 from jobs.services import job_start
 from sessions.consent import consent_script_save
 from sessions.models import ClinicalSession, ConsentScript
@@ -38,6 +39,8 @@ class Command(BaseCommand):
                 user=clinician, practice=practice, defaults={"role": Membership.Role.OWNER}
             )
             staff = self._user(DEMO_STAFF_EMAIL, "Sam Staff", staff=True)
+            # Made here rather than by accounts' practice_create, so its trial is started here too.
+            subscription_start_trial(practice)
             if not ConsentScript.objects.filter(practice=practice).exists():
                 consent_script_save(
                     practice=practice, text=DEMO_CONSENT_SCRIPT, require_before_processing=False, saved_by=clinician
