@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
@@ -89,7 +90,8 @@ def session_create_view(request: HttpRequest) -> HttpResponse:
         )
         return redirect("clinical_sessions:list")
     choices = note_type_choices(membership.practice)
-    initial = {"note_type": default_note_type(membership)}
+    # Most sessions are written up the day they happen: the form starts at now, in the practice's time zone.
+    initial = {"note_type": default_note_type(membership), "occurred_at": timezone.localtime().replace(second=0)}
     form = SessionForm(request.POST or None, initial=initial, note_type_choices=choices)
     if request.method == "POST" and form.is_valid():
         session = session_create(

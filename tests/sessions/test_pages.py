@@ -315,3 +315,17 @@ def test_the_list_query_count_stays_the_same_whatever_the_rows_states(alice, ali
     with CaptureQueriesContext(connection) as many:
         alice_client.get(url)
     assert len(many) == len(few)
+
+
+def test_the_new_session_form_starts_at_now_in_the_practices_time_zone(alice_client, practice):
+    import datetime as dt
+    import zoneinfo
+
+    from django.utils import timezone
+
+    practice.time_zone = "Asia/Tokyo"
+    practice.save(update_fields=["time_zone"])
+    page = alice_client.get(reverse("clinical_sessions:create")).content.decode()
+    now_in_tokyo = timezone.now().astimezone(zoneinfo.ZoneInfo("Asia/Tokyo"))
+    shown = {f"{moment:%Y-%m-%dT%H:%M}" for moment in (now_in_tokyo, now_in_tokyo - dt.timedelta(minutes=1))}
+    assert any(f'value="{value}"' in page for value in shown)
