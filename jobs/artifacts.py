@@ -14,6 +14,7 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from config.storage import is_temp_name
 from jobs.models import Artifact, Job
 from sessions.models import session_storage_prefix
 
@@ -121,3 +122,26 @@ def artifact_delete_files_rollback_unsafe(names: list[str]) -> None:
     for name in names:
         if name:
             default_storage.delete(name)
+
+
+def artifact_sweep_temporaries(prefix: str) -> int:
+    """Delete the temporary files under a job's folder, left by a worker killed while writing one.
+
+    Called by the worker that has just claimed the job: any earlier worker of this job has lost its lease, so a
+    temporary file there is either abandoned or about to fail to publish (and that worker stops at its next
+    write anyway). Returns how many were deleted.
+    """
+    deleted = 0
+    pending = [prefix.rstrip("/")]
+    while pending:
+        folder = pending.pop()
+        try:
+            folders, files = default_storage.listdir(folder)
+        except (FileNotFoundError, NotImplementedError):
+            continue
+        pending.extend(f"{folder}/{name}" for name in folders)
+        for name in files:
+            if is_temp_name(name):
+                default_storage.delete(f"{folder}/{name}")
+                deleted += 1
+    return deleted

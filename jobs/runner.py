@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from config.backoff import backoff_seconds
 from jobs import transitions
-from jobs.artifacts import artifact_delete_files_rollback_unsafe, job_storage_prefix
+from jobs.artifacts import artifact_delete_files_rollback_unsafe, artifact_sweep_temporaries, job_storage_prefix
 from jobs.models import Artifact, Job, JobEvent
 from jobs.providers.base import ProviderError
 
@@ -161,6 +161,8 @@ def job_execute(job_id: uuid.UUID | str, *, stages: dict[str, StageFunction], wo
     lease = job_claim(job_id, worker_id=worker_id)
     if lease is None:
         return
+    if lease.storage_prefix:
+        artifact_sweep_temporaries(lease.storage_prefix)
     with _Heartbeat(lease):
         try:
             _run_stages(lease, stages)

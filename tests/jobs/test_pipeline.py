@@ -172,3 +172,25 @@ def test_the_cut_audio_goes_once_the_transcript_is_committed(
     prefix = f"practices/{session.practice_id}/sessions/{session.pk}/jobs/{job.pk}/"
     _, files = default_storage.listdir(prefix)
     assert not [name for name in files if name.startswith("chunk_audio")]
+
+
+def test_a_worker_claiming_a_job_clears_temporary_files_a_killed_worker_left(alice, recorded_session, settings):
+    from django.core.files.base import ContentFile
+
+    from jobs.artifacts import job_storage_prefix
+
+    settings.AI_MODE = "stub"
+    session = recorded_session("jfk.flac")
+    job = job_start(session=session, requested_by=alice)
+    prefix = job_storage_prefix(job)
+    # What a worker killed while writing a chunk's transcript leaves behind; a finished file of the job stays.
+    default_storage.save(f"{prefix}/.chunk_transcript-1.json.abc123.tmp", ContentFile(b"{"))
+    kept = default_storage.save(f"{prefix}/notes.txt", ContentFile(b"kept"))
+
+    run_job(str(job.pk))
+
+    _, files = default_storage.listdir(prefix)
+    assert not [name for name in files if name.endswith(".tmp")]
+    assert default_storage.exists(kept)
+    job.refresh_from_db()
+    assert job.status == Job.Status.SUCCEEDED
