@@ -31,6 +31,7 @@ from sessions.consent import ConsentInvalid, session_record_consent
 from sessions.media import MediaRejected
 from sessions.models import ClinicalSession, ConsentScript, Recording, Transcript, max_upload_bytes
 from sessions.services import file_sha256, recording_replace, session_create, session_delete, session_update
+from sessions.states import SessionState, session_state, with_state
 from sessions.uploads import MULTIPART_OVERHEAD, UPLOAD_STATUS, SizeLimitedUploadHandler
 
 _ENVELOPE_CODES = {400: "validation_error", 413: "payload_too_large", 415: "unsupported_media"}
@@ -85,7 +86,17 @@ class ConsentInputSerializer(serializers.Serializer[Any]):
     )
 
 
+# The API's name for each state a session shows (sessions.states): the pages' "Draft" is "ready" here, the word
+# integrators have always read for a note that is ready to review.
+API_STATUS = {state.value: ("ready" if state == SessionState.DRAFT else state.value) for state in SessionState}
+API_STATUS_CHOICES = [(API_STATUS[value], label) for value, label in SessionState.choices]
+STATE_OF_API_STATUS = {api: state for state, api in API_STATUS.items()}
+
+
 class SessionSerializer(serializers.ModelSerializer[ClinicalSession]):
+    status = serializers.SerializerMethodField(
+        help_text="Where the session stands: its processing, then its note (a signed note shows as signed)."
+    )
     consent = serializers.SerializerMethodField()
     recording = RecordingSerializer(read_only=True, allow_null=True)
     latest_job_id = serializers.SerializerMethodField()
@@ -107,6 +118,10 @@ class SessionSerializer(serializers.ModelSerializer[ClinicalSession]):
             "updated_at",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.ChoiceField(choices=API_STATUS_CHOICES))
+    def get_status(self, session: ClinicalSession) -> str:
+        return API_STATUS[session_state(session).value]
 
     @extend_schema_field(ConsentSerializer)
     def get_consent(self, session: ClinicalSession) -> dict[str, Any]:
@@ -154,7 +169,7 @@ class SessionCreateSerializer(SessionInputSerializer):
 
 
 class SessionFilterSerializer(serializers.Serializer[Any]):
-    status = serializers.ChoiceField(choices=ClinicalSession.Status.choices, required=False)
+    status = serializers.ChoiceField(choices=API_STATUS_CHOICES, required=False)
     note_type = serializers.CharField(required=False, max_length=64)
     occurred_after = serializers.DateTimeField(required=False, help_text="Sessions on or after this moment.")
     occurred_before = serializers.DateTimeField(required=False, help_text="Sessions before this moment.")
@@ -184,7 +199,9 @@ class SessionScoped(ApiView):
     annotations: ClassVar[dict[str, Any]] = {}
 
     def model_queryset(self) -> QuerySet[Any]:
-        return ClinicalSession.objects.select_related("recording", "consent_script").annotate(**self.annotations)
+        sessions = ClinicalSession.objects.select_related("recording", "consent_script")
+        annotated: QuerySet[Any] = with_state(sessions).annotate(**self.annotations)
+        return annotated
 
 
 def _fields_error(field: str, message: str) -> exceptions.ValidationError:
@@ -205,7 +222,7 @@ class SessionListCreate(SessionScoped):
         wanted = filters.validated_data
         sessions = self.get_queryset()
         if "status" in wanted:
-            sessions = sessions.filter(status=wanted["status"])
+            sessions = sessions.filter(state=STATE_OF_API_STATUS[wanted["status"]])
         if "note_type" in wanted:
             sessions = sessions.filter(note_type=wanted["note_type"])
         if "occurred_after" in wanted:

@@ -178,3 +178,28 @@ def test_the_transcript_has_segments_and_text(api, succeeded_job):
 def test_a_session_without_a_transcript_answers_404(api, alice_session):
     response = api.get(f"/api/v1/sessions/{alice_session.pk}/transcript")
     assert response.status_code == 404
+
+
+def test_a_sessions_status_says_where_its_note_stands(api, alice, practice):
+    now = timezone.now()
+    drafted, signed, amended, flagged = (
+        ClinicalSessionFactory(practice=practice, clinician=alice, occurred_at=now - dt.timedelta(hours=hours))
+        for hours in (1, 2, 3, 4)
+    )
+    ClinicalSession.objects.filter(pk__in=[s.pk for s in (drafted, signed, amended, flagged)]).update(
+        status=ClinicalSession.Status.READY
+    )
+    for session, state in (
+        (drafted, ClinicalSession.ReviewState.DRAFT),
+        (signed, ClinicalSession.ReviewState.SIGNED),
+        (amended, ClinicalSession.ReviewState.AMENDED),
+        (flagged, ClinicalSession.ReviewState.NEEDS_REVIEW),
+    ):
+        ClinicalSession.objects.filter(pk=session.pk).update(review_state=state)
+
+    def status_of(session):
+        return api.get(f"/api/v1/sessions/{session.pk}").json()["status"]
+
+    assert [status_of(s) for s in (drafted, signed, amended, flagged)] == ["ready", "signed", "amended", "needs_review"]
+    listed = api.get("/api/v1/sessions", {"status": "signed"}).json()["results"]
+    assert [row["id"] for row in listed] == [str(signed.pk)]
