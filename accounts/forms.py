@@ -7,6 +7,7 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 
 from accounts.models import Membership, User
+from config.validators import single_line_text
 
 
 class EmailAuthenticationForm(AuthenticationForm):
@@ -42,7 +43,10 @@ class InvitationAcceptForm(forms.Form):
     """A new colleague's name and password, checked by the password validators."""
 
     full_name = forms.CharField(
-        label="Your name", max_length=150, widget=forms.TextInput(attrs={"autocomplete": "name"})
+        label="Your name",
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+        validators=[single_line_text],
     )
     password1 = forms.CharField(
         label="Password",

@@ -22,6 +22,7 @@ from api.errors import ApiError
 from api.schema import error_responses
 from api.views import ApiView, IgnoreAcceptNegotiation
 from config.downloads import set_download_headers
+from config.validators import multi_line_text
 from notes.content import Flag, FlagKind, Section, Statement
 from notes.exports import DOCX_CONTENT_TYPE, EXPORT_FORMATS, note_export
 from notes.forms import SECTION_MAX_CHARS
@@ -91,7 +92,9 @@ class NoteSerializer(serializers.ModelSerializer[Note]):
 
 class SectionTextSerializer(serializers.Serializer[Any]):
     key = serializers.CharField(max_length=100)
-    text = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=SECTION_MAX_CHARS)
+    text = serializers.CharField(
+        allow_blank=True, trim_whitespace=False, max_length=SECTION_MAX_CHARS, validators=[multi_line_text]
+    )
 
 
 class NotePatchSerializer(serializers.Serializer[Any]):

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 
+from config.validators import multi_line_text
 from notes.content import Section
 from notes.models import Note
 
@@ -40,6 +41,7 @@ class NoteEditForm(forms.Form):
                 strip=False,
                 max_length=SECTION_MAX_CHARS,
                 widget=forms.Textarea(attrs=attrs),
+                validators=[multi_line_text],
             )
             self.section_keys.append(section.key)
 

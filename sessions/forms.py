@@ -6,6 +6,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from config.validators import single_line_text
 from sessions.models import ClinicalSession
 
 
@@ -15,6 +16,7 @@ class SessionForm(forms.Form):
         label="Client label",
         help_text="A pseudonymous label such as initials or a chart number. Avoid full names.",
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        validators=[single_line_text],
     )
     occurred_at = forms.DateTimeField(
         label="Session date and time",

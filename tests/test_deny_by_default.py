@@ -30,9 +30,19 @@ PUBLIC_ROUTES = {
     "not_found",
     # An invited colleague opens the emailed link before having an account; the signed token is the credential.
     "accounts:invitation_accept",
+    # django-allauth's names for the login and password-reset pages above (same paths, same views), and its page
+    # for an inactive account, which says only that: allauth reverses these names.
+    "account_login",
+    "account_reset_password",
+    "account_inactive",
+    "account_logout",
 }
 # What an allowlisted route answers the anonymous when its URL holds made-up values instead of a real one.
-PUBLIC_ROUTE_STATUS = {"accounts:invitation_accept": 404}
+PUBLIC_ROUTE_STATUS = {
+    "accounts:invitation_accept": 404,
+    # Staff sign in through the one login page (with its second factor and lockout): the admin's sends there.
+    "admin:login": 302,
+}
 
 _SAMPLES = {"uuid": str(uuid.uuid4()), "int": "1", "slug": "x", "str": "x", "path": "x"}
 
@@ -96,7 +106,7 @@ def test_every_route_refuses_the_anonymous_unless_allowlisted(client, name, url,
     assert _refuses(response), f"{method.upper()} {url} ({name}) answered {response.status_code} to the anonymous"
 
 
-@pytest.mark.parametrize("name", sorted(PUBLIC_ROUTES - {"accounts:logout", "not_found"}))
+@pytest.mark.parametrize("name", sorted(PUBLIC_ROUTES - {"accounts:logout", "account_logout", "not_found"}))
 def test_allowlisted_routes_answer_the_anonymous(client, name):
     urls = [url for route_name, url in ROUTES if route_name == name]
     assert urls, f"{name} is allowlisted but no longer routed"
