@@ -29,6 +29,7 @@ urlpatterns = [
     path("api/v1/", include("config.api_urls")),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", health.metrics, name="metrics"),
     path("admin/", admin.site.urls),
     # Last: any other path is the product's 404 (or the API's envelope), in the demo's debug mode too.
     re_path(r"^(?P<unmatched>.*)$", not_found, name="not_found"),

@@ -20,3 +20,8 @@ class JobsConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(_ensure_schedules, sender=self, dispatch_uid="jobs.ensure_schedules")
+        from config.metrics import register_scrape_gauges
+        from jobs import metrics, queue_stats, transitions
+
+        transitions.on_transition(metrics.count_transition)
+        register_scrape_gauges(queue_stats.queue_gauges)

@@ -36,12 +36,16 @@ PUBLIC_ROUTES = {
     "account_reset_password",
     "account_inactive",
     "account_logout",
+    # Prometheus scrapes with a bearer token, not a login; without the right token it is a 404 (docs/operations.md).
+    "metrics",
 }
 # What an allowlisted route answers the anonymous when its URL holds made-up values instead of a real one.
 PUBLIC_ROUTE_STATUS = {
     "accounts:invitation_accept": 404,
     # Staff sign in through the one login page (with its second factor and lockout): the admin's sends there.
     "admin:login": 302,
+    # Without METRICS_TOKEN's bearer the endpoint does not exist.
+    "metrics": 404,
 }
 
 _SAMPLES = {"uuid": str(uuid.uuid4()), "int": "1", "slug": "x", "str": "x", "path": "x"}
