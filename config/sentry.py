@@ -53,7 +53,7 @@ def before_send(event: dict[str, Any], hint: dict[str, Any] | None = None) -> di
     return event
 
 
-def sentry_init(*, dsn: str, environment: str) -> None:
+def sentry_init(*, dsn: str, environment: str, **options: Any) -> None:
     import sentry_sdk
     from sentry_sdk.integrations.django import DjangoIntegration
 
@@ -66,4 +66,5 @@ def sentry_init(*, dsn: str, environment: str) -> None:
         traces_sample_rate=0.0,
         integrations=[DjangoIntegration()],
         before_send=before_send,  # type: ignore[arg-type]
+        **options,
     )

@@ -390,12 +390,16 @@ LOGGING = {
     "filters": {"context": {"()": "config.log_context.LogContextFilter"}},
     "formatters": {
         "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
+            "()": "config.log_format.PhiSafeJsonFormatter",
             "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
             "timestamp": False,
+            "datefmt": "%Y-%m-%dT%H:%M:%S%z",
         },
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "plain": {
+            "()": "config.log_format.PhiSafePlainFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
+        },
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]},
@@ -407,6 +411,11 @@ LOGGING = {
         "django-q": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         # axes names the account and address of each failure; the lockout itself is what matters.
         "axes": {"level": "WARNING"},
+        # The SDKs log request and response bodies at debug level: transcripts and notes.
+        "openai": {"level": "WARNING"},
+        "anthropic": {"level": "WARNING"},
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
     },
 }
 
