@@ -4,19 +4,9 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth import password_validation
-from django.contrib.auth.forms import AuthenticationForm
 
 from accounts.models import Membership, User
 from config.validators import single_line_text
-
-
-class EmailAuthenticationForm(AuthenticationForm):
-    username = forms.EmailField(
-        label="Email", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
-    )
-
-    def clean_username(self) -> str:
-        return str(self.cleaned_data["username"]).strip().lower()
 
 
 class InvitationForm(forms.Form):

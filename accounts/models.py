@@ -50,7 +50,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     date_joined = models.DateTimeField(default=timezone.now)
     # Part of every signed-in session's check, beside the password: changing it (when the account's second
     # factors change) ends every session of the account but the one that changed it.
-    session_stamp = models.CharField(max_length=32, blank=True, default="", editable=False)
+    # A default in the table too, so that rows written by code that predates the column still insert.
+    session_stamp = models.CharField(max_length=32, blank=True, default="", db_default="", editable=False)
 
     objects: ClassVar[UserManager] = UserManager()
 
