@@ -24,14 +24,6 @@ CLINIC = "198.51.100.7"
 LOGIN = reverse("accounts:login")
 
 
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    # allauth keeps a used TOTP code, and its own counters, in the cache.
-    cache.clear()
-    yield
-    cache.clear()
-
-
 def _signed_in(client: Client) -> bool:
     return "_auth_user_id" in client.session
 
