@@ -6,7 +6,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
-from config.validators import single_line_text
+from config.validators import multi_line_text, single_line_text
 from sessions.models import ClinicalSession
 
 
@@ -108,6 +108,7 @@ class ConsentScriptForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 10}),
         help_text="What the clinician reads or shows to the client before recording. Each change is kept as a new "
         "version; every session records the version its client was shown.",
+        validators=[multi_line_text],
     )
     require_before_processing = forms.BooleanField(
         label="Require consent before processing",
