@@ -39,6 +39,12 @@ def log_context(**values: object) -> Iterator[None]:
             var.reset(token)
 
 
+def current_log_context() -> dict[str, str | None]:
+    """The values now set, to be set again in another thread (``log_context(**current_log_context())``): a thread
+    starts with none of them."""
+    return {name: var.get() for name, var in _VARS.items()}
+
+
 class LogContextFilter(logging.Filter):
     """Adds request_id, job_id and practice_id to every record (None where unknown); a value the caller passed
     in ``extra`` is kept."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import threading
 import uuid
 
 import pytest
@@ -95,6 +96,26 @@ def test_a_worker_line_names_the_job_and_its_practice(captured_logs, monkeypatch
     assert line["practice_id"] == str(recorded_session.practice_id)
     assert line["request_id"] is None
     assert CRASH_TEXT not in captured_logs.text
+
+
+def test_a_line_logged_while_a_chunk_is_transcribed_in_another_thread_names_the_job(
+    captured_logs, monkeypatch, recorded_session, alice
+):
+    from jobs.providers.stub import StubTranscriber
+
+    original = StubTranscriber.transcribe
+
+    def transcribe(self, *args, **kwargs):
+        logging.getLogger("tests.transcriber").info("chunk sent from %s", threading.current_thread().name)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(StubTranscriber, "transcribe", transcribe)
+    job = job_start(session=recorded_session, requested_by=alice)
+    run_job(str(job.pk))
+    lines = [r for r in captured_logs.records() if r["logger"] == "tests.transcriber"]
+    assert lines
+    assert all(line["job_id"] == str(job.pk) for line in lines)
+    assert all(line["practice_id"] == str(recorded_session.practice_id) for line in lines)
 
 
 def test_a_traceback_is_logged_without_the_exceptions_message(captured_logs):
