@@ -4,18 +4,9 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth import password_validation
-from django.contrib.auth.forms import AuthenticationForm
 
 from accounts.models import Membership, User
-
-
-class EmailAuthenticationForm(AuthenticationForm):
-    username = forms.EmailField(
-        label="Email", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
-    )
-
-    def clean_username(self) -> str:
-        return str(self.cleaned_data["username"]).strip().lower()
+from config.validators import single_line_text
 
 
 class InvitationForm(forms.Form):
@@ -42,7 +33,10 @@ class InvitationAcceptForm(forms.Form):
     """A new colleague's name and password, checked by the password validators."""
 
     full_name = forms.CharField(
-        label="Your name", max_length=150, widget=forms.TextInput(attrs={"autocomplete": "name"})
+        label="Your name",
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+        validators=[single_line_text],
     )
     password1 = forms.CharField(
         label="Password",

@@ -15,6 +15,7 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.text import slugify
 
 
@@ -47,6 +48,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(default=False, help_text="Can log into the admin site.")
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
+    # Part of every signed-in session's check, beside the password: changing it (when the account's second
+    # factors change) ends every session of the account but the one that changed it.
+    # A default in the table too, so that rows written by code that predates the column still insert.
+    session_stamp = models.CharField(max_length=32, blank=True, default="", db_default="", editable=False)
 
     objects: ClassVar[UserManager] = UserManager()
 
@@ -70,6 +75,22 @@ class User(AbstractBaseUser, PermissionsMixin):
     def get_short_name(self) -> str:
         return self.full_name.split(" ")[0] if self.full_name else self.email
 
+    def _get_session_auth_hash(self, secret: str | None = None) -> str:
+        # Without a stamp the hash is Django's own, so sessions made before the stamp existed stay valid.
+        if not self.session_stamp:
+            return str(super()._get_session_auth_hash(secret=secret))  # type: ignore[misc]
+        return salted_hmac(
+            "accounts.User.session_auth_hash",
+            f"{self.password}:{self.session_stamp}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
+
+    def rotate_session_stamp(self) -> None:
+        """End every other session of this account (the caller keeps its own with update_session_auth_hash)."""
+        self.session_stamp = secrets.token_hex(16)
+        User.objects.filter(pk=self.pk).update(session_stamp=self.session_stamp)
+
 
 def validate_time_zone(value: str) -> None:
     if value and value not in zoneinfo.available_timezones():
@@ -92,6 +113,12 @@ class Practice(models.Model):
     require_consent_before_processing = models.BooleanField(
         default=False,
         help_text="Refuse to transcribe or draft a session until the client's consent is recorded as given.",
+    )
+    require_mfa = models.BooleanField(
+        "require two-factor authentication",
+        default=False,
+        db_default=False,
+        help_text="Members without a second factor are sent to set one up before they can do anything else.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -9,21 +9,24 @@ from smtplib import SMTPException
 from typing import Any
 from urllib.parse import urlencode
 
+from allauth.mfa.utils import is_mfa_enabled
 from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from accounts.entitlements import Feature, feature_refusal
 from accounts.forms import InvitationAcceptForm, InvitationForm
 from accounts.models import ApiKey, Invitation, Membership, Practice, User
+from accounts.reauthentication import recent_login_required
 from accounts.services import (
     InvitationRefused,
     InvitationUnusable,
@@ -36,13 +39,28 @@ from accounts.services import (
     membership_remove,
 )
 from accounts.tenancy import current_membership, signed_in_user
+from config.validators import single_line_text
 
 logger = logging.getLogger(__name__)
+
+# Django's own password pages, under their accounts: names and, for allauth's links, under its names too.
+password_change = auth_views.PasswordChangeView.as_view(
+    template_name="accounts/password_change.html", success_url=reverse_lazy("accounts:password_change_done")
+)
+password_reset = auth_views.PasswordResetView.as_view(
+    template_name="accounts/password_reset.html",
+    email_template_name="accounts/email/password_reset.txt",
+    subject_template_name="accounts/email/password_reset_subject.txt",
+    success_url=reverse_lazy("accounts:password_reset_done"),
+)
 
 
 class ApiKeyForm(forms.Form):
     name = forms.CharField(
-        max_length=100, label="Name", help_text="What the key is for, e.g. “EHR sync”. Shown in the list."
+        max_length=100,
+        label="Name",
+        help_text="What the key is for, e.g. “EHR sync”. Shown in the list.",
+        validators=[single_line_text],
     )
 
     def clean_name(self) -> str:
@@ -62,6 +80,7 @@ def practice_admin_membership(request: HttpRequest) -> Membership:
 
 @never_cache
 @require_http_methods(["GET", "POST"])
+@recent_login_required(minutes=10)
 def api_keys(request: HttpRequest) -> HttpResponse:
     membership = practice_admin_membership(request)
     form = ApiKeyForm(request.POST or None)
@@ -87,6 +106,7 @@ def api_keys(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["POST"])
+@recent_login_required(minutes=10)
 def api_key_revoke(request: HttpRequest, pk: Any) -> HttpResponse:
     practice_admin_membership(request)
     key = get_object_or_404(ApiKey.objects.visible_to(request.user), pk=pk)
@@ -140,6 +160,7 @@ def _render_members(
 
 @never_cache
 @require_http_methods(["GET", "POST"])
+@recent_login_required(minutes=10)
 def members(request: HttpRequest) -> HttpResponse:
     """The practice's members and open invitations; the form invites a colleague by email."""
     actor = practice_admin_membership(request)
@@ -173,6 +194,7 @@ def _member_for(request: HttpRequest, pk: Any) -> tuple[Membership, Membership]:
 
 
 @require_http_methods(["POST"])
+@recent_login_required(minutes=10)
 def member_role(request: HttpRequest, pk: Any) -> HttpResponse:
     actor, member = _member_for(request, pk)
     role = str(request.POST.get("role", ""))
@@ -187,6 +209,7 @@ def member_role(request: HttpRequest, pk: Any) -> HttpResponse:
 
 
 @require_http_methods(["POST"])
+@recent_login_required(minutes=10)
 def member_remove(request: HttpRequest, pk: Any) -> HttpResponse:
     actor, member = _member_for(request, pk)
     try:
@@ -206,6 +229,7 @@ def _invitation_for(request: HttpRequest, pk: Any) -> tuple[Membership, Invitati
 
 
 @require_http_methods(["POST"])
+@recent_login_required(minutes=10)
 def invitation_resend_view(request: HttpRequest, pk: Any) -> HttpResponse:
     actor, invitation = _invitation_for(request, pk)
     try:
@@ -222,6 +246,7 @@ def invitation_resend_view(request: HttpRequest, pk: Any) -> HttpResponse:
 
 
 @require_http_methods(["POST"])
+@recent_login_required(minutes=10)
 def invitation_revoke_view(request: HttpRequest, pk: Any) -> HttpResponse:
     _, invitation = _invitation_for(request, pk)
     if invitation_revoke(invitation=invitation, revoked_by=signed_in_user(request)):
@@ -278,7 +303,7 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
     except InvitationUnusable as unusable:
         return _unusable(request, unusable.status)
     if user is None:
-        login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
+        login(request, membership.user, backend="allauth.account.auth_backends.AuthenticationBackend")
     messages.success(request, f"Welcome to {membership.practice.name}.")
     working_in = current_membership(membership.user)
     if working_in is not None and working_in.practice_id != membership.practice_id:
@@ -299,10 +324,16 @@ class PracticeSettingsForm(forms.ModelForm[Practice]):
 
     class Meta:
         model = Practice
-        fields = ["name", "time_zone"]
+        fields = ["name", "time_zone", "require_mfa"]
+        help_texts = {
+            "require_mfa": "Every member must set up an authenticator app; those without one are asked to before "
+            "anything else. Set it up for yourself first."
+        }
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, owner: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.owner = owner
+        self.fields["name"].validators.append(single_line_text)
         zone_field = self.fields["time_zone"]
         assert isinstance(zone_field, forms.ChoiceField)
         zone_field.choices = [
@@ -316,15 +347,25 @@ class PracticeSettingsForm(forms.ModelForm[Practice]):
             raise forms.ValidationError("Give the practice a name.")
         return name
 
+    def clean_require_mfa(self) -> bool:
+        required = bool(self.cleaned_data.get("require_mfa"))
+        if required and not self.instance.require_mfa and not is_mfa_enabled(self.owner):
+            # Otherwise the owner's next click would be sent to set it up, unexplained.
+            raise forms.ValidationError(
+                "Set up two-factor authentication for yourself first (Two-factor, at the top of the page)."
+            )
+        return required
+
 
 @require_http_methods(["GET", "POST"])
+@recent_login_required(minutes=10)
 def practice_settings(request: HttpRequest) -> HttpResponse:
     """The practice's name and time zone, changed by its owners."""
     membership = current_membership(request.user)
     if membership is None or membership.role != Membership.Role.OWNER:
         raise PermissionDenied("Only the practice's owners change its settings.")
     practice = membership.practice
-    form = PracticeSettingsForm(request.POST or None, instance=practice)
+    form = PracticeSettingsForm(request.POST or None, instance=practice, owner=signed_in_user(request))
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, "Practice settings saved.")

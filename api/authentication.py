@@ -10,7 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import re
+import time
 
+from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 from rest_framework import exceptions
@@ -19,7 +21,10 @@ from rest_framework.request import Request
 
 from accounts.entitlements import Feature, LimitReason, PlanLimitExceeded, feature_require
 from accounts.models import ApiKey, Membership, User
+from accounts.rate_limits import parse_rate, rate_counter_count, rate_counter_hit
 from api.errors import plan_limit_error
+from config.log_context import bind_practice
+from config.net import client_address_of
 
 # last_used_at is written at most this often per key, so a busy integration does not write on every request.
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
@@ -59,7 +64,14 @@ class ApiKeyAuthentication(BaseAuthentication):
         scheme, _, credentials = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
         if scheme.lower() != "bearer":
             return None
-        key = authenticate_api_key(credentials.strip())
+        guard = FailedKeyGuard(client_address_of(request))
+        guard.refuse_when_over()
+        try:
+            key = authenticate_api_key(credentials.strip())
+        except exceptions.AuthenticationFailed:
+            guard.count_failure()
+            raise
+        bind_practice(key.practice_id)
         _require_api_access(key)
         return ApiKeyCaller(key), key
 
@@ -75,6 +87,29 @@ def _require_api_access(key: ApiKey) -> None:
     except PlanLimitExceeded as refused:
         if refused.reason == LimitReason.FEATURE_NOT_IN_PLAN:
             raise plan_limit_error(refused) from None
+
+
+class FailedKeyGuard:
+    """Failed bearer keys are counted per client address (``API_KEY_FAILURES_PER_IP``, in the database so every
+    process shares the count); past the limit the address gets 429 with Retry-After, even with a right key, until
+    the window ends. Keys are 256 random bits, so this is about noise and cost more than about guessing."""
+
+    SCOPE = "api_key_failures"
+
+    def __init__(self, address: str) -> None:
+        self.identity = f"ip:{address}"
+        self.limit, self.window = parse_rate(str(settings.API_KEY_FAILURES_PER_IP))
+
+    def refuse_when_over(self) -> None:
+        now = time.time()
+        count, window_start = rate_counter_count(
+            scope=self.SCOPE, identity=self.identity, window_seconds=self.window, now=now
+        )
+        if count >= self.limit:
+            raise exceptions.Throttled(wait=max(1.0, window_start + self.window - now))
+
+    def count_failure(self) -> None:
+        rate_counter_hit(scope=self.SCOPE, identity=self.identity, window_seconds=self.window)
 
 
 def authenticate_api_key(raw_key: str) -> ApiKey:

@@ -184,6 +184,47 @@ def not_found(request: HttpRequest, unmatched: str = "") -> HttpResponse:
     return handler404(request, Http404())
 
 
+# Headers an error answer keeps when it is rewritten into the envelope.
+_KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
+
+
+class ApiErrorEnvelopeMiddleware:
+    """Every error answer under /api/ is the JSON envelope, whatever made it: Django's debug pages (DEBUG on),
+    a CSRF refusal, a ``405`` from a plain Django view, a crash in a middleware. An answer that is already JSON is
+    left as it is."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not _is_api(request) or response.status_code < 400:
+            return response
+        if response.get("Content-Type", "").startswith("application/json"):
+            return response
+        code = _CODES.get(response.status_code, "error")
+        if response.status_code >= 500:
+            code, message = "internal_error", "Something went wrong on our side; the error has been logged."
+        else:
+            message = _MESSAGES.get(code, "The request could not be processed.")
+        envelope = json_error(request, response.status_code, code, message)
+        for header in _KEPT_HEADERS:
+            if header in response:
+                envelope[header] = response[header]
+        return envelope
+
+
+_MESSAGES = {
+    "validation_error": "The request could not be read.",
+    "authentication_required": "Authentication is required.",
+    "permission_denied": "You may not do this.",
+    "not_found": "There is nothing at this path; see /api/v1/docs.",
+    "method_not_allowed": "This method is not allowed here.",
+    "payload_too_large": "The request body is too large.",
+    "rate_limited": "Too many requests; retry later.",
+}
+
+
 class NotFoundPageMiddleware:
     """With DEBUG on, a view's ``Http404`` also gets the product's page (or the API envelope), not the debug one."""
 

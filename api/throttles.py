@@ -3,7 +3,6 @@ shares one count."""
 
 from __future__ import annotations
 
-import re
 import time
 from typing import ClassVar
 
@@ -13,30 +12,9 @@ from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
-from accounts.rate_limits import rate_counter_hit
+from accounts.rate_limits import parse_rate, rate_counter_hit
 from api.authentication import caller_identity
-
-_PERIODS = {
-    "s": 1,
-    "sec": 1,
-    "second": 1,
-    "m": 60,
-    "min": 60,
-    "minute": 60,
-    "h": 3600,
-    "hour": 3600,
-    "d": 86400,
-    "day": 86400,
-}
-_RATE = re.compile(r"^\s*(\d+)\s*/\s*([a-z]+)\s*$")
-
-
-def parse_rate(rate: str) -> tuple[int, int]:
-    """``"30/min"`` → (30 requests, 60 seconds). Periods: s, min, hour, day (and their spellings)."""
-    match = _RATE.match(rate.lower())
-    if match is None or match.group(2) not in _PERIODS:
-        raise ValueError(f"{rate!r} is not a rate like 30/min, 500/hour or 5/s.")
-    return int(match.group(1)), _PERIODS[match.group(2)]
+from config.net import client_address_of
 
 
 class DatabaseRateThrottle(BaseThrottle):
@@ -94,12 +72,5 @@ class IpRateThrottle(DatabaseRateThrottle):
 
 
 def client_address(request: Request) -> str:
-    """The client's address: the connecting one, or behind API_NUM_PROXIES proxies the one the outermost of
-    them saw (earlier X-Forwarded-For entries are the client's own word, so they are not trusted)."""
-    remote = str(request.META.get("REMOTE_ADDR", ""))
-    proxies = int(settings.API_NUM_PROXIES)
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    hops = [hop.strip() for hop in str(forwarded).split(",") if hop.strip()]
-    if proxies and hops:
-        return hops[-min(proxies, len(hops))]
-    return remote
+    """The client's address (config.net.client_address_of, which the login lockout uses too)."""
+    return client_address_of(request)

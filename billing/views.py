@@ -23,6 +23,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from accounts.models import Membership
+from accounts.reauthentication import recent_login_required
 from accounts.tenancy import current_membership, signed_in_user
 from billing.models import Plan, Subscription
 from billing.services import (
@@ -157,6 +158,7 @@ def _page_url(request: HttpRequest, **query: str) -> str:
 
 
 @require_http_methods(["POST"])
+@recent_login_required()
 def checkout(request: HttpRequest) -> HttpResponse:
     """Send an owner or admin to Stripe Checkout for the chosen plan (303 to Stripe's page)."""
     membership = _manager(request)
@@ -187,6 +189,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["POST"])
+@recent_login_required()
 def portal(request: HttpRequest) -> HttpResponse:
     """Send an owner or admin to Stripe's Customer Portal: payment method, invoices, plan, cancelation."""
     membership = _manager(request)

@@ -74,3 +74,50 @@ def check_providers(app_configs: Any = None, **kwargs: Any) -> list[Error]:
             )
         )
     return messages
+
+
+# Signed download links are bearer secrets that end up in access logs and browser histories: short-lived.
+MAX_DOWNLOAD_URL_SECONDS = 15 * 60
+
+# Mail backends that write messages where they are read by whoever reads the logs or the disk: a password-reset or
+# invitation link there opens an account.
+_UNSAFE_MAIL_BACKENDS = {
+    "django.core.mail.backends.console.EmailBackend": "writes every email, password-reset links included, to the log",
+    "django.core.mail.backends.filebased.EmailBackend": "writes every email, password-reset links included, to disk",
+}
+
+
+@register(Tags.security)
+def check_production_choices(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    """With DEBUG off (production), what the demo chooses for itself must be chosen explicitly."""
+    if settings.DEBUG:
+        return []
+    messages: list[Error] = []
+    if not getattr(settings, "AI_MODE_IS_SET", True):
+        messages.append(
+            Error(
+                "AI_MODE is not set, so nothing would be transcribed or drafted.",
+                hint="Set AI_MODE=live (with the providers' keys), or AI_MODE=stub for a demonstration server whose "
+                "every page says the notes are simulated, or AI_MODE=off.",
+                id="sessionscribe.E007",
+            )
+        )
+    unsafe = _UNSAFE_MAIL_BACKENDS.get(settings.EMAIL_BACKEND)
+    if unsafe:
+        messages.append(
+            Error(
+                f"Mail goes to {settings.EMAIL_BACKEND.rsplit('.', 2)[-2]} backend, which {unsafe}.",
+                hint="Set EMAIL_HOST (and EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD) to a real mail server.",
+                id="sessionscribe.E008",
+            )
+        )
+    if settings.API_DOWNLOAD_URL_SECONDS > MAX_DOWNLOAD_URL_SECONDS:
+        messages.append(
+            Error(
+                f"API_DOWNLOAD_URL_SECONDS is {settings.API_DOWNLOAD_URL_SECONDS}: signed download links would open "
+                f"PHI for longer than {MAX_DOWNLOAD_URL_SECONDS // 60} minutes to whoever sees the link.",
+                hint=f"Set API_DOWNLOAD_URL_SECONDS to at most {MAX_DOWNLOAD_URL_SECONDS}.",
+                id="sessionscribe.E009",
+            )
+        )
+    return messages

@@ -7,6 +7,8 @@ missing or malformed is reported by the system checks in ``config.checks``.
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -41,6 +43,12 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_q",
     "csp",
+    # Sign-in with a second factor (TOTP, recovery codes) and re-authentication: django-allauth; lockout after
+    # failed passwords by address and account together: django-axes (docs/security.md).
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "axes",
     "config",
     "accounts",
     "formats",
@@ -53,18 +61,29 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "config.middleware.RequestIDMiddleware",
+    # Under /api/ every error answer is the JSON envelope, whatever produced it and whatever DEBUG says.
+    "api.errors.ApiErrorEnvelopeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After WhiteNoise, so static files keep their caching and everything else is no-store.
+    "config.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.auth.middleware.LoginRequiredMiddleware",
-    "accounts.middleware.PracticeTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # --- Sign-in: session lifetime, login requirement, the second factor ---
+    "accounts.middleware.SessionLifetimeMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "accounts.middleware.PracticeTimeZoneMiddleware",
+    "accounts.middleware.RequiredMfaMiddleware",
+    # ---
     "api.errors.NotFoundPageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Last: turns a login refused for lockout into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -120,7 +139,7 @@ AWS_STORAGE_BUCKET_NAME = env_str("AWS_STORAGE_BUCKET_NAME")
 _default_storage: dict[str, Any]
 if AWS_STORAGE_BUCKET_NAME:
     _default_storage = {
-        "BACKEND": "storages.backends.s3.S3Storage",
+        "BACKEND": "config.storage_s3.MeasuredS3Storage",
         "OPTIONS": {
             "bucket_name": AWS_STORAGE_BUCKET_NAME,
             "endpoint_url": env_str("AWS_S3_ENDPOINT_URL") or None,
@@ -177,7 +196,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 12 * 60 * 60, minimum=60)
+# A signed-in session ends after this long without a request, and in any case this long after signing in
+# (accounts.middleware.SessionLifetimeMiddleware); the cookie lives no longer than the absolute limit.
+SESSION_IDLE_TIMEOUT_MINUTES = env_int("SESSION_IDLE_TIMEOUT_MINUTES", 30, minimum=1)
+SESSION_ABSOLUTE_HOURS = env_int("SESSION_ABSOLUTE_HOURS", 12, minimum=1)
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_HOURS * 3600
 PASSWORD_RESET_TIMEOUT = 60 * 60
 # A colleague's invitation link works once, for this many days; a practice sends at most so many an hour.
 INVITATION_TTL_DAYS = env_int("INVITATION_TTL_DAYS", 7, minimum=1)
@@ -192,6 +215,45 @@ EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Sessionscribe <no-reply@localhost>")
+
+# --- Sign-in: allauth (second factor, re-authentication), axes (lockout) ----------------------
+
+AUTHENTICATION_BACKENDS = [
+    # First: refuses, before any password is checked, an address and account pair that is locked out.
+    "axes.backends.AxesStandaloneBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+ACCOUNT_ADAPTER = "accounts.allauth_adapter.AccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
+# Accounts are made by invitation or by the create_practice command; nobody signs up.
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_SESSION_REMEMBER = False
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+ACCOUNT_REAUTHENTICATION_TIMEOUT = 10 * 60
+ACCOUNT_RATE_LIMITS = {
+    # Failed passwords are counted by axes, per address and account together, in the database.
+    "login_failed": None,
+}
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Sessionscribe"
+MFA_RECOVERY_CODE_COUNT = 10
+
+# A password that fails this many times from one address for one account locks that pair (and only that pair)
+# for LOGIN_LOCKOUT_MINUTES; the same account from another address still signs in.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_CALLABLE = "accounts.lockout.login_username"
+AXES_CLIENT_IP_CALLABLE = "config.net.client_address_of"
+AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+# Logins are recorded by the audit trail, not by a second table; axes keeps only the failure counts.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
+# An API key that fails this often from one address in a minute gets 429 until the minute ends.
+API_KEY_FAILURES_PER_IP = env_str("API_KEY_FAILURES_PER_IP", "20/min")
 
 # --- Security --------------------------------------------------------------------------------
 
@@ -266,8 +328,12 @@ ANTHROPIC_API_KEY = env_str("ANTHROPIC_API_KEY")
 ANTHROPIC_BASE_URL = env_str("ANTHROPIC_BASE_URL") or None
 DRAFTING_PROVIDER = env_choice("DRAFTING_PROVIDER", "anthropic", ("anthropic", "openai"))
 _drafting_key = ANTHROPIC_API_KEY if DRAFTING_PROVIDER == "anthropic" else OPENAI_API_KEY
-# Live when the keys are there, the simulated demo otherwise; never a silent switch at run time.
-AI_MODE = env_choice("AI_MODE", "live" if OPENAI_API_KEY and _drafting_key else "stub", ("live", "stub", "off"))
+# With DEBUG on (the demo) the mode follows the keys: live when they are there, simulated otherwise. With DEBUG
+# off it must be chosen: unset, nothing is processed and the system checks refuse to start (config.checks), so a
+# production server never drafts simulated notes by accident. Never a silent switch at run time.
+AI_MODE_IS_SET = bool(env_str("AI_MODE"))
+_ai_mode_default = ("live" if OPENAI_API_KEY and _drafting_key else "stub") if DEBUG else "off"
+AI_MODE = env_choice("AI_MODE", _ai_mode_default, ("live", "stub", "off"))
 TRANSCRIPTION_MODEL = env_str("TRANSCRIPTION_MODEL", "whisper-1")
 TRANSCRIPTION_CONCURRENCY = env_int("TRANSCRIPTION_CONCURRENCY", 4, minimum=1)
 DRAFTING_MODEL = env_str("DRAFTING_MODEL", "claude-sonnet-4-6" if DRAFTING_PROVIDER == "anthropic" else "gpt-4o")
@@ -302,6 +368,10 @@ if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
     Q_CLUSTER["orm"] = "default"
+# allauth's short-lived counters (a TOTP code used once, attempts at a second factor) live in the cache: shared by
+# every process through Redis when there is one, per process otherwise (docs/security.md says what that allows).
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 
 # --- Billing ---------------------------------------------------------------------------------
 
@@ -333,21 +403,60 @@ USE_I18N = True
 USE_TZ = True
 
 LOG_LEVEL = env_choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper()
+# JSON lines (one object per line, with request_id, job_id and practice_id) in web and worker alike; "plain" is
+# for reading by eye. Messages name ids, codes and counts, never what a client said or a note says.
+LOG_FORMAT = env_choice("LOG_FORMAT", "json", ("json", "plain"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "config.middleware.RequestIDLogFilter"}},
+    "filters": {"context": {"()": "config.log_context.LogContextFilter"}},
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "config.log_format.PhiSafeJsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            "timestamp": False,
+            "datefmt": "%Y-%m-%dT%H:%M:%S%z",
+        },
+        "plain": {
+            "()": "config.log_format.PhiSafePlainFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
+        },
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]},
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]},
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # django-q2 adds a handler of its own to a logger that has none; this one keeps its lines in the format.
+        "django-q": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        # axes names the account and address of each failure; the lockout itself is what matters.
+        "axes": {"level": "WARNING"},
+        # The SDKs log request and response bodies at debug level: transcripts and notes.
+        "openai": {"level": "WARNING"},
+        "anthropic": {"level": "WARNING"},
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
     },
 }
+
+# --- Metrics and error reporting -------------------------------------------------------------
+
+# Prometheus metrics are written by every web and worker process to files in this folder and summed at scrape
+# time (prometheus-client's multiprocess mode). It must be set before prometheus_client is first imported, so it
+# is set here; production points it at a folder emptied when the service starts (docs/operations.md).
+PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR", str(VAR_DIR / "prometheus"))
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", PROMETHEUS_MULTIPROC_DIR)
+Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
+
+SENTRY_DSN = env_str("SENTRY_DSN")
+SENTRY_ENVIRONMENT = env_str("SENTRY_ENVIRONMENT", "production" if not DEBUG else "development")
+SENTRY_TRACES_SAMPLE_RATE = 0.0
+if SENTRY_DSN:
+    from config.sentry import sentry_init
+
+    sentry_init(dsn=SENTRY_DSN, environment=SENTRY_ENVIRONMENT)
 
 # --- Pipeline --------------------------------------------------------------------------------
 

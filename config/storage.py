@@ -29,6 +29,8 @@ from django.core.files.base import File
 from django.core.files.storage import FileSystemStorage
 from django.utils.deconstruct import deconstructible
 
+from config.metrics import STORAGE_SECONDS, timed
+
 TEMP_SUFFIX = ".tmp"
 # The temporary name must stay within the 255 bytes most file systems allow for one name.
 _TEMP_STEM_MAX = 200
@@ -41,8 +43,24 @@ def is_temp_name(basename: str) -> bool:
     return basename.startswith(".") and basename.endswith(TEMP_SUFFIX)
 
 
+class MeasuredStorageMixin:
+    """Times saves, opens and deletes for the metrics (``sessionscribe_storage_seconds``), on any backend."""
+
+    def save(self, name: str | None, content: Any, max_length: int | None = None) -> str:
+        with timed(STORAGE_SECONDS, operation="save"):
+            return super().save(name, content, max_length=max_length)  # type: ignore[misc, no-any-return]
+
+    def open(self, name: str, mode: str = "rb") -> File[Any]:
+        with timed(STORAGE_SECONDS, operation="open"):
+            return super().open(name, mode)  # type: ignore[misc, no-any-return]
+
+    def delete(self, name: str) -> None:
+        with timed(STORAGE_SECONDS, operation="delete"):
+            super().delete(name)  # type: ignore[misc]
+
+
 @deconstructible(path="config.storage.AtomicFileSystemStorage")
-class AtomicFileSystemStorage(FileSystemStorage):
+class AtomicFileSystemStorage(MeasuredStorageMixin, FileSystemStorage):
     def _save(self, name: str, content: File[Any]) -> str:
         full_path = Path(self.path(name))
         directory = full_path.parent

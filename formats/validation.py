@@ -7,13 +7,13 @@ printable text of bounded length.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.utils.text import slugify
 
+from config.validators import has_control_characters
 from formats.builtin import BUILTIN_TEMPLATES
 
 MIN_SECTIONS = 1
@@ -32,18 +32,11 @@ SECTION_KEY = re.compile(r"^[a-z_][a-z0-9_]{0,63}$")
 # Paths that sit where a format's key would: no format may take their name.
 RESERVED_KEYS = frozenset({"from-example", "new", "default"})
 
-# Text direction overrides can make a heading read differently from what the model is sent.
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-
 
 def control_characters_in(text: str, *, allow_line_breaks: bool = False) -> bool:
-    allowed = {"\n", "\r", "\t"} if allow_line_breaks else set()
-    for char in text:
-        if char in allowed:
-            continue
-        if char in _BIDI_CONTROLS or unicodedata.category(char) in {"Cc", "Zl", "Zp"}:
-            return True
-    return False
+    """Control characters, line separators and text direction overrides (which can make a heading read
+    differently from what the model is sent): the one definition, config.validators."""
+    return has_control_characters(text, multi_line=allow_line_breaks)
 
 
 def clean_line(value: Any, *, what: str, max_length: int) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
-from api.throttles import parse_rate
+from accounts.rate_limits import parse_rate
 
 RATE_SETTINGS = (
     "API_RATE_JOBS",
@@ -16,6 +16,7 @@ RATE_SETTINGS = (
     "API_RATE_UPLOADS_PER_IP",
     "API_RATE_RECORDING_PARTS",
     "API_RATE_RECORDING_PARTS_PER_IP",
+    "API_KEY_FAILURES_PER_IP",
 )
 
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django import forms
 
+from config.validators import single_line_text
 from integrations.webhooks import DestinationRefused, check_destination
 
 
@@ -12,7 +13,7 @@ class WebhookEndpointForm(forms.Form):
         assume_scheme="https",
         help_text="Where job.succeeded and job.failed events are POSTed, e.g. https://ehr.example.org/hooks.",
     )
-    description = forms.CharField(max_length=100, required=False, label="Description")
+    description = forms.CharField(max_length=100, required=False, label="Description", validators=[single_line_text])
 
     def clean_url(self) -> str:
         url = str(self.cleaned_data["url"])

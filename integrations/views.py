@@ -13,6 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from accounts.entitlements import Feature, feature_refusal
+from accounts.reauthentication import recent_login_required
 from accounts.tenancy import signed_in_user
 from accounts.views import practice_admin_membership
 from integrations.forms import WebhookEndpointForm
@@ -25,6 +26,7 @@ HISTORY_LENGTH = 100
 
 @never_cache
 @require_http_methods(["GET", "POST"])
+@recent_login_required(minutes=10)
 def webhooks(request: HttpRequest) -> HttpResponse:
     membership = practice_admin_membership(request)
     form = WebhookEndpointForm(request.POST or None)
@@ -69,6 +71,7 @@ def webhook_detail(request: HttpRequest, pk: Any) -> HttpResponse:
 
 
 @require_http_methods(["POST"])
+@recent_login_required(minutes=10)
 def webhook_delete(request: HttpRequest, pk: Any) -> HttpResponse:
     practice_admin_membership(request)
     endpoint = get_object_or_404(WebhookEndpoint.objects.visible_to(request.user), pk=pk)

@@ -20,8 +20,11 @@ class JobsConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(_ensure_schedules, sender=self, dispatch_uid="jobs.ensure_schedules")
-        # Audio minutes are metered at the success of a run, in the transaction that records it.
+        from config.metrics import register_scrape_gauges
+        from jobs import metrics, queue_stats, transitions
         from jobs.metering import usage_on_success
-        from jobs.transitions import on_transition
 
-        on_transition(usage_on_success)
+        # Audio minutes are metered at the success of a run, in the transaction that records it.
+        transitions.on_transition(usage_on_success)
+        transitions.on_transition(metrics.count_transition)
+        register_scrape_gauges(queue_stats.queue_gauges)

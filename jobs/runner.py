@@ -25,6 +25,8 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from config.backoff import backoff_seconds
+from config.log_context import log_context
+from config.metrics import JOB_STAGE_SECONDS
 from jobs import transitions
 from jobs.artifacts import artifact_delete_files_rollback_unsafe, artifact_sweep_temporaries, job_storage_prefix
 from jobs.models import Artifact, Job, JobEvent
@@ -67,6 +69,7 @@ class Lease:
     worker_id: str
     # The job's storage folder, kept so that a job deleted under us can still have its files removed.
     storage_prefix: str = ""
+    practice_id: uuid.UUID | None = None
     _heartbeat_stop: threading.Event = field(default_factory=threading.Event)
 
     def _mine(self) -> Any:
@@ -119,7 +122,13 @@ def job_claim(job_id: uuid.UUID | str, *, worker_id: str | None = None) -> Lease
     if claimed is None:
         return None
     job = Job.objects.select_related("session").get(pk=claimed.job_id)
-    return Lease(job_id=job.pk, token=token, worker_id=job.worker_id, storage_prefix=job_storage_prefix(job))
+    return Lease(
+        job_id=job.pk,
+        token=token,
+        worker_id=job.worker_id,
+        storage_prefix=job_storage_prefix(job),
+        practice_id=claimed.practice_id,
+    )
 
 
 class _Heartbeat:
@@ -158,11 +167,17 @@ StageFunction = Callable[[Job, Lease], "str | None"]
 
 def job_execute(job_id: uuid.UUID | str, *, stages: dict[str, StageFunction], worker_id: str | None = None) -> None:
     """Claim the job and run its stages from the one it stopped at; a no-op if it cannot be claimed."""
-    lease = job_claim(job_id, worker_id=worker_id)
-    if lease is None:
-        return
-    if lease.storage_prefix:
-        artifact_sweep_temporaries(lease.storage_prefix)
+    with log_context(job_id=job_id):
+        lease = job_claim(job_id, worker_id=worker_id)
+        if lease is None:
+            return
+        with log_context(practice_id=lease.practice_id):
+            if lease.storage_prefix:
+                artifact_sweep_temporaries(lease.storage_prefix)
+            _execute_claimed(lease, stages)
+
+
+def _execute_claimed(lease: Lease, stages: dict[str, StageFunction]) -> None:
     with _Heartbeat(lease):
         try:
             _run_stages(lease, stages)
@@ -206,6 +221,7 @@ def _run_stages(lease: Lease, stages: dict[str, StageFunction]) -> None:
         started = time.monotonic()
         next_stage = stages[job.stage](job, lease) or _following(job.stage)
         elapsed = round(time.monotonic() - started, 3)
+        JOB_STAGE_SECONDS.labels(stage=str(job.stage)).observe(elapsed)
         timings = {**job.timings, job.stage: elapsed}
         lease.update(stage=next_stage, progress={}, timings=timings)
         lease.event(JobEvent.Kind.STAGE, stage=job.stage, message=f"{Job.Stage(job.stage).label} finished")

@@ -24,6 +24,7 @@ from api.idempotency import idempotent_response, json_fingerprint
 from api.schema import IDEMPOTENCY_PARAMETER, error_responses
 from api.views import ApiView, IgnoreAcceptNegotiation
 from config.downloads import set_download_headers
+from config.validators import multi_line_text
 from notes.content import Flag, FlagKind, Section, Statement
 from notes.exports import DOCX_CONTENT_TYPE, EXPORT_FORMATS, note_export
 from notes.forms import SECTION_MAX_CHARS
@@ -120,7 +121,9 @@ class NoteSerializer(serializers.ModelSerializer[Note]):
 
 class SectionTextSerializer(serializers.Serializer[Any]):
     key = serializers.CharField(max_length=100)
-    text = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=SECTION_MAX_CHARS)
+    text = serializers.CharField(
+        allow_blank=True, trim_whitespace=False, max_length=SECTION_MAX_CHARS, validators=[multi_line_text]
+    )
 
 
 class NotePatchSerializer(serializers.Serializer[Any]):

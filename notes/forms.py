@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 
+from config.validators import multi_line_text
 from notes.content import Section
 from notes.models import Note
 from notes.services import ADDENDUM_MAX_CHARS, clean_addendum_text
@@ -41,6 +42,7 @@ class NoteEditForm(forms.Form):
                 strip=False,
                 max_length=SECTION_MAX_CHARS,
                 widget=forms.Textarea(attrs=attrs),
+                validators=[multi_line_text],
             )
             self.section_keys.append(section.key)
 

@@ -26,6 +26,7 @@ from api.idempotency import idempotent_response, json_fingerprint, request_finge
 from api.schema import IDEMPOTENCY_PARAMETER, error_responses
 from api.throttles import CallerRateThrottle, IpRateThrottle
 from api.views import ApiView, paginate
+from config.validators import single_line_text
 from formats.catalogue import note_type_choices
 from sessions.consent import ConsentInvalid, session_record_consent
 from sessions.media import MediaRejected
@@ -135,7 +136,9 @@ class SessionSerializer(serializers.ModelSerializer[ClinicalSession]):
 
 class SessionInputSerializer(serializers.Serializer[Any]):
     client_label = serializers.CharField(
-        max_length=80, help_text="A pseudonymous label for the client, such as initials or a chart number."
+        max_length=80,
+        help_text="A pseudonymous label for the client, such as initials or a chart number.",
+        validators=[single_line_text],
     )
     occurred_at = serializers.DateTimeField(help_text="ISO 8601; at most a day in the future.")
     note_type = serializers.CharField(

@@ -6,6 +6,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from config.validators import multi_line_text, single_line_text
 from sessions.models import ClinicalSession
 from sessions.states import SessionState
 
@@ -16,6 +17,7 @@ class SessionForm(forms.Form):
         label="Client label",
         help_text="A pseudonymous label such as initials or a chart number. Avoid full names.",
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        validators=[single_line_text],
     )
     occurred_at = forms.DateTimeField(
         label="Session date and time",
@@ -107,6 +109,7 @@ class ConsentScriptForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 10}),
         help_text="What the clinician reads or shows to the client before recording. Each change is kept as a new "
         "version; every session records the version its client was shown.",
+        validators=[multi_line_text],
     )
     require_before_processing = forms.BooleanField(
         label="Require consent before processing",

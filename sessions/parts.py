@@ -36,6 +36,7 @@ from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from accounts.models import User
+from config.metrics import UPLOAD_SECONDS, observed
 from sessions.media import MediaRejected, probe
 from sessions.models import (
     ClinicalSession,
@@ -93,6 +94,7 @@ def _completed() -> PartsRefused:
 # --- Receiving parts ---------------------------------------------------------------------------
 
 
+@observed(UPLOAD_SECONDS, operation="part")
 def recording_part_store(
     *,
     session: ClinicalSession,
@@ -212,6 +214,7 @@ def recording_parts_state(session: ClinicalSession) -> PartsState:
 # --- Assembling ------------------------------------------------------------------------------
 
 
+@observed(UPLOAD_SECONDS, operation="assemble")
 def recording_parts_complete(*, session: ClinicalSession, completed_by: User | None) -> tuple[Recording, bool]:
     """Assemble the parts, in order, into the session's recording; returns it and whether it is new (False: the
     recording was already complete, and this is the recording it gave).

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Practice, User
+from config.metrics import UPLOAD_SECONDS, observed
 from sessions.consent import apply_consent_method
 from sessions.media import MediaInfo, probe
 from sessions.models import ClinicalSession, Recording, session_storage_prefix
@@ -141,6 +142,7 @@ def session_delete(*, session: ClinicalSession) -> None:
         transaction.on_commit(functools.partial(storage_delete_tree_rollback_unsafe, prefix))
 
 
+@observed(UPLOAD_SECONDS, operation="store")
 def recording_replace(
     *,
     session: ClinicalSession,

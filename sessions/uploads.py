@@ -14,6 +14,7 @@ from django.http.multipartparser import MultiPartParserError
 from django.middleware.csrf import CsrfViewMiddleware
 
 from accounts.tenancy import signed_in_user
+from config.metrics import UPLOAD_SECONDS, timed
 from sessions.media import MediaRejected
 from sessions.models import ClinicalSession, max_upload_bytes
 from sessions.services import recording_replace
@@ -101,7 +102,8 @@ def recording_upload_receive(request: HttpRequest, session: ClinicalSession) -> 
     if refused is not None:
         return refused
     try:
-        files = request.FILES
+        with timed(UPLOAD_SECONDS, operation="receive"):
+            files = request.FILES
     except (MultiPartParserError, RequestDataTooBig, BadRequest):
         return UploadOutcome(stored=False, code="bad_request", message="The upload could not be read. Try again.")
     if handler.exceeded:

@@ -32,6 +32,15 @@ def _postgres_only(request: pytest.FixtureRequest) -> None:
         )
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    """allauth keeps its per-address login counts and used TOTP codes in the cache: each test starts without
+    another's."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _clean_media_root() -> Iterator[None]:
     yield

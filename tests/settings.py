@@ -8,6 +8,8 @@ from pathlib import Path
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-0123456789abcdefghijklmnop")
 os.environ.setdefault("AI_MODE", "stub")
+# Each test process writes its metrics to a folder of its own (prometheus-client reads this at import).
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="sessionscribe-test-metrics-")
 
 from config.settings import *  # noqa: F403
 from config.settings import DATABASES, STORAGES
@@ -55,7 +57,7 @@ STORAGES = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "config.middleware.RequestIDLogFilter"}},
+    "filters": {"context": {"()": "config.log_context.LogContextFilter"}},
     "handlers": {"null": {"class": "logging.NullHandler"}},
     "root": {"handlers": ["null"], "level": "WARNING"},
 }

@@ -33,10 +33,25 @@ PUBLIC_ROUTES = {
     # Stripe posts billing events here: it cannot log in, so each delivery is authenticated by its signature
     # (STRIPE_WEBHOOK_SECRET, checked on the raw body) and an unsigned one is refused with 400.
     "billing:stripe_webhook",
+    # django-allauth's names for the login and password-reset pages above (same paths, same views), and its page
+    # for an inactive account, which says only that: allauth reverses these names.
+    "account_login",
+    "account_reset_password",
+    "account_inactive",
+    "account_logout",
+    # Prometheus scrapes with a bearer token, not a login; without the right token it is a 404 (docs/operations.md).
+    "metrics",
 }
 # What an allowlisted route answers the anonymous when its URL holds made-up values instead of a real one, or
 # when it only takes POST (a GET is refused by method, not by a login redirect).
-PUBLIC_ROUTE_STATUS = {"accounts:invitation_accept": 404, "billing:stripe_webhook": 405}
+PUBLIC_ROUTE_STATUS = {
+    "accounts:invitation_accept": 404,
+    "billing:stripe_webhook": 405,
+    # Staff sign in through the one login page (with its second factor and lockout): the admin's sends there.
+    "admin:login": 302,
+    # Without METRICS_TOKEN's bearer the endpoint does not exist.
+    "metrics": 404,
+}
 
 _SAMPLES = {"uuid": str(uuid.uuid4()), "int": "1", "slug": "x", "str": "x", "path": "x"}
 
@@ -100,7 +115,7 @@ def test_every_route_refuses_the_anonymous_unless_allowlisted(client, name, url,
     assert _refuses(response), f"{method.upper()} {url} ({name}) answered {response.status_code} to the anonymous"
 
 
-@pytest.mark.parametrize("name", sorted(PUBLIC_ROUTES - {"accounts:logout", "not_found"}))
+@pytest.mark.parametrize("name", sorted(PUBLIC_ROUTES - {"accounts:logout", "account_logout", "not_found"}))
 def test_allowlisted_routes_answer_the_anonymous(client, name):
     urls = [url for route_name, url in ROUTES if route_name == name]
     assert urls, f"{name} is allowlisted but no longer routed"

@@ -15,6 +15,9 @@ PRODUCTION = {
     "SECRET_KEY": "x7Gq-2vP9sLwT4mZ8rN1cB6yH3jK5dF0aE_uQ-iO9pR2tS4vW6xY8zA1bC3dE5fG",
     "ALLOWED_HOSTS": "scribe.example.org",
     "DJANGO_SETTINGS_MODULE": "config.settings",
+    "AI_MODE": "stub",
+    "EMAIL_HOST": "smtp.example.org",
+    "METRICS_TOKEN": "m3tr1cs-t0ken-for-the-scraper",
 }
 
 
@@ -110,3 +113,35 @@ def test_a_fresh_checkout_gets_its_var_folder_for_the_embedded_database(tmp_path
     result = _python(tmp_path, code, VAR_DIR=str(var))
     assert result.stdout.strip() == "ok", result.stderr[-2000:]
     assert (var / "sessionscribe.sqlite3").exists()
+
+
+def test_with_debug_off_an_unset_ai_mode_is_refused_and_nothing_is_processed(tmp_path):
+    env = {k: v for k, v in PRODUCTION.items() if k != "AI_MODE"}
+    result = _check(tmp_path, **env)
+    assert result.returncode != 0
+    assert "AI_MODE is not set" in result.stderr
+    code = "import django; django.setup(); from django.conf import settings as s; print(s.AI_MODE)"
+    assert _python(tmp_path, code, AI_MODE="").stdout.strip() == "off"
+
+
+def test_with_debug_off_without_a_mail_server_the_console_backend_is_refused(tmp_path):
+    env = {k: v for k, v in PRODUCTION.items() if k != "EMAIL_HOST"}
+    result = _check(tmp_path, "--deploy", **env)
+    assert result.returncode != 0
+    assert "password-reset links" in result.stderr
+    assert "EMAIL_HOST" in result.stderr
+
+
+def test_long_lived_download_links_are_refused_in_production(tmp_path):
+    result = _check(tmp_path, **{**PRODUCTION, "API_DOWNLOAD_URL_SECONDS": "3600"})
+    assert result.returncode != 0
+    assert "API_DOWNLOAD_URL_SECONDS" in result.stderr
+
+
+def test_the_demo_without_keys_runs_simulated_notes_and_prints_mail(tmp_path):
+    env = {"DEBUG": "true", "DJANGO_SETTINGS_MODULE": "config.settings"}
+    result = _check(tmp_path, **env)
+    assert result.returncode == 0, result.stderr
+    code = "import django; django.setup(); from django.conf import settings as s; print(s.AI_MODE, s.EMAIL_BACKEND)"
+    demo = _python(tmp_path, code, DEBUG="true", AI_MODE="", EMAIL_HOST="", OPENAI_API_KEY="", ANTHROPIC_API_KEY="")
+    assert demo.stdout.split() == ["stub", "django.core.mail.backends.console.EmailBackend"]

@@ -249,7 +249,7 @@ def test_someone_with_an_account_logs_in_then_accepts(client, practice, alice, c
     assert "Log in to accept" in page
     login = client.post(
         reverse("accounts:login") + f"?next={path}",
-        {"username": "charlie@cedar.test", "password": TEST_PASSWORD, "next": path},
+        {"login": "charlie@cedar.test", "password": TEST_PASSWORD, "next": path},
     )
     assert login["Location"] == path
     assert "Accept and join" in client.get(path).content.decode()

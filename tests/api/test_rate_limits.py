@@ -7,8 +7,7 @@ from django.core.checks import run_checks
 from django.test import Client
 
 from accounts.models import RateLimitCounter
-from accounts.rate_limits import rate_counter_hit
-from api.throttles import parse_rate
+from accounts.rate_limits import parse_rate, rate_counter_hit
 from tests.api.conftest import ApiClient
 from tests.conftest import AUDIO
 

@@ -9,6 +9,7 @@ import re
 
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Practice
@@ -315,3 +316,19 @@ def test_the_admin_applies_an_unprocessed_event_again(fake_stripe, deliver, tria
     )
     assert "Applied 1 event(s)" in response.content.decode()
     assert Subscription.objects.get(practice=practice).status == "active"
+
+
+def test_checkout_and_the_portal_ask_for_the_password_again_after_ten_minutes(fake_stripe, trial, alice_client):
+    import time
+
+    from accounts.reauthentication import LAST_SEEN_AT, SIGNED_IN_AT
+
+    session = alice_client.session
+    session[SIGNED_IN_AT] = time.time() - 11 * 60
+    session[LAST_SEEN_AT] = time.time() - 10
+    session.save()
+    for url in ("/billing/checkout/", "/billing/portal/"):
+        response = alice_client.post(url, {"plan": "pro"})
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("account_reauthenticate"))
+    assert fake_stripe.checkout_sessions == {}

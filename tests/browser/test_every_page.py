@@ -4,7 +4,7 @@ and no serious or critical accessibility violation found by axe-core."""
 from __future__ import annotations
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]
+from axe_playwright_python.sync_playwright import Axe
 from django.conf import settings
 from playwright.sync_api import BrowserContext, Page
 from pytest_django.live_server_helper import LiveServer
@@ -56,6 +56,9 @@ def _pages(session: ClinicalSession) -> list[str]:
         "/accounts/api-keys/",
         "/accounts/practice/",
         "/accounts/password/change/",
+        "/accounts/2fa/",
+        "/accounts/2fa/totp/activate/",
+        "/accounts/reauthenticate/?next=/accounts/api-keys/",
         "/integrations/webhooks/",
         "/sessions/consent-script/",
         "/api/v1/docs",

@@ -56,6 +56,8 @@ def worker_env(**extra: str) -> dict[str, str]:
             "JOB_BACKOFF_BASE_SECONDS": str(settings.JOB_BACKOFF_BASE_SECONDS),
             "Q_WORKERS": "2",
             "LOG_LEVEL": "warning",
+            # Production refuses to start without a mail server; the workers send no mail.
+            "EMAIL_HOST": "smtp.invalid",
         }
     )
     env.update(extra)

@@ -14,11 +14,16 @@ from jobs.providers.stub import StubDrafter, StubTranscriber
 JFK = Path(__file__).resolve().parents[2] / "fixtures" / "audio" / "jfk.flac"
 
 
+def _unwrapped(provider):
+    """The provider inside the metrics wrapper every factory answer comes in (jobs.providers.measured)."""
+    return getattr(provider, "inner", provider)
+
+
 def test_stub_mode_gives_the_deterministic_stand_ins(settings):
     settings.AI_MODE = "stub"
 
-    assert isinstance(get_transcriber(), StubTranscriber)
-    assert isinstance(get_drafter(), StubDrafter)
+    assert isinstance(_unwrapped(get_transcriber()), StubTranscriber)
+    assert isinstance(_unwrapped(get_drafter()), StubDrafter)
 
 
 @pytest.mark.parametrize("get_provider", [get_transcriber, get_drafter])
@@ -37,7 +42,7 @@ def test_live_mode_uses_the_configured_transcription_model(settings):
     settings.OPENAI_API_KEY = "sk-test"
     settings.TRANSCRIPTION_MODEL = "gpt-4o-transcribe-diarize"
 
-    transcriber = get_transcriber()
+    transcriber = _unwrapped(get_transcriber())
 
     assert isinstance(transcriber, OpenAITranscriber)
     assert transcriber.model == "gpt-4o-transcribe-diarize"
@@ -52,7 +57,7 @@ def test_live_mode_uses_the_configured_drafting_provider(settings, provider, dra
     settings.DRAFTING_PROVIDER = provider
     settings.DRAFTING_MODEL = "some-model"
 
-    drafter = get_drafter()
+    drafter = _unwrapped(get_drafter())
 
     assert isinstance(drafter, drafter_class)
     assert drafter.model == "some-model"
