@@ -61,6 +61,8 @@ def _pages(session: ClinicalSession) -> list[str]:
         "/accounts/reauthenticate/?next=/accounts/api-keys/",
         "/integrations/webhooks/",
         "/sessions/consent-script/",
+        "/billing/",
+        f"/notes/{note.pk}/revisions/1/",
         "/api/v1/docs",
         "/no-such-page/",
     ]
