@@ -8,6 +8,8 @@ from pathlib import Path
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-0123456789abcdefghijklmnop")
 os.environ.setdefault("AI_MODE", "stub")
+# A fixed key for the encrypted columns, shared with the worker processes some tests start.
+os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "rD-nI9giRQ_36qFWGT4bs5U7cCr4B-ehb8eGdX3nRto=")
 
 from config.settings import *  # noqa: F403
 from config.settings import DATABASES, STORAGES
