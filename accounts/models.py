@@ -17,6 +17,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.text import slugify
 
+from config.encrypted_fields import EncryptedJSONField
+
 
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
@@ -323,7 +325,8 @@ class IdempotencyRecord(models.Model):
     key = models.CharField(max_length=255)
     request_hash = models.CharField(max_length=64)
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    response_body = models.JSONField(null=True, blank=True)
+    # Encrypted: an answer can carry a transcript, a note or a client label.
+    response_body = EncryptedJSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     completed_at = models.DateTimeField(null=True, blank=True)
 
