@@ -42,6 +42,24 @@ def _unsearchable(field: models.Field[Any, Any], lookup: str) -> str:
     )
 
 
+class _RefusedLookup(Lookup):  # type: ignore[type-arg]
+    """Any lookup but ``isnull``: refused when a query uses it (Django and type checkers may still ask for it)."""
+
+    def __init__(self, lhs: Any, rhs: Any) -> None:
+        raise FieldError(_unsearchable(lhs.output_field, self.lookup_name))
+
+
+class _RefusedTransform(Transform):
+    """A key or index into encrypted JSON (``pending_draft__draft_ref``): refused when a query uses it."""
+
+    def __init__(self, expression: Any, *args: Any, **kwargs: Any) -> None:
+        raise FieldError(_unsearchable(expression.output_field, self.lookup_name))
+
+
+def _refused(base: type[Any], lookup_name: str) -> Any:
+    return type(f"Refused_{lookup_name}", (base,), {"lookup_name": lookup_name})
+
+
 def _rows_holding(field: models.Field[Any, Any], value: str, connection: BaseDatabaseWrapper) -> str:
     """The primary keys of the rows that hold a stored value, for the error that names it."""
     quote = connection.ops.quote_name
@@ -91,10 +109,12 @@ class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
             return super().get_lookup(lookup_name)
         if lookup_name == "exact":
             return _NoneOnlyExact
-        raise FieldError(_unsearchable(self, lookup_name))
+        refused: type[Lookup[Any]] = _refused(_RefusedLookup, lookup_name)
+        return refused
 
     def get_transform(self, lookup_name: str) -> type[Transform] | None:
-        raise FieldError(_unsearchable(self, lookup_name))
+        refused: type[Transform] = _refused(_RefusedTransform, lookup_name)
+        return refused
 
 
 class EncryptedJSONField(EncryptedTextField):
