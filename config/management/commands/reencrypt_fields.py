@@ -23,6 +23,10 @@ from config.encrypted_fields import EncryptedTextField
 SHOWN_UNREADABLE = 20
 
 
+def _values(number: int) -> str:
+    return f"{number} value" if number == 1 else f"{number} values"
+
+
 def encrypted_columns() -> list[Column]:
     """Every encrypted column of every installed model, in a stable order."""
     columns = [
@@ -75,17 +79,16 @@ class Command(BaseCommand):
         if not outstanding:
             self.stdout.write(f"Nothing to re-encrypt: every value is under {key}.")
         elif options["dry_run"]:
-            self.stdout.write(f"{outstanding} values would be re-encrypted under {key}.")
+            self.stdout.write(f"{_values(outstanding)} would be re-encrypted under {key}.")
         else:
-            self.stdout.write(f"Re-encrypted {rewritten} values under {key}.")
+            self.stdout.write(f"Re-encrypted {_values(rewritten)} under {key}.")
         if unreadable:
             shown = "\n".join(f"  {problem}" for problem in unreadable[:SHOWN_UNREADABLE])
             more = len(unreadable) - SHOWN_UNREADABLE
             raise CommandError(
-                f"{len(unreadable)} value{'' if len(unreadable) == 1 else 's'} could not be read, and were left as "
-                "they are; keep every key they need "
-                f"in FIELD_ENCRYPTION_KEYS until they are dealt with:\n{shown}"
-                + (f"\n  … and {more} more" if more > 0 else "")
+                f"{_values(len(unreadable))} could not be read and {'was' if len(unreadable) == 1 else 'were'} left "
+                "as stored; keep every key they need in FIELD_ENCRYPTION_KEYS until they are dealt with:"
+                f"\n{shown}" + (f"\n  … and {more} more" if more > 0 else "")
             )
 
     def _reencrypt(
