@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
+from config import crypto
 from config.env import PROBLEMS
 
 
@@ -118,6 +119,41 @@ def check_production_choices(app_configs: Any = None, **kwargs: Any) -> list[Err
                 f"PHI for longer than {MAX_DOWNLOAD_URL_SECONDS // 60} minutes to whoever sees the link.",
                 hint=f"Set API_DOWNLOAD_URL_SECONDS to at most {MAX_DOWNLOAD_URL_SECONDS}.",
                 id="sessionscribe.E009",
+            )
+        )
+    return messages
+
+
+@register(Tags.security)
+def check_field_encryption_keys(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    """The PHI columns are encrypted under FIELD_ENCRYPTION_KEYS: without usable keys nothing may start."""
+    keys = list(settings.FIELD_ENCRYPTION_KEYS)
+    make_one = f"Make a key with: {crypto.MAKE_A_KEY}"
+    messages = [
+        Error(
+            problem,
+            hint=f"Each key is 32 random bytes in urlsafe base64 (a Fernet key), newest first, separated by commas. "
+            f"{make_one}",
+            id="sessionscribe.E020",
+        )
+        for problem in crypto.key_problems(keys)
+    ]
+    if not keys:
+        messages.append(
+            Error(
+                "FIELD_ENCRYPTION_KEYS is not set, so transcripts and notes cannot be stored encrypted.",
+                hint=f"{make_one} and set FIELD_ENCRYPTION_KEYS to it. Keep it apart from the database backups: "
+                "without it they cannot be read.",
+                id="sessionscribe.E021",
+            )
+        )
+    elif crypto.DEVELOPMENT_KEY in keys and not settings.DEBUG:
+        messages.append(
+            Error(
+                "FIELD_ENCRYPTION_KEYS holds the development key, which is published with the code.",
+                hint=f"{make_one}, put it first in FIELD_ENCRYPTION_KEYS and run manage.py reencrypt_fields; "
+                "then remove the development key.",
+                id="sessionscribe.E022",
             )
         )
     return messages

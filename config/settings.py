@@ -17,6 +17,7 @@ import dj_database_url
 import django_stubs_ext
 from csp.constants import NONE, SELF
 
+from config.crypto import DEVELOPMENT_KEY
 from config.env import env_bool, env_choice, env_int, env_list, env_str
 
 # Lets generic classes such as admin.ModelAdmin[Model] be subscripted at run time, for the types.
@@ -136,6 +137,14 @@ STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
 AWS_STORAGE_BUCKET_NAME = env_str("AWS_STORAGE_BUCKET_NAME")
+# Every object is written encrypted by S3 (server-side encryption): under S3's own keys (AES256), or under a KMS
+# key of the account when one is named.
+AWS_S3_SSE_KMS_KEY_ID = env_str("AWS_S3_SSE_KMS_KEY_ID")
+_s3_encryption: dict[str, str] = (
+    {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": AWS_S3_SSE_KMS_KEY_ID}
+    if AWS_S3_SSE_KMS_KEY_ID
+    else {"ServerSideEncryption": "AES256"}
+)
 _default_storage: dict[str, Any]
 if AWS_STORAGE_BUCKET_NAME:
     _default_storage = {
@@ -150,9 +159,12 @@ if AWS_STORAGE_BUCKET_NAME:
             "file_overwrite": False,
             "querystring_auth": True,
             "querystring_expire": 300,
-            "object_parameters": {"ServerSideEncryption": "AES256"},
+            "object_parameters": _s3_encryption,
         },
     }
+    if AWS_S3_SSE_KMS_KEY_ID:
+        # Objects encrypted under a KMS key can only be fetched through Signature Version 4 presigned URLs.
+        _default_storage["OPTIONS"]["signature_version"] = "s3v4"
 else:
     _default_storage = {
         # Writes to a temporary file, fsyncs it and renames it into place: no half-written file is ever seen.
@@ -301,6 +313,12 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
+# --- Encryption at rest ----------------------------------------------------------------------
+
+# The keys of the encrypted columns (config/crypto.py), newest first: keys of their own, never derived from
+# SECRET_KEY. With DEBUG on and none set, a fixed development key; with DEBUG off the system checks demand them.
+FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS") or ([DEVELOPMENT_KEY] if DEBUG else [])
+
 # --- API -------------------------------------------------------------------------------------
 
 REST_FRAMEWORK = {
@@ -344,7 +362,6 @@ AUDIO_RETENTION_HOURS = env_int("AUDIO_RETENTION_HOURS", 72, minimum=1)
 ARTIFACT_TTL_DAYS = env_int("ARTIFACT_TTL_DAYS", 30, minimum=1)
 JOBS_RUNNER_TOKEN = env_str("JOBS_RUNNER_TOKEN")
 METRICS_TOKEN = env_str("METRICS_TOKEN")
-FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS")
 
 REDIS_URL = env_str("REDIS_URL")
 Q_CLUSTER: dict[str, Any] = {

@@ -12,6 +12,7 @@ from django.db import models
 
 from accounts.models import Practice, User
 from accounts.tenancy import practice_ids_seen_whole_by
+from config.encrypted_fields import EncryptedTextField
 
 
 class WebhookEndpointQuerySet(models.QuerySet["WebhookEndpoint"]):
@@ -25,8 +26,8 @@ class WebhookEndpoint(models.Model):
     practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="webhook_endpoints")
     url = models.URLField(max_length=500)
     description = models.CharField(max_length=100, blank=True)
-    # Kept readable because every delivery is signed with it; shown to the practice once, at creation.
-    secret = models.CharField(max_length=100)
+    # Kept decryptable because every delivery is signed with it; shown to the practice once, at creation.
+    secret = EncryptedTextField()
     active = models.BooleanField(default=True)
     created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)

@@ -58,7 +58,7 @@ class NoteAdmin(admin.ModelAdmin[Note]):
     search_fields = ("id", "session__id")
     list_select_related = ("session",)
     # Pending AI drafts hold note text just as sections do.
-    exclude = ("sections", "pending_draft")
+    exclude = ("sections", "pending_draft", "pending_draft_ref")
     readonly_fields = (
         "id",
         "session",

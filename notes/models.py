@@ -9,6 +9,7 @@ from django.db import models
 from django.utils import timezone
 
 from accounts.models import ApiKey, User
+from config.encrypted_fields import EncryptedJSONField, EncryptedTextField
 from notes.content import NoteContent
 from sessions.models import ClinicalSession
 
@@ -32,7 +33,7 @@ class Note(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
     version = models.PositiveIntegerField(default=1)
     # A NoteContent as JSON (notes.content): [{"key", "heading", "text", "evidence", "flags", "statements"}].
-    sections = models.JSONField(default=list)
+    sections = EncryptedJSONField(default=list)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     signed_at = models.DateTimeField(null=True, blank=True)
@@ -43,7 +44,10 @@ class Note(models.Model):
     signed_via_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     # An AI draft that arrived after the clinician edited or signed the note, kept aside for them to compare
     # and accept: {"draft_ref", "sections" (a NoteContent as JSON), "created_at", "model", "prompt_version"}.
-    pending_draft = models.JSONField(null=True, blank=True)
+    pending_draft = EncryptedJSONField(null=True, blank=True)
+    # The pending draft's draft_ref, empty when none is pending: the encrypted draft cannot be queried, and accepting
+    # or dismissing a draft is an update conditional on which draft it is.
+    pending_draft_ref = models.CharField(max_length=100, blank=True, default="")
     # The newest AI draft delivered to this note, whether applied, pending or dismissed: a repeated delivery
     # of a draft the clinician dismissed must not bring it back.
     last_draft_ref = models.CharField(max_length=100, blank=True, default="")
@@ -121,7 +125,7 @@ class NoteRevision(models.Model):
 
     note = models.ForeignKey(Note, on_delete=models.CASCADE, related_name="revisions")
     version = models.PositiveIntegerField()
-    sections = models.JSONField()
+    sections = EncryptedJSONField()
     source = models.CharField(max_length=16, choices=Source.choices)
     author = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     # The pipeline run that produced an AI draft revision; applying the same draft twice is a no-op.
@@ -159,7 +163,7 @@ class Addendum(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     note = models.ForeignKey(Note, on_delete=models.CASCADE, related_name="addenda")
-    text = models.TextField()
+    text = EncryptedTextField()
     author = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)

@@ -221,7 +221,12 @@ def _replace_with_draft(
     now = timezone.now()
     with transaction.atomic():
         updated = Note.objects.filter(pk=note.pk, version=version, status=Note.Status.DRAFT).update(
-            sections=sections, version=new_version, last_draft_ref=draft_ref, pending_draft=None, updated_at=now
+            sections=sections,
+            version=new_version,
+            last_draft_ref=draft_ref,
+            pending_draft=None,
+            pending_draft_ref="",
+            updated_at=now,
         )
         if updated:
             NoteRevision.objects.create(
@@ -240,6 +245,7 @@ def _replace_with_draft(
     note.version = new_version
     note.last_draft_ref = draft_ref
     note.pending_draft = None
+    note.pending_draft_ref = ""
     note.updated_at = now
     return note
 
@@ -248,8 +254,9 @@ def _keep_draft_pending(*, note: Note, sections: list[dict[str, Any]], draft_ref
     # Only the pending draft changes: the clinician's sections and version stay exactly as they are, and
     # a newer draft simply takes the place of an older one nobody accepted.
     pending = {"draft_ref": draft_ref, "sections": sections, "created_at": timezone.now().isoformat(), **meta}
-    Note.objects.filter(pk=note.pk).update(pending_draft=pending, last_draft_ref=draft_ref)
+    Note.objects.filter(pk=note.pk).update(pending_draft=pending, pending_draft_ref=draft_ref, last_draft_ref=draft_ref)
     note.pending_draft = pending
+    note.pending_draft_ref = draft_ref
     note.last_draft_ref = draft_ref
     return note
 
@@ -323,8 +330,8 @@ def note_accept_draft(*, note: Note, version: int, author: User, draft_ref: str 
     now = timezone.now()
     with transaction.atomic():
         updated = Note.objects.filter(
-            pk=note.pk, version=version, status=Note.Status.DRAFT, pending_draft__draft_ref=accepted_ref
-        ).update(sections=sections, version=new_version, pending_draft=None, updated_at=now)
+            pk=note.pk, version=version, status=Note.Status.DRAFT, pending_draft_ref=accepted_ref
+        ).update(sections=sections, version=new_version, pending_draft=None, pending_draft_ref="", updated_at=now)
         if updated:
             NoteRevision.objects.create(
                 note=note,
@@ -343,6 +350,7 @@ def note_accept_draft(*, note: Note, version: int, author: User, draft_ref: str 
     note.sections = sections
     note.version = new_version
     note.pending_draft = None
+    note.pending_draft_ref = ""
     note.updated_at = now
     return note
 
@@ -355,8 +363,8 @@ def note_dismiss_draft(*, note: Note, author: User, draft_ref: str | None = None
     """
     pending_drafts = Note.objects.filter(pk=note.pk, pending_draft__isnull=False)
     if draft_ref is not None:
-        pending_drafts = pending_drafts.filter(pending_draft__draft_ref=draft_ref)
-    dismissed = pending_drafts.update(pending_draft=None)
+        pending_drafts = pending_drafts.filter(pending_draft_ref=draft_ref)
+    dismissed = pending_drafts.update(pending_draft=None, pending_draft_ref="")
     note.refresh_from_db()
     if dismissed:
         logger.info("AI draft dismissed on note %s by user %s", note.pk, author.pk)

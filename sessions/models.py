@@ -11,6 +11,7 @@ from django.db.models import Q
 
 from accounts.models import Practice, User
 from accounts.tenancy import practice_ids_seen_whole_by, practice_ids_visible_to
+from config.encrypted_fields import EncryptedJSONField, EncryptedTextField
 
 
 class ClinicalSessionQuerySet(models.QuerySet["ClinicalSession"]):
@@ -153,7 +154,8 @@ class Recording(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     session = models.OneToOneField(ClinicalSession, on_delete=models.CASCADE, related_name="recording")
     file = models.FileField(upload_to=recording_upload_to, max_length=255)
-    original_filename = models.CharField(max_length=255)
+    # Encrypted: people name files after their clients.
+    original_filename = EncryptedTextField()
     content_type = models.CharField(max_length=100)
     bytes = models.BigIntegerField()
     sha256 = models.CharField(max_length=64, db_index=True)
@@ -211,9 +213,10 @@ class Transcript(models.Model):
     media_sha256 = models.CharField(max_length=64)
     model = models.CharField(max_length=100)
     language = models.CharField(max_length=16, blank=True)
-    text = models.TextField(blank=True)
-    segments = models.JSONField(default=list)
-    # The provider's speaker labels mapped to who they are, e.g. {"A": "clinician", "B": "client"}.
+    text = EncryptedTextField(blank=True)
+    segments = EncryptedJSONField(default=list)
+    # The provider's speaker labels mapped to who they are, e.g. {"A": "clinician", "B": "client"}: roles only,
+    # never names, so not encrypted; nor is the provider's metadata (usage, the run that transcribed).
     speaker_names = models.JSONField(default=dict, blank=True)
     provider_metadata = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -10,6 +10,8 @@ os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-01234567
 os.environ.setdefault("AI_MODE", "stub")
 # Each test process writes its metrics to a folder of its own (prometheus-client reads this at import).
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="sessionscribe-test-metrics-")
+# A fixed key for the encrypted columns, shared with the worker processes some tests start.
+os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "rD-nI9giRQ_36qFWGT4bs5U7cCr4B-ehb8eGdX3nRto=")
 
 from config.settings import *  # noqa: F403
 from config.settings import DATABASES, STORAGES

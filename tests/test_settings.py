@@ -14,6 +14,7 @@ PRODUCTION = {
     "DEBUG": "false",
     "SECRET_KEY": "x7Gq-2vP9sLwT4mZ8rN1cB6yH3jK5dF0aE_uQ-iO9pR2tS4vW6xY8zA1bC3dE5fG",
     "ALLOWED_HOSTS": "scribe.example.org",
+    "FIELD_ENCRYPTION_KEYS": "Yk1gkG0pCh5NxAE2xf1uE9_EVqKdSxR6bx6vqUj5Xx0=",
     "DJANGO_SETTINGS_MODULE": "config.settings",
     "AI_MODE": "stub",
     "EMAIL_HOST": "smtp.example.org",

@@ -38,6 +38,8 @@ def worker_env(**extra: str) -> dict[str, str]:
             "DJANGO_SETTINGS_MODULE": "config.settings",
             # The same key as the test, which signs the tasks it enqueues.
             "SECRET_KEY": str(settings.SECRET_KEY),
+            # The same keys, to read and write the encrypted columns.
+            "FIELD_ENCRYPTION_KEYS": ",".join(settings.FIELD_ENCRYPTION_KEYS),
             "DEBUG": "false",
             "ALLOWED_HOSTS": "localhost",
             "DATABASE_URL": database_url(),
