@@ -20,6 +20,9 @@ PRODUCTION = {
     "SECRET_KEY": "x7Gq-2vP9sLwT4mZ8rN1cB6yH3jK5dF0aE_uQ-iO9pR2tS4vW6xY8zA1bC3dE5fG",
     "ALLOWED_HOSTS": "scribe.example.org",
     "DJANGO_SETTINGS_MODULE": "config.settings",
+    # What else production must choose, so that the keys are the only thing these tests vary.
+    "AI_MODE": "off",
+    "EMAIL_HOST": "smtp.example.org",
 }
 
 
