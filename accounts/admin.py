@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
 from accounts.entitlements import Feature, PlanLimitExceeded, feature_require
-from accounts.models import ApiKey, Invitation, Membership, Practice, User
+from accounts.models import ApiKey, AuditEvent, Invitation, Membership, Practice, User
 
 
 class MembershipInline(admin.TabularInline[Membership, Any]):
@@ -162,4 +162,26 @@ class InvitationAdmin(admin.ModelAdmin[Invitation]):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Invitation | None = None) -> bool:
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
+    """The audit trail, read-only: nobody adds, changes or deletes an event here (only the retention purge
+    deletes, after AUDIT_RETENTION_DAYS)."""
+
+    list_display = ["occurred_at", "action", "outcome", "object_type", "object_id", "actor_label", "practice_id", "ip"]
+    list_filter = ["action", "outcome", "object_type"]
+    search_fields = ["=practice_id", "=object_id", "=session_id", "=actor_user_id", "=actor_api_key_id", "=request_id"]
+    date_hierarchy = "occurred_at"
+    readonly_fields = [field.name for field in AuditEvent._meta.fields]
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
         return False
