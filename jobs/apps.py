@@ -25,3 +25,7 @@ class JobsConfig(AppConfig):
         from jobs.transitions import on_transition
 
         on_transition(usage_on_success)
+
+        from jobs.audit import register_audit_lookups
+
+        register_audit_lookups()
