@@ -1,10 +1,55 @@
-"""The pipeline's entries in the audit trail."""
+"""The pipeline's entries in the audit trail: each handover of a session's audio to the transcription provider
+and of its transcript to the drafting provider, recorded by the runner as the stage starts, on behalf of whoever
+asked for the run (or the system). The detail names the provider and model, never what was sent."""
 
 from __future__ import annotations
 
-from accounts.audit import register_session_lookup
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+from accounts.audit import audit_record, register_session_lookup
 from accounts.models import AuditEvent
 from jobs.models import Job
+
+Action = AuditEvent.Action
+
+
+def _destination(provider: str, model: str, base_url: str | None) -> str:
+    if settings.AI_MODE == "stub":
+        return "simulated (demo mode: nothing left the server)"
+    where = f" at {urlsplit(base_url).hostname}" if base_url else ""
+    return f"{provider} {model}{where}"
+
+
+def _handover(stage: str) -> tuple[AuditEvent.Action, str] | None:
+    if stage == Job.Stage.TRANSCRIBE:
+        return Action.SENT_TO_TRANSCRIPTION, _destination(
+            "openai", settings.TRANSCRIPTION_MODEL, settings.OPENAI_BASE_URL
+        )
+    if stage == Job.Stage.DRAFT:
+        base_url = (
+            settings.ANTHROPIC_BASE_URL if settings.DRAFTING_PROVIDER == "anthropic" else settings.OPENAI_BASE_URL
+        )
+        return Action.SENT_TO_DRAFTING, _destination(settings.DRAFTING_PROVIDER, settings.DRAFTING_MODEL, base_url)
+    return None
+
+
+def audit_stage_handover(job: Job) -> None:
+    """Record that the job's current stage is about to send the session's audio or transcript to a provider."""
+    handover = _handover(job.stage)
+    if handover is None:
+        return
+    action, destination = handover
+    audit_record(
+        action=action,
+        actor=job.requested_by,
+        practice_id=job.session.practice_id,
+        object_type=AuditEvent.ObjectType.JOB,
+        object_id=job.pk,
+        session_id=job.session_id,
+        detail=destination,
+    )
 
 
 def register_audit_lookups() -> None:

@@ -27,6 +27,7 @@ from django.utils import timezone
 from config.backoff import backoff_seconds
 from jobs import transitions
 from jobs.artifacts import artifact_delete_files_rollback_unsafe, job_storage_prefix
+from jobs.audit import audit_stage_handover
 from jobs.models import Artifact, Job, JobEvent
 from jobs.providers.base import ProviderError
 
@@ -202,6 +203,8 @@ def _run_stages(lease: Lease, stages: dict[str, StageFunction]) -> None:
         if job.stage == Job.Stage.DONE:
             break
         started = time.monotonic()
+        # The audit trail records each handover of the session's audio or transcript to a provider.
+        audit_stage_handover(job)
         next_stage = stages[job.stage](job, lease) or _following(job.stage)
         elapsed = round(time.monotonic() - started, 3)
         timings = {**job.timings, job.stage: elapsed}
