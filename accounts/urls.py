@@ -60,7 +60,7 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("api-keys/", views.api_keys, name="api_keys"),
-    path("api-keys/<uuid:pk>/revoke/", views.api_key_revoke, name="api_key_revoke"),
+    path("api-keys/<uuid:pk>/revoke/", views.api_key_revoke_view, name="api_key_revoke"),
     path("practice/", views.practice_settings, name="practice_settings"),
     path("members/", views.members, name="members"),
     path("members/<int:pk>/role/", views.member_role, name="member_role"),
