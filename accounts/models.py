@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
 import secrets
 import uuid
@@ -14,6 +15,7 @@ from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import AnonymousUser, PermissionsMixin
 from django.core import signing
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.text import slugify
@@ -77,6 +79,11 @@ def validate_time_zone(value: str) -> None:
         raise ValidationError(f"“{value}” is not a time zone name; use one like Europe/London or America/New_York.")
 
 
+# The bounds of the retention a practice may choose (accounts/retention_views.py).
+AUDIO_KEEP_DAYS_MAX = 90
+ARTIFACT_TTL_DAYS_MAX = 365
+
+
 class Practice(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=200)
@@ -94,6 +101,20 @@ class Practice(models.Model):
         default=False,
         help_text="Refuse to transcribe or draft a session until the client's consent is recorded as given.",
     )
+    # Retention the practice chose; empty (NULL, also what rows written by older code get) is the server's setting.
+    audio_retention_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(AUDIO_KEEP_DAYS_MAX)],
+        help_text="Days a recording's audio is kept for playback once its note is drafted; "
+        "empty: deleted AUDIO_RETENTION_HOURS after (the server's setting).",
+    )
+    artifact_ttl_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(ARTIFACT_TTL_DAYS_MAX)],
+        help_text="Days exports and intermediate files are kept; empty: ARTIFACT_TTL_DAYS (the server's setting).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -106,6 +127,18 @@ class Practice(models.Model):
     def zone(self) -> zoneinfo.ZoneInfo:
         """The practice's time zone, or the server's when it has not chosen one."""
         return zoneinfo.ZoneInfo(self.time_zone or settings.TIME_ZONE)
+
+    @property
+    def audio_retention(self) -> dt.timedelta:
+        """How long a recording's audio is kept once its note is drafted."""
+        if self.audio_retention_days is not None:
+            return dt.timedelta(days=self.audio_retention_days)
+        return dt.timedelta(hours=settings.AUDIO_RETENTION_HOURS)
+
+    @property
+    def artifact_ttl(self) -> dt.timedelta:
+        """How long exports and intermediate files are kept once made."""
+        return dt.timedelta(days=self.artifact_ttl_days or settings.ARTIFACT_TTL_DAYS)
 
     @staticmethod
     def unique_slug_for(name: str) -> str:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from accounts import audit_views, views
+from accounts import audit_views, retention_views, views
 from accounts.forms import EmailAuthenticationForm
 
 app_name = "accounts"
@@ -62,6 +62,7 @@ urlpatterns = [
     path("api-keys/", views.api_keys, name="api_keys"),
     path("api-keys/<uuid:pk>/revoke/", views.api_key_revoke_view, name="api_key_revoke"),
     path("practice/", views.practice_settings, name="practice_settings"),
+    path("practice/retention/", retention_views.practice_retention, name="retention"),
     path("audit/", audit_views.audit_log, name="audit"),
     path("members/", views.members, name="members"),
     path("members/<int:pk>/role/", views.member_role, name="member_role"),
