@@ -1,6 +1,7 @@
 """The pipeline's entries in the audit trail: each handover of a session's audio to the transcription provider
 and of its transcript to the drafting provider, recorded by the runner as the stage starts, on behalf of whoever
-asked for the run (or the system). The detail names the provider and model, never what was sent."""
+asked for the run or its latest retry (or the system). The detail names the provider and model, never what was
+sent."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from urllib.parse import urlsplit
 from django.conf import settings
 
 from accounts.audit import audit_record, register_session_lookup
-from accounts.models import AuditEvent
-from jobs.models import Job
+from accounts.models import AuditEvent, User
+from jobs.models import Job, JobEvent
 
 Action = AuditEvent.Action
 
@@ -43,13 +44,25 @@ def audit_stage_handover(job: Job) -> None:
     action, destination = handover
     audit_record(
         action=action,
-        actor=job.requested_by,
+        actor=_who_asked(job),
         practice_id=job.session.practice_id,
         object_type=AuditEvent.ObjectType.JOB,
         object_id=job.pk,
         session_id=job.session_id,
         detail=destination,
     )
+
+
+def _who_asked(job: Job) -> User | None:
+    """The person who started the run or, when it was retried by hand (by them, a colleague or staff), retried it
+    last."""
+    asked = (
+        JobEvent.objects.filter(job=job, kind__in=[JobEvent.Kind.CREATED, JobEvent.Kind.RETRIED], actor__isnull=False)
+        .select_related("actor")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    return asked.actor if asked is not None else job.requested_by
 
 
 def register_audit_lookups() -> None:

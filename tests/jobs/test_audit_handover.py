@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from accounts.models import AuditEvent
+from accounts.models import AuditEvent, User
 from jobs.models import Job
 from jobs.services import job_retry, job_start
 from jobs.tasks import run_job
@@ -75,6 +75,24 @@ def test_a_retry_from_drafting_records_only_the_transcript_sent_again(
         Action.SENT_TO_TRANSCRIPTION,
         Action.SENT_TO_DRAFTING,
         Action.SENT_TO_DRAFTING,
+    ]
+
+
+def test_a_handover_after_a_retry_by_hand_is_on_behalf_of_whoever_retried(
+    alice, recorded_session, fake_anthropic, fake_openai
+):
+    staff = User.objects.create_superuser(email="support@sessionscribe.test", password="x")
+    fake_anthropic.enqueue(Reply(status=400))
+    job = _run(recorded_session("jfk.flac"), alice)
+
+    job_retry(job=job, requested_by=staff)
+    run_job(str(job.pk))
+
+    events = AuditEvent.objects.filter(object_id=str(job.pk), action__in=HANDOVERS).order_by("id")
+    assert [(event.action, event.actor_user_id) for event in events] == [
+        (Action.SENT_TO_TRANSCRIPTION, alice.pk),
+        (Action.SENT_TO_DRAFTING, alice.pk),
+        (Action.SENT_TO_DRAFTING, staff.pk),
     ]
 
 
