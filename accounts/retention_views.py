@@ -54,17 +54,10 @@ class RetentionForm(forms.Form):
         field = self.fields["audio"]
         assert isinstance(field, forms.ChoiceField)
         field.choices = [
-            (
-                self.DELETE,
-                f"Delete the audio once the note is drafted (the default). Audio is deleted {grace} after the note "
-                "is drafted; you can't play it back after that.",
-            ),
-            (
-                self.KEEP,
-                "Keep the audio for a number of days after the note is drafted, so that it can be played back "
-                "while the note is reviewed. It is deleted after that.",
-            ),
+            (self.DELETE, f"Delete it once the note is drafted ({grace} after; the default)"),
+            (self.KEEP, "Keep it for playback while the note is reviewed, for the days below"),
         ]
+        field.help_text = "Audio that is deleted can't be played back; the transcript and the note stay."
 
     @classmethod
     def for_practice(cls, practice: Practice, data: Any = None) -> RetentionForm:
