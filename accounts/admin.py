@@ -9,7 +9,8 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
 from accounts.entitlements import Feature, PlanLimitExceeded, feature_require
-from accounts.models import ApiKey, Invitation, Membership, Practice, User
+from accounts.models import ApiKey, AuditEvent, Invitation, Membership, Practice, User
+from accounts.services import api_key_create, api_key_revoke
 
 
 class MembershipInline(admin.TabularInline[Membership, Any]):
@@ -111,7 +112,7 @@ class ApiKeyAdmin(admin.ModelAdmin[ApiKey]):
 
     def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
         staff = request.user if isinstance(request.user, User) else None
-        issued, raw_key = ApiKey.issue(practice=obj.practice, name=obj.name, created_by=staff)
+        issued, raw_key = api_key_create(practice=obj.practice, name=obj.name, created_by=staff)
         obj.pk = issued.pk
         obj.__dict__.update({k: v for k, v in issued.__dict__.items() if not k.startswith("_")})
         request._issued_api_key = raw_key  # type: ignore[attr-defined]
@@ -131,7 +132,8 @@ class ApiKeyAdmin(admin.ModelAdmin[ApiKey]):
 
     @admin.action(description="Revoke the selected keys")
     def revoke(self, request: HttpRequest, queryset: Any) -> None:
-        count = sum(1 for key in queryset if key.revoke())
+        staff = request.user if isinstance(request.user, User) else None
+        count = sum(1 for key in queryset if api_key_revoke(key=key, revoked_by=staff))
         self.message_user(request, f"Revoked {count} key{'s' if count != 1 else ''}.")
 
 
@@ -162,4 +164,26 @@ class InvitationAdmin(admin.ModelAdmin[Invitation]):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Invitation | None = None) -> bool:
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
+    """The audit trail, read-only: nobody adds, changes or deletes an event here (only the retention purge
+    deletes, after AUDIT_RETENTION_DAYS)."""
+
+    list_display = ["occurred_at", "action", "outcome", "object_type", "object_id", "actor_label", "practice_id", "ip"]
+    list_filter = ["action", "outcome", "object_type"]
+    search_fields = ["=practice_id", "=object_id", "=session_id", "=actor_user_id", "=actor_api_key_id", "=request_id"]
+    date_hierarchy = "occurred_at"
+    readonly_fields = [field.name for field in AuditEvent._meta.fields]
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
         return False

@@ -1,7 +1,9 @@
-"""Users (email login), practices (the tenant), memberships (roles) and API keys."""
+"""Users (email login), practices (the tenant), memberships (roles), API keys and the audit trail."""
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import hashlib
 import secrets
 import uuid
@@ -13,6 +15,7 @@ from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import AnonymousUser, PermissionsMixin
 from django.core import signing
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -99,6 +102,11 @@ def validate_time_zone(value: str) -> None:
         raise ValidationError(f"“{value}” is not a time zone name; use one like Europe/London or America/New_York.")
 
 
+# The bounds of the retention a practice may choose (accounts/retention_views.py).
+AUDIO_KEEP_DAYS_MAX = 90
+ARTIFACT_TTL_DAYS_MAX = 365
+
+
 class Practice(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=200)
@@ -122,6 +130,20 @@ class Practice(models.Model):
         db_default=False,
         help_text="Members without a second factor are sent to set one up before they can do anything else.",
     )
+    # Retention the practice chose; empty (NULL, also what rows written by older code get) is the server's setting.
+    audio_retention_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(AUDIO_KEEP_DAYS_MAX)],
+        help_text="Days a recording's audio is kept for playback once its note is drafted; "
+        "empty: deleted AUDIO_RETENTION_HOURS after (the server's setting).",
+    )
+    artifact_ttl_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(ARTIFACT_TTL_DAYS_MAX)],
+        help_text="Days exports and intermediate files are kept; empty: ARTIFACT_TTL_DAYS (the server's setting).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -134,6 +156,18 @@ class Practice(models.Model):
     def zone(self) -> zoneinfo.ZoneInfo:
         """The practice's time zone, or the server's when it has not chosen one."""
         return zoneinfo.ZoneInfo(self.time_zone or settings.TIME_ZONE)
+
+    @property
+    def audio_retention(self) -> dt.timedelta:
+        """How long a recording's audio is kept once its note is drafted."""
+        if self.audio_retention_days is not None:
+            return dt.timedelta(days=self.audio_retention_days)
+        return dt.timedelta(hours=settings.AUDIO_RETENTION_HOURS)
+
+    @property
+    def artifact_ttl(self) -> dt.timedelta:
+        """How long exports and intermediate files are kept once made."""
+        return dt.timedelta(days=self.artifact_ttl_days or settings.ARTIFACT_TTL_DAYS)
 
     @staticmethod
     def unique_slug_for(name: str) -> str:
@@ -384,3 +418,148 @@ class RateLimitCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope} {self.identity} @ {self.window_start}: {self.count}"
+
+
+class AuditTrailIsAppendOnly(Exception):
+    """Raised by any attempt of the application to change or delete an audit event."""
+
+
+class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
+    def visible_to(self, user: User | AnonymousUser) -> AuditEventQuerySet:
+        """A practice's audit trail is read by its owners and admins."""
+        from accounts.tenancy import practice_ids_seen_whole_by  # the tenancy module builds on these models
+
+        return self.filter(practice_id__in=practice_ids_seen_whole_by(user))
+
+    def about(self, object_type: str, object_id: str) -> AuditEventQuerySet:
+        """Events about one object. For a session, also those about what belongs to it (its note, recording,
+        transcript, runs): "who opened this session"."""
+        same = models.Q(object_type=object_type, object_id=object_id)
+        if object_type == AuditEvent.ObjectType.SESSION:
+            with contextlib.suppress(ValueError):
+                same |= models.Q(session_id=uuid.UUID(object_id))
+        return self.filter(same)
+
+    def by_actor(self, actor_id: uuid.UUID) -> AuditEventQuerySet:
+        """Events of one member (their user id) or one API key (its id)."""
+        return self.filter(models.Q(actor_user_id=actor_id) | models.Q(actor_api_key_id=actor_id))
+
+    def update(self, **kwargs: Any) -> int:
+        raise AuditTrailIsAppendOnly("Audit events are never changed.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AuditTrailIsAppendOnly("Audit events are deleted only by the retention purge, once past retention.")
+
+
+class AuditEvent(models.Model):
+    """One access to PHI or one security event: who, what, which object, where from, and how it ended.
+
+    Never the PHI itself: objects are named by type and id, the actor by id and account email (or API key
+    prefix). Rows are written once (``accounts.audit.audit_record``) and never changed; only the retention
+    purge deletes them, after ``AUDIT_RETENTION_DAYS``.
+
+    Practice, user and key are plain ids, not foreign keys: an event outlives the user, key or practice it
+    names, and deleting those must neither cascade to the trail nor be blocked by it.
+    """
+
+    class Action(models.TextChoices):
+        VIEW = "view", "Viewed"
+        LIST = "list", "Listed"
+        CREATE = "create", "Created"
+        EDIT = "edit", "Edited"
+        DELETE = "delete", "Deleted"
+        UPLOAD = "upload", "Uploaded audio"
+        LISTEN = "listen", "Listened to the audio"
+        EXPORT = "export", "Exported"
+        DOWNLOAD = "download", "Downloaded"
+        SIGN = "sign", "Signed"
+        ADDENDUM = "addendum", "Added an addendum"
+        PROCESS = "process", "Started processing"
+        SENT_TO_TRANSCRIPTION = "sent_to_transcription", "Sent to transcription"
+        SENT_TO_DRAFTING = "sent_to_drafting", "Sent to drafting"
+        LOGIN = "login", "Logged in"
+        LOGIN_FAILED = "login_failed", "Failed to log in"
+        LOGOUT = "logout", "Logged out"
+        MFA_CHANGE = "mfa_change", "Changed two-factor authentication"
+        KEY_CREATED = "key_created", "Created an API key"
+        KEY_REVOKED = "key_revoked", "Revoked an API key"
+        MEMBER_INVITED = "member_invited", "Invited a member"
+        MEMBER_JOINED = "member_joined", "Joined the practice"
+        MEMBER_REMOVED = "member_removed", "Removed a member"
+        ROLE_CHANGED = "role_changed", "Changed a member's role"
+        RETENTION_CHANGED = "retention_changed", "Changed the retention"
+        STAFF_PHI_REVEAL = "staff_phi_reveal", "Staff revealed text"
+
+    class Outcome(models.TextChoices):
+        SUCCESS = "success", "Success"
+        DENIED = "denied", "Denied"
+        NOT_FOUND = "not_found", "Not found"
+        ERROR = "error", "Error"
+
+    class ObjectType(models.TextChoices):
+        SESSION = "session", "Session"
+        NOTE = "note", "Note"
+        RECORDING = "recording", "Recording"
+        TRANSCRIPT = "transcript", "Transcript"
+        JOB = "job", "Processing run"
+        ARTIFACT = "artifact", "Result file"
+        USER = "user", "User"
+        MEMBERSHIP = "membership", "Membership"
+        INVITATION = "invitation", "Invitation"
+        API_KEY = "api_key", "API key"
+        PRACTICE = "practice", "Practice"
+
+    id = models.BigAutoField(primary_key=True)
+    occurred_at = models.DateTimeField(default=timezone.now)
+    # The practice whose trail holds the event: the caller's (a member's practice, an API key's), never taken
+    # from the object asked for, so an attempt on another practice's object tells nothing about it.
+    practice_id = models.UUIDField(null=True, blank=True)
+    actor_user_id = models.UUIDField(null=True, blank=True)
+    actor_api_key_id = models.UUIDField(null=True, blank=True)
+    actor_label = models.CharField(
+        max_length=200, blank=True, help_text="The account's email, an API key's prefix, or “system”, at the time."
+    )
+    action = models.CharField(max_length=40, choices=Action.choices)
+    object_type = models.CharField(max_length=20, choices=ObjectType.choices, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    # The clinical session the object belongs to, when it belongs to one and the caller could see it.
+    session_id = models.UUIDField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.SUCCESS)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True, help_text="The client's address (trusted hop).")
+    request_id = models.CharField(max_length=128, blank=True)
+    detail = models.CharField(
+        max_length=500, blank=True, help_text="Context that is not PHI: a role change, a provider, staff's reason."
+    )
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["practice_id", "id"], name="audit_practice_id"),
+            models.Index(fields=["practice_id", "object_type", "object_id"], name="audit_practice_object"),
+            models.Index(fields=["practice_id", "actor_user_id"], name="audit_practice_user"),
+            models.Index(fields=["session_id"], name="audit_session"),
+            models.Index(fields=["occurred_at"], name="audit_occurred_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.object_type} {self.object_id} ({self.outcome})".strip()
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AuditTrailIsAppendOnly("Audit events are never changed.")
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AuditTrailIsAppendOnly("Audit events are deleted only by the retention purge, once past retention.")
+
+    @property
+    def actor_kind(self) -> str:
+        if self.actor_api_key_id is not None:
+            return "api_key"
+        if self.actor_user_id is not None:
+            return "user"
+        return "system"

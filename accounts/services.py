@@ -15,9 +15,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts import entitlements
+from accounts.audit import audit_record
 from accounts.entitlements import practice_created
-from accounts.models import Invitation, Membership, Practice, User
+from accounts.models import ApiKey, AuditEvent, Invitation, Membership, Practice, User
 from accounts.rate_limits import rate_counter_hit
+
+Action = AuditEvent.Action
+ObjectType = AuditEvent.ObjectType
 
 
 @transaction.atomic
@@ -37,6 +41,40 @@ def practice_create(*, name: str, owner_email: str, owner_password: str | None =
     Membership.objects.create(user=owner, practice=practice, role=Membership.Role.OWNER)
     practice_created(practice)  # its trial starts now (billing)
     return practice
+
+
+# --- API keys ------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def api_key_create(*, practice: Practice, name: str, created_by: User | None) -> tuple[ApiKey, str]:
+    """Issue a key for the practice; returns it with the raw secret, shown once. ``created_by`` is None when an
+    operator issues it from the command line."""
+    key, raw_key = ApiKey.issue(practice=practice, name=name, created_by=created_by)
+    audit_record(
+        action=Action.KEY_CREATED,
+        actor=created_by,
+        actor_label="" if created_by is not None else "manage.py create_api_key",
+        practice_id=practice.pk,
+        object_type=ObjectType.API_KEY,
+        object_id=key.pk,
+    )
+    return key, raw_key
+
+
+@transaction.atomic
+def api_key_revoke(*, key: ApiKey, revoked_by: User | None) -> bool:
+    """Revoke the key; False when it already was. Requests with it are refused from now on."""
+    revoked = key.revoke()
+    if revoked:
+        audit_record(
+            action=Action.KEY_REVOKED,
+            actor=revoked_by,
+            practice_id=key.practice_id,
+            object_type=ObjectType.API_KEY,
+            object_id=key.pk,
+        )
+    return revoked
 
 
 # --- Colleagues: invitations and memberships -------------------------------------------------------
@@ -153,6 +191,14 @@ def invitation_create(*, practice: Practice, email: str, role: str, invited_by: 
         expires_at=now + dt.timedelta(days=settings.INVITATION_TTL_DAYS),
     )
     _send_invitation_email(invitation, link_token, site_url=site_url)
+    audit_record(
+        action=Action.MEMBER_INVITED,
+        actor=invited_by,
+        practice_id=practice.pk,
+        object_type=ObjectType.INVITATION,
+        object_id=invitation.pk,
+        detail=f"as {role}",
+    )
     return invitation
 
 
@@ -215,9 +261,18 @@ def invitation_accept(
         user = User.objects.create_user(email=invitation.email, password=password, full_name=full_name.strip())
     Invitation.objects.filter(pk=invitation.pk).update(accepted_by=user)
     invitation.accepted_at, invitation.accepted_by = now, user
-    membership, _ = Membership.objects.get_or_create(
+    membership, created = Membership.objects.get_or_create(
         user=user, practice=invitation.practice, defaults={"role": invitation.role}
     )
+    if created:
+        audit_record(
+            action=Action.MEMBER_JOINED,
+            actor=user,
+            practice_id=invitation.practice_id,
+            object_type=ObjectType.INVITATION,
+            object_id=invitation.pk,
+            detail=f"as {membership.role}",
+        )
     return membership
 
 
@@ -242,8 +297,17 @@ def membership_change_role(*, membership: Membership, role: str, changed_by: Use
         return membership
     if membership.role == Membership.Role.OWNER and _owner_ids(membership.practice) == [membership.pk]:
         raise MembershipChangeRefused("The practice needs an owner: make someone else an owner first.")
+    previous = membership.role
     membership.role = role
     membership.save(update_fields=["role"])
+    audit_record(
+        action=Action.ROLE_CHANGED,
+        actor=changed_by,
+        practice_id=membership.practice_id,
+        object_type=ObjectType.USER,
+        object_id=membership.user_id,
+        detail=f"{previous} → {role}",
+    )
     return membership
 
 
@@ -255,4 +319,12 @@ def membership_remove(*, membership: Membership, removed_by: User) -> None:
     _may_grant(actor, membership.role)
     if membership.role == Membership.Role.OWNER and _owner_ids(membership.practice) == [membership.pk]:
         raise MembershipChangeRefused("The practice needs an owner: the last owner cannot be removed.")
+    audit_record(
+        action=Action.MEMBER_REMOVED,
+        actor=removed_by,
+        practice_id=membership.practice_id,
+        object_type=ObjectType.USER,
+        object_id=membership.user_id,
+        detail=f"was {membership.role}",
+    )
     membership.delete()

@@ -4,7 +4,7 @@ from allauth.account import views as allauth_views
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from accounts import views
+from accounts import audit_views, retention_views, views
 
 app_name = "accounts"
 
@@ -38,8 +38,10 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("api-keys/", views.api_keys, name="api_keys"),
-    path("api-keys/<uuid:pk>/revoke/", views.api_key_revoke, name="api_key_revoke"),
+    path("api-keys/<uuid:pk>/revoke/", views.api_key_revoke_view, name="api_key_revoke"),
     path("practice/", views.practice_settings, name="practice_settings"),
+    path("practice/retention/", retention_views.practice_retention, name="retention"),
+    path("audit/", audit_views.audit_log, name="audit"),
     path("members/", views.members, name="members"),
     path("members/<int:pk>/role/", views.member_role, name="member_role"),
     path("members/<int:pk>/remove/", views.member_remove, name="member_remove"),

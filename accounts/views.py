@@ -31,6 +31,8 @@ from accounts.services import (
     InvitationRefused,
     InvitationUnusable,
     MembershipChangeRefused,
+    api_key_create,
+    api_key_revoke,
     invitation_accept,
     invitation_create,
     invitation_resend,
@@ -92,7 +94,7 @@ def api_keys(request: HttpRequest) -> HttpResponse:
         if context["plan_refusal"]:
             status = 402
         elif form.is_valid():
-            key, raw_key = ApiKey.issue(
+            key, raw_key = api_key_create(
                 practice=membership.practice, name=form.cleaned_data["name"], created_by=signed_in_user(request)
             )
             # Shown in this answer only: never stored, never put in a redirect or the session.
@@ -107,10 +109,10 @@ def api_keys(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["POST"])
 @recent_login_required(minutes=10)
-def api_key_revoke(request: HttpRequest, pk: Any) -> HttpResponse:
+def api_key_revoke_view(request: HttpRequest, pk: Any) -> HttpResponse:
     practice_admin_membership(request)
     key = get_object_or_404(ApiKey.objects.visible_to(request.user), pk=pk)
-    if key.revoke():
+    if api_key_revoke(key=key, revoked_by=signed_in_user(request)):
         messages.success(request, f"The key “{key.name}” was revoked; requests with it are refused from now on.")
     else:
         messages.info(request, f"The key “{key.name}” was already revoked.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
+from api.audit_events import AuditEventList
 from api.docs import api_docs, api_schema
 from formats import api as formats_api
 from jobs import api as jobs_api
@@ -44,6 +45,7 @@ urlpatterns = [
     path("templates/from-example", formats_api.TemplateFromExample.as_view(), name="templates_from_example"),
     path("templates/<slug:key>", formats_api.TemplateDetail.as_view(), name="template"),
     path("usage", jobs_api.Usage.as_view(), name="usage"),
+    path("audit-events", AuditEventList.as_view(), name="audit_events"),
     path("schema", api_schema, name="schema"),
     path("docs", api_docs, name="docs"),
 ]

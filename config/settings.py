@@ -79,6 +79,8 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "accounts.middleware.PracticeTimeZoneMiddleware",
     "accounts.middleware.RequiredMfaMiddleware",
+    # After authentication and the practice: records access to PHI routes once the view has answered.
+    "accounts.middleware.AuditMiddleware",
     # ---
     "api.errors.NotFoundPageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -362,6 +364,14 @@ AUDIO_RETENTION_HOURS = env_int("AUDIO_RETENTION_HOURS", 72, minimum=1)
 ARTIFACT_TTL_DAYS = env_int("ARTIFACT_TTL_DAYS", 30, minimum=1)
 JOBS_RUNNER_TOKEN = env_str("JOBS_RUNNER_TOKEN")
 METRICS_TOKEN = env_str("METRICS_TOKEN")
+
+# --- Audit trail -----------------------------------------------------------------------------
+
+# Audit events are kept six years (HIPAA's retention of documentation), then purged.
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 2190, minimum=1)
+# How many proxies in front of the web process append to X-Forwarded-For; the address the outermost of them
+# saw is the client's. With 0 the connecting address (REMOTE_ADDR) is, and X-Forwarded-For is ignored.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
 
 REDIS_URL = env_str("REDIS_URL")
 Q_CLUSTER: dict[str, Any] = {

@@ -22,7 +22,10 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from api.authentication import acting_user
+from accounts.audit import actor_fields, audit_annotate
+from accounts.models import ApiKey, User
+from accounts.tenancy import current_membership
+from api.authentication import acting_user, caller_identity
 from api.errors import ApiError, plan_limit_error
 from api.idempotency import idempotent_response, request_fingerprint
 from api.schema import IDEMPOTENCY_PARAMETER, error_responses
@@ -363,7 +366,9 @@ def _artifact_link(request: Request, artifact: Artifact) -> dict[str, Any]:
     expires_at = timezone.now() + dt.timedelta(seconds=seconds)
     # Served by our own view whatever the storage (a bucket's presigned URL could not carry nosniff and the
     # sandbox CSP); result files are a transcript and a note, small enough to pass through.
-    token = signing.dumps({"artifact": str(artifact.pk)}, salt=DOWNLOAD_SALT, compress=False)
+    # The link names who it was issued to, so that its download is audited as theirs.
+    claims = {"artifact": str(artifact.pk), "by": caller_identity(request)}
+    token = signing.dumps(claims, salt=DOWNLOAD_SALT, compress=False)
     url = request.build_absolute_uri(reverse("api:artifact_download", kwargs={"token": token}))
     return {
         "kind": artifact.kind,
@@ -408,7 +413,10 @@ class ArtifactDownload(PublicApiView):
         },
     )
     def get(self, request: Request, token: str) -> FileResponse:
-        artifact = Artifact.objects.filter(pk=str(self.claims.get("artifact", ""))).first()
+        artifact = (
+            Artifact.objects.select_related("job__session").filter(pk=str(self.claims.get("artifact", ""))).first()
+        )
+        _audit_download(request, self.claims, artifact)
         gone = ApiError(status_code=410, code="gone", message="This file was deleted under the retention policy.")
         expired = artifact is not None and artifact.expires_at is not None and artifact.expires_at <= timezone.now()
         if artifact is None or artifact.purging_at is not None or expired or artifact.kind not in RESULT_KINDS:
@@ -421,6 +429,30 @@ class ArtifactDownload(PublicApiView):
         response = FileResponse(handle, content_type=content_type)
         set_download_headers(response, _download_name(artifact))
         return response
+
+
+def _audit_download(request: Request, claims: dict[str, Any], artifact: Artifact | None) -> None:
+    """The download's audit event (accounts.audit_routes) is the link's caller's: the key or member it was issued
+    to, on their practice."""
+    kind, _, caller_id = str(claims.get("by", "")).partition(":")
+    actor: ApiKey | User | None = None
+    practice_id = None
+    if kind == "key":
+        actor = ApiKey.objects.filter(pk=caller_id).first()
+        practice_id = actor.practice_id if actor is not None else None
+    elif kind == "user":
+        actor = User.objects.filter(pk=caller_id).first()
+        membership = current_membership(actor) if actor is not None else None
+        practice_id = membership.practice_id if membership is not None else None
+    if actor is None:
+        return
+    audit_annotate(
+        request,
+        **actor_fields(actor),
+        practice_id=practice_id,
+        object_id=str(claims.get("artifact", "")),
+        session_id=artifact.job.session_id if artifact is not None else None,
+    )
 
 
 class RunnerCaller:

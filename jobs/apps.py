@@ -28,3 +28,7 @@ class JobsConfig(AppConfig):
         transitions.on_transition(usage_on_success)
         transitions.on_transition(metrics.count_transition)
         register_scrape_gauges(queue_stats.queue_gauges)
+
+        from jobs.audit import register_audit_lookups
+
+        register_audit_lookups()

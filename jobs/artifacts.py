@@ -8,7 +8,6 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
@@ -39,8 +38,9 @@ def job_storage_prefix(job: Job) -> str:
     return f"{session_storage_prefix(job.session)}jobs/{job.id}/"
 
 
-def artifact_expiry() -> dt.datetime:
-    return timezone.now() + dt.timedelta(days=settings.ARTIFACT_TTL_DAYS)
+def artifact_expiry(job: Job) -> dt.datetime:
+    """When an artifact made now expires: after its practice's choice, or ``ARTIFACT_TTL_DAYS``."""
+    return timezone.now() + job.session.practice.artifact_ttl
 
 
 def artifact_find(job: Job, kind: str, key: str = "") -> Artifact | None:
@@ -64,7 +64,9 @@ def artifact_record_empty(*, job: Job, kind: str, key: str = "", meta: dict[str,
     """An artifact with no file, e.g. a chunk that is digital silence and is never sent."""
     try:
         with transaction.atomic():
-            return Artifact.objects.create(job=job, kind=kind, key=key, meta=meta or {}, expires_at=artifact_expiry())
+            return Artifact.objects.create(
+                job=job, kind=kind, key=key, meta=meta or {}, expires_at=artifact_expiry(job)
+            )
     except IntegrityError:
         return Artifact.objects.get(job=job, kind=kind, key=key)
 
@@ -94,7 +96,7 @@ def _store(*, job: Job, kind: str, key: str, meta: dict[str, Any] | None, suffix
                 sha256=digest.hexdigest(),
                 bytes=size,
                 meta=meta or {},
-                expires_at=artifact_expiry(),
+                expires_at=artifact_expiry(job),
             )
     except IntegrityError:
         existing = artifact_find(job, kind, key)

@@ -2,10 +2,12 @@
 
 What goes, and when:
 
-- a recording's audio, ``AUDIO_RETENTION_HOURS`` after the job that transcribed it succeeded. Only when the session
-  has a transcript of that very audio, its latest finished job succeeded on that audio and no job is active; the
-  Recording row stays, with ``purged_at`` set and no file;
-- artifacts past ``expires_at`` (``ARTIFACT_TTL_DAYS`` after they were made), unless their job is active;
+- a recording's audio, once the job that transcribed it succeeded that long ago: the practice's choice
+  (``Practice.audio_retention_days``) or else ``AUDIO_RETENTION_HOURS``. Only when the session has a transcript of
+  that very audio, its latest finished job succeeded on that audio and no job is active; the Recording row stays,
+  with ``purged_at`` set and no file;
+- artifacts past their time: the practice's choice (``Practice.artifact_ttl_days`` after they were made) or else
+  ``expires_at`` (``ARTIFACT_TTL_DAYS`` after), unless their job is active;
 - job events older than ``JOB_EVENT_RETENTION_DAYS`` of finished jobs, and django-q2's task results (successes and
   failures) older than ``TASK_RESULT_RETENTION_DAYS``. django-q2's queue rows (``OrmQ``) are not touched: the broker
   deletes a row when its task is acknowledged, and with ``ack_failures`` and ``max_attempts`` every task ends
@@ -13,6 +15,7 @@ What goes, and when:
 - the parts of a recording made in the browser that was never assembled and received nothing for
   ``AUDIO_RETENTION_HOURS`` (``sessions.parts``; the dispatcher assembles idle recordings long before, so these are
   parts that could not be);
+- audit events older than ``AUDIT_RETENTION_DAYS`` (six years by default), and never younger ones;
 - files under ``practices/`` (and readiness probes under ``health/``) that no Recording, RecordingPart or Artifact
   row names, once
   older than ``ORPHAN_GRACE_MINUTES`` (a file is written before its row, so a younger one may be about to get its
@@ -33,18 +36,19 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import posixpath
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypedDict, TypeVar
 
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import connection, models, transaction
-from django.db.models import Exists, F, OuterRef, Subquery
+from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.utils import timezone
 from django_q.models import Task
 
-from accounts.models import IdempotencyRecord, RateLimitCounter
+from accounts.audit import audit_events_delete_past_retention, audit_events_past_retention
+from accounts.models import IdempotencyRecord, Practice, RateLimitCounter
 from config.storage import is_temp_name
 from jobs.models import Artifact, Job, JobEvent, PurgeRun
 from sessions.models import Recording, RecordingPart, Transcript
@@ -70,6 +74,7 @@ class PurgeCounts(TypedDict):
     job_events: int
     task_rows: int
     api_records: int
+    audit_events: int
     orphan_files: int
     temp_files: int
     # 1 when another purge was running and this one did nothing.
@@ -86,6 +91,7 @@ def _zero_counts() -> PurgeCounts:
         job_events=0,
         task_rows=0,
         api_records=0,
+        audit_events=0,
         orphan_files=0,
         temp_files=0,
         skipped=0,
@@ -154,6 +160,7 @@ def _execute(run: PurgeRun, *, now: dt.datetime, dry_run: bool) -> PurgeRun:
         _purge_job_events(counts, now=now, dry_run=dry_run, batch=batch)
         _purge_task_rows(counts, now=now, dry_run=dry_run, batch=batch)
         _purge_api_records(counts, now=now, dry_run=dry_run, batch=batch)
+        _purge_audit_events(counts, now=now, dry_run=dry_run, batch=batch)
         _sweep_files(counts, now=now, dry_run=dry_run, batch=batch)
     except BaseException:
         counts["interrupted"] = 1
@@ -209,8 +216,29 @@ def _delete_stored_file(name: str) -> bool:
 # --- Recordings ------------------------------------------------------------------------------
 
 
-def recordings_due(now: dt.datetime) -> models.QuerySet[Recording]:
-    """Recordings whose audio has served its purpose and is past ``AUDIO_RETENTION_HOURS``."""
+def chosen_days(field: str) -> list[int]:
+    """The distinct retentions practices chose in ``field`` of Practice: a few values however many practices, read
+    once per pass rather than once per batch."""
+    chosen = Practice.objects.filter(**{f"{field}__isnull": False}).order_by().values_list(field, flat=True)
+    return sorted(set(chosen))
+
+
+def _per_practice_cutoff(
+    practice_field: str, moment_field: str, *, now: dt.datetime, chosen: Sequence[int], default: Q
+) -> Q:
+    """``moment_field`` is past the retention of the row's practice: the days it chose in ``practice_field``
+    (one of ``chosen``), else ``default`` (the server's setting)."""
+    condition = Q(**{f"{practice_field}__isnull": True}) & default
+    for days in chosen:
+        condition |= Q(**{practice_field: days, f"{moment_field}__lte": now - dt.timedelta(days=days)})
+    return condition
+
+
+def recordings_due(now: dt.datetime, chosen: Sequence[int] | None = None) -> models.QuerySet[Recording]:
+    """Recordings whose audio has served its purpose and is past its practice's retention (``AUDIO_RETENTION_HOURS``
+    when the practice chose none). ``chosen``: the practices' choices, ``chosen_days("audio_retention_days")``."""
+    if chosen is None:
+        chosen = chosen_days("audio_retention_days")
     cutoff = now - dt.timedelta(hours=settings.AUDIO_RETENTION_HOURS)
     session_jobs = Job.objects.filter(session_id=OuterRef("session_id"))
     # The latest outcome counts, not the latest created job: a failed job retried by hand finishes last.
@@ -229,23 +257,30 @@ def recordings_due(now: dt.datetime) -> models.QuerySet[Recording]:
             # A recording replaced after the transcript was made has not been transcribed: it is kept.
             Exists(Transcript.objects.filter(session_id=OuterRef("session_id"), media_sha256=OuterRef("sha256"))),
             ~Exists(session_jobs.filter(status__in=Job.ACTIVE_STATUSES)),
+            _per_practice_cutoff(
+                "session__practice__audio_retention_days",
+                "latest_finished_at",
+                now=now,
+                chosen=chosen,
+                default=Q(latest_finished_at__lte=cutoff),
+            ),
             latest_status=Job.Status.SUCCEEDED,
             latest_media=F("sha256"),
-            latest_finished_at__lte=cutoff,
         )
     )
 
 
 def _purge_recordings(counts: PurgeCounts, *, now: dt.datetime, dry_run: bool, batch: int) -> None:
     half_done = Recording.objects.filter(purged_at__isnull=False).exclude(file="")
+    chosen = chosen_days("audio_retention_days")
     if dry_run:
-        counts["recordings_audio"] = half_done.count() + recordings_due(now).count()
+        counts["recordings_audio"] = half_done.count() + recordings_due(now, chosen).count()
         return
     for ids in _id_batches(half_done, batch):
         counts["recordings_audio"] += _finish_recordings(ids)
-    for ids in _draining_batches(recordings_due(now), batch):
+    for ids in _draining_batches(recordings_due(now, chosen), batch):
         # The conditions are checked again as the rows are marked: a job may have started since the ids were read.
-        recordings_due(now).filter(pk__in=ids).update(purged_at=timezone.now())
+        recordings_due(now, chosen).filter(pk__in=ids).update(purged_at=timezone.now())
         counts["recordings_audio"] += _finish_recordings(ids)
 
 
@@ -259,25 +294,36 @@ def _finish_recordings(ids: list[Any]) -> int:
 # --- Artifacts -------------------------------------------------------------------------------
 
 
-def artifacts_due(now: dt.datetime) -> models.QuerySet[Artifact]:
-    """Artifacts past their expiry whose job is not active (a running stage may still read them)."""
+def artifacts_due(now: dt.datetime, chosen: Sequence[int] | None = None) -> models.QuerySet[Artifact]:
+    """Artifacts past their practice's retention (their ``expires_at`` when the practice chose none) whose job is
+    not active (a running stage may still read them). ``chosen``: ``chosen_days("artifact_ttl_days")``."""
+    if chosen is None:
+        chosen = chosen_days("artifact_ttl_days")
     # NOT EXISTS rather than a join: it lets the database stop scanning as soon as a batch is full.
     active_job = Job.objects.filter(pk=OuterRef("job_id"), status__in=Job.ACTIVE_STATUSES)
-    return Artifact.objects.filter(expires_at__lte=now).filter(~Exists(active_job))
+    expired = _per_practice_cutoff(
+        "job__session__practice__artifact_ttl_days",
+        "created_at",
+        now=now,
+        chosen=chosen,
+        default=Q(expires_at__lte=now),
+    )
+    return Artifact.objects.filter(expired).filter(~Exists(active_job))
 
 
 def _purge_artifacts(counts: PurgeCounts, *, now: dt.datetime, dry_run: bool, batch: int) -> None:
     # A row marked by an interrupted run is finished whatever its job does now: its file may already be gone, and
     # without the row a stage makes the artifact again instead of trusting a missing file.
     half_done = Artifact.objects.filter(purging_at__isnull=False)
-    fresh = artifacts_due(now).filter(purging_at__isnull=True)
+    chosen = chosen_days("artifact_ttl_days")
+    fresh = artifacts_due(now, chosen).filter(purging_at__isnull=True)
     if dry_run:
         counts["artifacts"] = half_done.count() + fresh.count()
         return
     for ids in _id_batches(half_done, batch):
         counts["artifacts"] += _finish_artifacts(ids)
     for ids in _draining_batches(fresh, batch):
-        artifacts_due(now).filter(pk__in=ids, purging_at__isnull=True).update(purging_at=timezone.now())
+        artifacts_due(now, chosen).filter(pk__in=ids, purging_at__isnull=True).update(purging_at=timezone.now())
         counts["artifacts"] += _finish_artifacts(ids)
 
 
@@ -317,6 +363,16 @@ def _purge_api_records(counts: PurgeCounts, *, now: dt.datetime, dry_run: bool, 
         for ids in _draining_batches(queryset, batch):
             deleted, _ = model.objects.filter(pk__in=ids).delete()
             counts["api_records"] += deleted
+
+
+def _purge_audit_events(counts: PurgeCounts, *, now: dt.datetime, dry_run: bool, batch: int) -> None:
+    """Audit events past ``AUDIT_RETENTION_DAYS``, through the one deletion the trail allows."""
+    old = audit_events_past_retention(now)
+    if dry_run:
+        counts["audit_events"] = old.count()
+        return
+    for ids in _draining_batches(old, batch):
+        counts["audit_events"] += audit_events_delete_past_retention(ids, now=now)
 
 
 def _purge_task_rows(counts: PurgeCounts, *, now: dt.datetime, dry_run: bool, batch: int) -> None:

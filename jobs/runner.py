@@ -29,6 +29,7 @@ from config.log_context import log_context
 from config.metrics import JOB_STAGE_SECONDS
 from jobs import transitions
 from jobs.artifacts import artifact_delete_files_rollback_unsafe, artifact_sweep_temporaries, job_storage_prefix
+from jobs.audit import audit_stage_handover
 from jobs.models import Artifact, Job, JobEvent
 from jobs.providers.base import ProviderError
 
@@ -219,6 +220,8 @@ def _run_stages(lease: Lease, stages: dict[str, StageFunction]) -> None:
         if job.stage == Job.Stage.DONE:
             break
         started = time.monotonic()
+        # The audit trail records each handover of the session's audio or transcript to a provider.
+        audit_stage_handover(job)
         next_stage = stages[job.stage](job, lease) or _following(job.stage)
         elapsed = round(time.monotonic() - started, 3)
         JOB_STAGE_SECONDS.labels(stage=str(job.stage)).observe(elapsed)

@@ -59,6 +59,9 @@ class Note(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["session", "note_type"], name="note_unique_session_type"),
         ]
+        # Staff read note and transcript text only through the admin's "Reveal text", giving a reason, which the
+        # practice's audit trail records (notes/admin.py).
+        permissions = [("reveal_phi", "Can reveal a note's or transcript's text to support a practice")]
 
     def __str__(self) -> str:
         return f"{self.template_name} note {self.id}"

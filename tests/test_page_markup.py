@@ -63,6 +63,10 @@ def _pages(practice) -> list[tuple[str, str, dict[str, str] | None]]:
         ("get", reverse("accounts:members"), None),
         ("post", reverse("accounts:members"), {"email": "nope", "role": "clinician"}),
         ("get", reverse("clinical_sessions:create"), None),
+        ("get", reverse("accounts:audit"), None),
+        ("get", reverse("accounts:audit"), {"actor": "not-a-uuid"}),
+        ("get", reverse("accounts:retention"), None),
+        ("post", reverse("accounts:retention"), {"audio": "keep", "audio_keep_days": "", "artifact_ttl_days": "0"}),
     ]
 
 

@@ -4,7 +4,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from accounts.models import ApiKey, Practice
+from accounts.models import Practice
+from accounts.services import api_key_create
 
 
 class Command(BaseCommand):
@@ -21,5 +22,5 @@ class Command(BaseCommand):
         name = str(options["name"]).strip()
         if not name:
             raise CommandError("The key's name is empty.")
-        _, raw_key = ApiKey.issue(practice=practice, name=name)
+        _, raw_key = api_key_create(practice=practice, name=name, created_by=None)
         self.stdout.write(raw_key)

@@ -13,6 +13,8 @@ LABELS = {
     "artifacts": "artifacts",
     "job_events": "job events",
     "task_rows": "task queue results",
+    "api_records": "idempotency records and rate-limit windows",
+    "audit_events": "audit events past their retention",
     "orphan_files": "files without a row",
     "temp_files": "unfinished temporary files",
 }
@@ -21,7 +23,7 @@ LABELS = {
 class Command(BaseCommand):
     help = (
         "Delete what is past its retention: recording audio, expired artifacts, old job events and task results, "
-        "and stored files no row refers to. Prints the count of each."
+        "audit events past AUDIT_RETENTION_DAYS, and stored files no row refers to. Prints the count of each."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
