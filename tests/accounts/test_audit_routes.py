@@ -87,6 +87,23 @@ NON_PHI_ROUTES = {
     "integrations:webhooks": "webhook endpoints: URLs of the practice's systems",
     "integrations:webhook_detail": "an endpoint and its deliveries: event types and job ids",
     "integrations:webhook_delete": "webhook endpoints",
+    # Sign-in through django-allauth: logins, failures, logouts and second-factor changes are audited by the
+    # authentication and allauth signals (accounts/security_events.py), not per request.
+    "account_login": "logins and failed logins are audited by the authentication signals",
+    "account_logout": "logouts are audited by the authentication signals",
+    "account_inactive": "says the account is inactive",
+    "account_change_password": "the member's own password",
+    "account_reset_password": "sends a reset link by email",
+    "account_reauthenticate": "confirms the member's password",
+    "mfa_index": "the member's own second factors",
+    "mfa_activate_totp": "second-factor changes are audited by allauth's signals",
+    "mfa_deactivate_totp": "second-factor changes are audited by allauth's signals",
+    "mfa_authenticate": "the second step of a login, audited with it",
+    "mfa_reauthenticate": "confirms the member's second factor",
+    "mfa_view_recovery_codes": "the member's own recovery codes",
+    "mfa_generate_recovery_codes": "second-factor changes are audited by allauth's signals",
+    "mfa_download_recovery_codes": "the member's own recovery codes",
+    "metrics": "counts and timings without labels of a practice or a client",
 }
 
 # The admin's pages of each registered model, and why none shows PHI. Every ModelAdmin leaves out note, addendum
@@ -117,6 +134,11 @@ ADMIN_MODELS_WITHOUT_PHI = {
     "integrations_webhookdelivery": "webhook payloads: event types and ids",
     "jobs_job": "runs: status, stages, error codes, events",
     "notes_note": "note metadata; sections, drafts, revisions' and addenda's text are excluded",
+    "account_emailaddress": "members' email addresses",
+    "axes_accessattempt": "failed logins: account names and addresses",
+    "axes_accessfailurelog": "failed logins: account names and addresses",
+    "axes_accesslog": "logins: account names and addresses",
+    "mfa_authenticator": "second factors, without their secrets",
 }
 ADMIN_SITE_PAGES = {
     "admin:index",
