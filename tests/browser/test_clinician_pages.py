@@ -84,7 +84,7 @@ def test_clinician_logs_in_creates_a_session_and_uploads_its_recording_with_prog
     page.locator("select[name=note_type]").select_option(label="DAP")
     page.get_by_role("button", name="Create session").click()
     expect(page).to_have_url(SESSION_URL)
-    expect(page.get_by_role("heading", level=1)).to_have_text("AA-017 · 2025-03-14 10:30")
+    expect(page.get_by_role("heading", level=1)).to_have_text("AA-017 · 14 Mar 2025, 10:30 UTC")
     session = ClinicalSession.objects.get(client_label="AA-017")
     assert session.clinician == alice
     assert session.note_type == "dap"
