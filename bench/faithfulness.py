@@ -36,7 +36,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from notes.faithfulness.checker import Flag, NoteCheck, check_note
+from notes.content import Flag
+from notes.faithfulness.checker import NoteCheck, check_note
 from notes.faithfulness.drugs import lexicon
 from notes.faithfulness.note import NoteSection, NoteStatement, split_note
 from notes.faithfulness.transcript import TranscriptIndex, parse_transcript

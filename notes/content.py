@@ -48,7 +48,9 @@ def _storable(text: str) -> str:
 
 
 class FlagKind(models.TextChoices):
-    """Every kind of flag a note can carry. The labels name a section's flags on the note pages."""
+    """Every kind of flag a note can carry, the one definition: the faithfulness checker (``notes.faithfulness``)
+    raises all but ``edited`` with these values, which are the API's names. The labels name a section's flags on
+    the note pages."""
 
     UNSUPPORTED = "unsupported", "Unsupported statements"
     MEDICATION = "medication", "Medication"
@@ -61,21 +63,33 @@ class FlagKind(models.TextChoices):
     EDITED = "edited", "Edited by clinician"
 
 
+# A transcript segment's id: the pipeline numbers segments 0..n-1, and stored notes hold integers only
+# (``from_json`` refuses anything else); ``manage.py check_note`` also accepts the ids a caller's transcript uses.
+SegmentId = int | str
+
 UNCITED_MESSAGE = "Nothing in the transcript is cited for this statement: check it against the session before signing."
 
 
 @dataclass(frozen=True)
 class Flag:
-    """Something for the clinician to check, with the transcript evidence: segment ids and the words as said."""
+    """Something for the clinician to check, with the transcript evidence: segment ids and the words as said.
+
+    The one flag type: the faithfulness checker returns these, and notes store them. ``said`` is the
+    transcript's words behind the flag ("" when nothing was said).
+    """
 
     kind: FlagKind
     message: str
-    evidence: tuple[int, ...]
+    evidence: tuple[SegmentId, ...]
     said: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "message", _storable(self.message))
         object.__setattr__(self, "said", _storable(self.said))
+
+    def as_dict(self) -> dict[str, Any]:
+        """The flag as ``manage.py check_note`` writes it: exactly kind, message, evidence and said."""
+        return {"kind": self.kind.value, "message": self.message, "evidence": list(self.evidence), "said": self.said}
 
     @classmethod
     def uncited(cls) -> Flag:

@@ -143,12 +143,14 @@ _STATEMENT_LABELS = {FlagKind.UNSUPPORTED: "Unsupported"}
 
 
 def _flag_view(flag: Flag, segments: dict[int, SegmentView]) -> FlagView:
+    # Stored notes cite integer segment ids only (NoteContent.from_json refuses others).
+    evidence = tuple(i for i in flag.evidence if isinstance(i, int))
     return FlagView(
         kind=flag.kind.value,
         label=_STATEMENT_LABELS.get(flag.kind, flag.kind.label),
         message=flag.message,
-        words=flag.said or _words(flag.evidence, segments),
-        evidence=flag.evidence,
+        words=flag.said or _words(evidence, segments),
+        evidence=evidence,
     )
 
 

@@ -20,10 +20,10 @@ import difflib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from math import log
 from typing import Any
 
+from notes.content import Flag, FlagKind, SegmentId
 from notes.faithfulness.drugs import DrugMention, find_drugs
 from notes.faithfulness.findings import FINDING_STEMS, is_clinical
 from notes.faithfulness.laterality import BOTH, REGION_OF, SideMention, find_sides, sides_in_answer
@@ -34,7 +34,6 @@ from notes.faithfulness.risk import omitted_risks
 from notes.faithfulness.text import BOILERPLATE, STOPWORDS, SYNONYMS, Token, stem, tokenize, word_list
 from notes.faithfulness.transcript import (
     Occurrence,
-    SegmentId,
     SegmentLike,
     TranscriptIndex,
     as_segments,
@@ -50,25 +49,16 @@ _UNIT_WORDS = frozenset(
 )
 
 
-class FlagKind(StrEnum):
-    MEDICATION = "medication"
-    DOSE = "dose"
-    NUMBER = "number"
-    LATERALITY = "laterality"
-    NEGATION = "negation"
-    UNSUPPORTED = "unsupported"
-    OMITTED_RISK = "omitted_risk"
-
-
-@dataclass(frozen=True, slots=True)
-class Flag:
-    kind: FlagKind
-    message: str  # for the clinician
-    evidence: tuple[SegmentId, ...] = ()  # transcript segments behind the flag
-    said: str = ""  # the transcript's words as said, for a one-click fix; "" when nothing was said
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"kind": str(self.kind), "message": self.message, "evidence": list(self.evidence), "said": self.said}
+# The kinds the checker raises (``edited`` is the note editor's): per statement, then per note.
+CHECKED_KINDS = (
+    FlagKind.MEDICATION,
+    FlagKind.DOSE,
+    FlagKind.NUMBER,
+    FlagKind.LATERALITY,
+    FlagKind.NEGATION,
+    FlagKind.UNSUPPORTED,
+    FlagKind.OMITTED_RISK,
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,9 +11,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from notes.content import SegmentId
 from notes.faithfulness.negation import Polarity
 from notes.faithfulness.text import Token, word_list
-from notes.faithfulness.transcript import SegmentId, TranscriptIndex
+from notes.faithfulness.transcript import TranscriptIndex
 
 
 @dataclass(frozen=True, slots=True)
