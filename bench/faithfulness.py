@@ -164,7 +164,7 @@ def said_drugs(dialogue: str) -> set[str]:
     found = set()
     for size in (1, 2, 3):
         for start in range(len(words) - size + 1):
-            canonical = table.get(tuple(words[start : start + size]))
+            canonical = table.canonical(words[start : start + size])
             if canonical:
                 found.add(canonical)
     return found
@@ -176,13 +176,13 @@ def inject_medication(rng: random.Random, sections: list[NoteSection], dialogue:
     options = []
     for where, text in statements_of(sections):
         for match in re.finditer(r"[A-Za-z][A-Za-z-]{3,}", text):
-            canonical = table.get((match.group(0).lower(),))
+            canonical = table.canonical([match.group(0).lower()])
             if canonical and canonical in said:
                 options.append((where, text, match))
     if not options:
         return None
     where, text, match = rng.choice(options)
-    choices = [d for d in SWAP_DRUGS if table.get(tuple(d.lower().split())) not in (None, *said)]
+    choices = [d for d in SWAP_DRUGS if table.canonical(d.lower().split()) not in (None, *said)]
     new = rng.choice(choices)
     return where, text[: match.start()] + new + text[match.end() :]
 
