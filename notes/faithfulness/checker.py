@@ -92,6 +92,7 @@ class _Item:
     polarity: Polarity
     text: str  # as written in the note
     complaint: bool = False  # a body system named with a vague complaint: "urinary issues"
+    label: tuple[str, ...] = ()  # the words of a leading label ("Cervical spine exam:"), a weaker context
 
 
 # Words that never say where or when a finding is.
@@ -163,7 +164,17 @@ _VAGUE_COMPLAINTS = frozenset(
     )
 )
 # A finding a visit says in other words: tenderness is "does it hurt when i press".
-_SAID_AS = {"tender": "pain"}
+_SAID_AS = {"tender": ("pain",), "pain": ("tender",)}
+_SIDES = frozenset({"left", "right"})
+# Words that say a finding is about somewhere else than the statement's.
+_OPPOSITE = {
+    "left": "right",
+    "right": "left",
+    "medial": "lateral",
+    "lateral": "medial",
+    "upper": "lower",
+    "lower": "upper",
+}
 _NORMAL_WORDS = frozenset({"normal", "clear", "fine", "good", "unremarkable", "regular", "great"})
 
 
@@ -339,7 +350,7 @@ class _Context:
         negations = self._negations(statement)
         flags.extend(negations)
         if not negations:  # a finding the visit contradicts is not also "unsupported"
-            flags.extend(self._unsupported(statement))
+            flags.extend(self._unsupported(statement) or self._only_asked(statement))
         return flags
 
     def _near(self, statement: _Statement) -> list[int]:
@@ -689,7 +700,15 @@ class _Context:
         tokens = statement.tokens
         drug_positions = {p for mention in statement.drugs for p in range(mention.start, mention.end)}
         items: list[_Item] = []
-        seen: set[tuple[str, Polarity]] = set()
+        seen: set[tuple[str, Polarity, tuple[str, ...]]] = set()
+        label = _label_end(tokens)
+        label_words = tuple(
+            dict.fromkeys(
+                t.stem
+                for t in tokens[:label]
+                if t.is_word and t.text not in STOPWORDS and t.stem not in BOILERPLATE and not is_clinical(t.stem)
+            )
+        )
         position = 0
         while position < len(tokens):
             token = tokens[position]
@@ -702,11 +721,8 @@ class _Context:
                 and (is_clinical(token.stem) or self._system_complaint(tokens, position))
                 and polarity is not Polarity.OPEN
                 and position not in drug_positions
-                and (token.stem, polarity) not in seen
             ):
-                seen.add((token.stem, polarity))
                 context = []
-                label = _label_end(tokens)
                 for other in sorted(
                     (*range(max(position - 5, 0), position), *range(last + 1, min(last + 6, len(tokens)))),
                     key=lambda p: abs(p - position),
@@ -718,20 +734,24 @@ class _Context:
                         and word.stem != token.stem
                         and word.text not in STOPWORDS
                         and word.stem not in BOILERPLATE
-                        and word.text not in _NOT_CONTEXT
+                        and (word.text not in _NOT_CONTEXT or word.text in _SIDES)
                         and word.stem not in context
                     ):
                         context.append(word.stem)
-                complaint = not is_clinical(token.stem)
-                items.append(
-                    _Item(
-                        token.stem,
-                        tuple(context[:3]),
-                        polarity,
-                        statement.text[token.start : tokens[last].end],
-                        complaint,
+                # "neck pain, but no radicular pain": the same finding about two things is two items.
+                key = (token.stem, polarity, tuple(sorted(context[:3])))
+                if key not in seen:
+                    seen.add(key)
+                    items.append(
+                        _Item(
+                            token.stem,
+                            tuple(context[:3]),
+                            polarity,
+                            statement.text[token.start : tokens[last].end],
+                            not is_clinical(token.stem),
+                            label_words,
+                        )
                     )
-                )
             position = last + 1
         return items
 
@@ -743,8 +763,14 @@ class _Context:
         return any(token.stem in _VAGUE_COMPLAINTS for token in nearby)
 
     def _occurrences(self, item: _Item, near: Sequence[int]) -> list[Occurrence]:
-        """Where the transcript says an item's finding, about the same thing when it can tell."""
-        found = self.index.by_stem.get(item.key, [])
+        """Where the transcript says an item's finding, about the same thing when it can tell.
+
+        Occurrences that settle the finding (said, or asked and answered) are preferred to questions left open;
+        among them, those that share the most of the statement's words, the nearer the better ("no pain with
+        pronation" over "pain with supination"), and never one said about the opposite ("medial" for a note's
+        "lateral", the other side).
+        """
+        found = list(self.index.by_stem.get(item.key, []))
         if item.complaint:
             # "sleeping like a log" is not about "sleep disturbance": only the system said with a complaint counts.
             found = [
@@ -755,26 +781,53 @@ class _Context:
                     for t in self.index.turns[o.turn].tokens[max(o.position - 6, 0) : o.position + 7]
                 )
             ]
-        if not found and item.key in _SAID_AS:
-            found = self.index.by_stem.get(_SAID_AS[item.key], [])  # "does it hurt when i press?" for tenderness
-        if item.context:
-            # The occurrences that share the most of the statement's words ("bony tenderness to palpation of the
-            # foot" over "tenderness to palpation on the lateral side").
-            scored = []
-            for occurrence in found:
-                turn = self.index.turns[occurrence.turn]
-                window = {t.stem for t in turn.tokens[max(occurrence.position - 8, 0) : occurrence.position + 9]}
-                if self._answers(occurrence.turn):
-                    window |= self.index.turns[occurrence.turn - 1].stems  # "no weakness" answers "... in your legs?"
-                scored.append((sum(stem_ in window for stem_ in item.context), occurrence))
-            best = max((score for score, _o in scored), default=0)
-            relevant = [occurrence for score, occurrence in scored if score and score == best]
-            # A finding the visit mentions often ("pain") but never about this statement's subject ("back pain"
-            # for "no pain with palpation of the abdomen") leaves nothing to compare; one it mentions once or
-            # twice ("nausea") is about the same thing.
-            found = relevant or (found if len({o.turn for o in found}) <= 3 else [])
+        for related in _SAID_AS.get(item.key, ()):
+            # tenderness is "does it hurt when i press?"; pain on palpation is "tenderness"
+            found.extend(self.index.by_stem.get(related, []))
+        context = item.context
+        if context:
+            scored = [(self._relevance(occurrence, context), occurrence) for occurrence in found]
+            if item.label and not any(score > 0 for score, _o in scored):
+                context = item.label  # "Cervical spine exam: tenderness": the label says where
+                scored = [(self._relevance(occurrence, context), occurrence) for occurrence in found]
+            found = self._most_relevant(scored)
         cited = [occurrence for occurrence in found if occurrence.turn in near]
         return cited or list(found)
+
+    def _most_relevant(self, scored: list[tuple[float, Occurrence]]) -> list[Occurrence]:
+        settled = [(score, o) for score, o in scored if self.index.polarity(o) is not Polarity.OPEN]
+        pool = settled if any(score > 0 for score, _o in settled) else scored
+        best = max((score for score, _o in pool), default=0.0)
+        if best > 0:
+            return [occurrence for score, occurrence in pool if score >= best * 0.75]
+        # A finding the visit mentions often ("pain") but never about this statement's subject ("back pain" for
+        # "no pain with palpation of the abdomen") leaves nothing to compare; one it mentions once or twice
+        # ("nausea") is about the same thing.
+        found = [occurrence for _score, occurrence in scored]
+        return found if len({o.turn for o in found}) <= 3 else []
+
+    def _relevance(self, occurrence: Occurrence, context: tuple[str, ...]) -> float:
+        """How much of a statement's context is said next to an occurrence: each word counts the more the nearer
+        it is, and a word said against it ("medial" for "lateral", the other side) takes its share away."""
+        tokens = self.index.turns[occurrence.turn].tokens
+        low, high = max(occurrence.position - 10, 0), min(occurrence.position + 11, len(tokens))
+        nearest: dict[str, int] = {}
+        for position in range(low, high):
+            stem_ = tokens[position].stem
+            distance = abs(position - occurrence.position)
+            if stem_ not in nearest or distance < nearest[stem_]:
+                nearest[stem_] = distance
+        score = 0.0
+        for word in context:
+            if word in nearest:
+                score += 1.0 / (1.0 + nearest[word] / 4.0)
+            elif _OPPOSITE.get(word) in nearest:
+                score -= 1.0
+        if score <= 0 and self._answers(occurrence.turn):
+            # "no weakness" answers "... in your legs?": the question says what it is about
+            asked = self.index.turns[occurrence.turn - 1].stems
+            score += 0.5 * sum(word in asked for word in context)
+        return score
 
     def _answers(self, turn: int) -> bool:
         """Whether a turn answers the one before it, said by someone else, with a yes or a no."""
@@ -810,6 +863,28 @@ class _Context:
                 message = f"The note says {item.text} is present; in the transcript it is denied: {_quote(said)}."
             flags.append(Flag(FlagKind.NEGATION, message, evidence, said))
         return flags
+
+    def _only_asked(self, statement: _Statement) -> list[Flag]:
+        """A finding the note affirms that the visit only asks about ("any vomiting?" with no answer that says
+        yes): nothing in the transcript supports it."""
+        for item in self._items(statement):
+            if item.polarity is not Polarity.AFFIRMED or item.complaint:
+                continue
+            found = list(self.index.by_stem.get(item.key, []))
+            for related in _SAID_AS.get(item.key, ()):
+                found.extend(self.index.by_stem.get(related, []))
+            if found and all(self.index.polarity(o) is Polarity.OPEN for o in found):
+                first = found[0]
+                said = self.index.words(first)
+                return [
+                    Flag(
+                        FlagKind.UNSUPPORTED,
+                        f"The note says {item.text} is present; the transcript only asks about it: {_quote(said)}.",
+                        tuple(self.index.evidence_of(first)),
+                        said,
+                    )
+                ]
+        return []
 
     def _said_normal(self, item: _Item) -> Flag | None:
         """An abnormal finding the note affirms for an organ the visit called normal ("lungs are clear")."""
@@ -922,7 +997,7 @@ class _Context:
                 and statement.polarities[position] is Polarity.AFFIRMED
                 and token.stem in FINDING_STEMS
                 and not self._said_loosely(token.stem)
-                and not (token.stem in _SAID_AS and self._said_loosely(_SAID_AS[token.stem]))
+                and not any(self._said_loosely(related) for related in _SAID_AS.get(token.stem, ()))
             ):
                 phrase = statement.text[token.start : tokens[last].end]
                 if phrase not in missing:

@@ -64,6 +64,7 @@ FINDING_CONCEPTS = frozenset(
         "effusion",
         "pain",
         "pop",
+        "myalgia",
     }
 )
 

@@ -214,6 +214,8 @@ _PERSONS = frozenset(
         "they've",
     }
 )
+_POSSESSIVES = frozenset({"my", "your"})
+_CLAUSE_SUBJECTS = frozenset({"he", "she", "they", "i", "we"})
 # A written list runs long ("denies fever, chills, nausea, vomiting, ..."); speech has no commas to end a clause,
 # so a spoken scope is short and stops at a new subject.
 _MAX_SCOPE_WRITTEN = 30
@@ -288,6 +290,10 @@ _PRE_NEGATION_TABLE = _table(_PRE_NEGATION)
 _PSEUDO_TABLE = _table(_PSEUDO)
 _UNCERTAIN_TABLE = _table(_UNCERTAIN)
 _QUESTION_CUE_TABLE = _table(_QUESTION_CUES)
+# Cues that also start statements: "you had a heart attack in 2018", "you've been having some trouble swallowing".
+# Without a question mark they ask only when a yes or a no answers them.
+_WEAK_CUES = frozenset({("you", "have"), ("you", "having"), ("you", "had"), ("you've",), ("you're",), ("you", "been")})
+_STRONG_CUE_TABLE = _table([cue for cue in _QUESTION_CUES if cue not in _WEAK_CUES])
 
 
 def _split_negation(word: str) -> bool:
@@ -333,12 +339,18 @@ def text_polarities(tokens: Sequence[Token], *, spoken: bool = False) -> list[Po
                 break
             if current == "associated" and end + 1 < len(words) and words[end + 1] == "with":
                 break  # "no numbness associated with her pain"
-            if mark is Polarity.NEGATED and current == "some":
-                break  # "no fever, some chills"
+            if mark is Polarity.NEGATED and current == "some" and end > start:
+                break  # "no fever, some chills"; but "denies some nausea" denies the nausea
             if current in ("and", ",") and end + 1 < len(words) and words[end + 1] in _SUBJECTS:
                 break
-            if spoken and mark is Polarity.NEGATED and end - start >= 2 and current in _PERSONS:
-                break
+            if not spoken and end - start >= 2 and current in _CLAUSE_SUBJECTS:
+                break  # "could not walk as he was forced to stand there": a new clause
+            if current == "as" and words[end - 1] != "such":
+                break  # "no pain as long as ..." ends; "no symptoms such as fever" does not
+            if current in ("just", "only") and end > start:
+                break  # "no weakness, just the numbing"
+            if spoken and mark is Polarity.NEGATED and end - start >= 2 and current in _PERSONS - _POSSESSIVES:
+                break  # a new subject starts a new clause; "my" in "no pain in my knee" does not
             if spoken and current in (",", "or"):
                 limit += 4  # a spoken list: "not had any weight loss or gain, headaches, bone pain, ..."
             if mark is Polarity.NEGATED and _longest(words, end, _PSEUDO_TABLE):
@@ -357,8 +369,15 @@ def text_polarities(tokens: Sequence[Token], *, spoken: bool = False) -> list[Po
                 _negate_back(words, polarities, index)
         if word in _POST_NEGATION and index > 0:
             follows = words[index + 1] if index + 1 < len(words) else "."
-            if follows not in _PUNCT_END | _SUBJECTS | _TERMINATIONS | {",", "and", "but", "on", "bilaterally"}:
-                continue
+            stated = words[index - 1] in ("is", "was", "were", "are", "be", "been", "came", "comes")
+            if not stated and follows not in _PUNCT_END | _SUBJECTS | _TERMINATIONS | {
+                ",",
+                "and",
+                "but",
+                "on",
+                "bilaterally",
+            }:
+                continue  # "the test is negative just checking": said of the test, whatever follows
             _negate_back(words, polarities, index)
     return polarities
 
@@ -463,11 +482,36 @@ def _question_span(tokens: Sequence[Token]) -> tuple[int, int] | None:
     return (cues[-1], body_end) if cues else None
 
 
-def _asks(words: Sequence[str], index: int) -> bool:
-    """Whether a question word starts a question here: "does it hurt", not "it does n't hurt"."""
-    length = _longest(words, index, _QUESTION_CUE_TABLE)
+def _asks(words: Sequence[str], index: int, *, strong: bool = False) -> bool:
+    """Whether a question word starts a question here: "does it hurt", not "it does n't hurt", and not the "any"
+    of a denial ("i have n't had any fevers"). ``strong``: only the cues that never start a statement."""
+    length = _longest(words, index, _STRONG_CUE_TABLE if strong else _QUESTION_CUE_TABLE)
+    if not length:
+        return False
     following = words[index + length] if index + length < len(words) else ""
-    return bool(length) and following not in ("n't", "not") and not words[index].endswith("n't")
+    if words[index].startswith("any") and not _asks_with_any(words, index):
+        return False
+    return following not in ("n't", "not") and not words[index].endswith("n't")
+
+
+_CLAUSE_OPENERS = frozenset(
+    {"and", "or", "so", "okay", "ok", "um", "uh", "also", "then", "now", "well", "alright", "any", "?", ",", "."}
+)
+
+
+def _asks_with_any(words: Sequence[str], index: int) -> bool:
+    """Whether an "any" asks: at the start of a clause ("and any fever"), or said to the patient ("are you having
+    any pain"); not in a denial ("i have n't had any fevers", "no fractures or any misalignment") nor in a
+    statement ("anytime i put any pressure on it")."""
+    before = words[max(index - 8, 0) : index]
+    if any(word in _DENIAL_WORDS or _split_negation(word) for word in before):
+        return False
+    if index == 0 or words[index - 1] in _CLAUSE_OPENERS:
+        return True
+    return any(word in ("you", "your", "you've", "you're") for word in words[max(index - 4, 0) : index])
+
+
+_DENIAL_WORDS = frozenset({"no", "not", "n't", "never", "without", "denies", "denied", "deny"})
 
 
 def _closes_question(words: Sequence[str], index: int) -> bool:
@@ -487,7 +531,7 @@ def _first_cue(tokens: Sequence[Token]) -> int | None:
         return None
     start, end = spans[-1]
     for i in range(max(start, end - _QUESTION_WINDOW), end):
-        if _asks(words, i):
+        if _asks(words, i, strong=True):
             return i
     return None
 
@@ -497,9 +541,25 @@ def _open_questions(tokens: Sequence[Token], polarities: list[Polarity]) -> None
     words = [token.text for token in tokens]
     for start, end in sentence_spans(tokens):
         asked, body_end = _is_question(words, start, end)
-        if asked:
+        if asked and not _presupposes(words, start, body_end):
             for position in range(start, body_end):
                 polarities[position] = Polarity.OPEN
+
+
+_WH_WORDS = frozenset({"which", "where", "when", "why", "how", "what", "what's", "whats"})
+_FILLERS = frozenset({"so", "and", "okay", "ok", "um", "uh", "well", "alright", "now", "then", ","})
+
+
+def _presupposes(words: Sequence[str], start: int, end: int) -> bool:
+    """Whether a question takes what it names as given: "which knee hurts?", "how long have you had the cough?"
+    ask about a pain and a cough the visit already has; "what about chest pain?" asks whether there is one."""
+    position = start
+    while position < end and words[position] in _FILLERS:
+        position += 1
+    if position >= end or words[position] not in _WH_WORDS:
+        return False
+    following = words[position + 1] if position + 1 < end else ""
+    return following not in ("about", "else")
 
 
 def transcript_polarities(turns: Sequence[tuple[str, Sequence[Token]]]) -> list[TurnPolarity]:
@@ -563,9 +623,10 @@ def transcript_polarities(turns: Sequence[tuple[str, Sequence[Token]]]) -> list[
 
 
 def _leave_open(turn: TurnPolarity, start: int, end: int, tokens: Sequence[Token]) -> None:
+    words = [token.text for token in tokens]
     asked = any(token.text == "?" for token in tokens[start:end]) or any(
-        _longest([token.text for token in tokens], position, _QUESTION_CUE_TABLE) for position in range(start, end)
+        _asks(words, position, strong=True) for position in range(start, end)
     )
-    if asked:
+    if asked and not _presupposes(words, start, end):
         for position in range(start, end):
             turn.polarities[position] = Polarity.OPEN
