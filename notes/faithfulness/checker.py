@@ -628,6 +628,7 @@ class _Context:
     def _laterality(self, statement: _Statement) -> list[Flag]:
         flags: list[Flag] = []
         for mention in statement.sides:
+            mostly = ""  # how often each side is said, when that is what decides
             said = [(turn, other) for turn, other in self.sides if other.part == mention.part]
             region = REGION_OF.get(mention.part)
             neighbours = False
@@ -651,11 +652,26 @@ class _Context:
                 # Both sides come up in the visit ("the right knee is swollen, the left looks fine"): the side
                 # said about what this statement describes decides.
                 context = statement.stems - {mention.part, "left", "right", "both", "bilateral", "bilaterally"}
-                scores = self._side_scores(context, same + opposite)
+                scores = self._side_scores(context, same + opposite, self._polarity_of_words(statement))
                 best_same = max(scores[: len(same)], default=0)
                 scored = list(zip(scores[len(same) :], opposite, strict=True))
-                if not scored or max(score for score, _said in scored) <= max(best_same, 1 if neighbours else 0):
+                best_opposite = max((score for score, _said in scored), default=0)
+                if not scored:
                     continue
+                if best_opposite <= max(best_same, 1 if neighbours else 0):
+                    # Nothing said near either side tells them apart: the side the visit keeps coming back to
+                    # ("my right leg", "right leg pain, right leg pain?" after one slip of "left") decides.
+                    same_turns = {turn for turn, _o in same}
+                    opposite_turns = {turn for turn, _o in opposite}
+                    if (
+                        neighbours
+                        or best_opposite < best_same
+                        or not (
+                            len(opposite_turns) >= 2 * len(same_turns) and len(opposite_turns) - len(same_turns) >= 2
+                        )
+                    ):
+                        continue
+                    mostly = f" in {len(opposite_turns)} turns, and the {mention.side} in {len(same_turns)}"
                 _score, (turn, other) = max(scored, key=lambda item: item[0])
                 said = [(turn, other)]
             else:
@@ -667,23 +683,40 @@ class _Context:
             flags.append(
                 Flag(
                     FlagKind.LATERALITY,
-                    f"The note says {written}; the transcript says {said_side}: {_quote(words)}.",
+                    f"The note says {written}; the transcript says {said_side}{mostly}: {_quote(words)}.",
                     tuple(sorted({self.index.turns[t].segment.id for t, _o in said}, key=str)),
                     other.side if other.side != BOTH else "bilateral",
                 )
             )
         return flags
 
-    def _side_scores(self, context: frozenset[str], said: list[tuple[int, SideMention]]) -> list[int]:
-        """For each side said, how many of a statement's words are said closer to it than to another side."""
+    def _polarity_of_words(self, statement: _Statement) -> dict[str, Polarity]:
+        """The polarity a statement gives each finding it names ("pain" affirmed in "left knee pain")."""
+        return {
+            token.stem: polarity
+            for token, polarity in zip(statement.tokens, statement.polarities, strict=True)
+            if token.is_word and is_clinical(token.stem)
+        }
+
+    def _side_scores(
+        self, context: frozenset[str], said: list[tuple[int, SideMention]], polarity: dict[str, Polarity]
+    ) -> list[int]:
+        """For each side said, how many of a statement's words are said closer to it than to another side.
+
+        A finding counts only when the visit says it the way the statement does: "left knee pain" is backed by
+        "my left knee hurts", not by "does your left knee hurt?" nor "my left knee doesn't hurt".
+        """
         scores = [0] * len(said)
         by_turn: dict[int, list[int]] = {}
         for number, (turn, _mention) in enumerate(said):
             by_turn.setdefault(turn, []).append(number)
         for turn, numbers in by_turn.items():
             tokens = self.index.turns[turn].tokens
+            polarities = self.index.turns[turn].polarities
             for position, token in enumerate(tokens):
                 if token.stem not in context:
+                    continue
+                if token.stem in polarity and polarities[position] is not polarity[token.stem]:
                     continue
                 distances = [
                     (abs(position - said[n][1].position) if said[n][1].position >= 0 else 0, n) for n in numbers
