@@ -29,7 +29,16 @@ from notes.faithfulness.findings import FINDING_STEMS, is_clinical
 from notes.faithfulness.laterality import BOTH, REGION_OF, SideMention, find_sides, sides_in_answer
 from notes.faithfulness.negation import Polarity, answer_kind, text_polarities
 from notes.faithfulness.note import NoteSection, NoteStatement, split_note
-from notes.faithfulness.numbers import MONTHS, Quantity, all_quantities, compatible, describe, same_amount
+from notes.faithfulness.numbers import (
+    MONTHS,
+    Quantity,
+    all_quantities,
+    compatible,
+    describe,
+    is_rating,
+    same_amount,
+    scores_out_of_ten,
+)
 from notes.faithfulness.risk import omitted_risks
 from notes.faithfulness.text import BOILERPLATE, STOPWORDS, SYNONYMS, Token, stem, tokenize, word_list
 from notes.faithfulness.transcript import (
@@ -276,6 +285,7 @@ class _Context:
     note_drugs: set[str] = field(default_factory=set)
     prefixes: frozenset[str] = frozenset()  # the first four and five letters of every word said
     months: frozenset[int] = frozenset()  # months named in the visit, 1-12
+    digit_dates: frozenset[tuple[int, int]] = frozenset()  # (month, year) of dates said as digits
     numbers: frozenset[float] = frozenset()  # every amount said, for dates
 
     @classmethod
@@ -289,9 +299,18 @@ class _Context:
                 previous = index.turns[position - 1].tokens
                 sides.extend((position, mention) for mention in sides_in_answer(previous, turn.tokens))
             quantities.extend((position, quantity) for quantity in turn.quantities)
+            if is_rating(turn.tokens) or (position > 0 and is_rating(index.turns[position - 1].tokens)):
+                # "rate your pain?" — "like a four": the note writes 4/10
+                quantities.extend((position, score) for score in scores_out_of_ten(turn.tokens))
             words.update(token.text for token in turn.tokens if token.is_word)
         segment_ids = {str(turn.segment.id): position for position, turn in enumerate(index.turns)}
         months = frozenset(MONTHS.index(word) + 1 for word in words if word in MONTHS)
+        # Dates said as digits ("date of birth 08/01/1980") say their month only with their year.
+        digit_dates = frozenset(
+            (int(match.group(1)), _full_year(match.group(3)))
+            for turn in index.turns
+            for match in _DATE.finditer(turn.segment.text)
+        )
         numbers = frozenset(q.low for _turn, q in quantities) | frozenset(
             float(token.text) for turn in index.turns for token in turn.tokens if _PLAIN_NUMBER.fullmatch(token.text)
         )
@@ -299,7 +318,15 @@ class _Context:
             word[:length] for word in words | set(index.by_stem) for length in (4, 5) if len(word) >= length
         )
         return cls(
-            index, sides, quantities, frozenset(words), segment_ids, prefixes=prefixes, months=months, numbers=numbers
+            index,
+            sides,
+            quantities,
+            frozenset(words),
+            segment_ids,
+            prefixes=prefixes,
+            months=months,
+            digit_dates=digit_dates,
+            numbers=numbers,
         )
 
     # -- preparation -------------------------------------------------------------------------------------------
@@ -480,7 +507,10 @@ class _Context:
             anchored = self._quantities_near_words(statement, quantity)
             if not anchored or any(same_amount(quantity, said) for _turn, said in anchored):
                 return None
-            closest = set(self._near(statement)[:3])
+            # The number said in a turn the statement rests on stands, unless that turn gives another number
+            # next to the statement's own words ("within about a month ... come back in six weeks" for a note's
+            # "follow up in 4 weeks").
+            closest = set(self._near(statement)[:3]) - {turn for turn, _said in anchored}
             if any(turn in closest for turn, _said in matches):
                 return None
             turn, said = anchored[0]
@@ -509,17 +539,29 @@ class _Context:
         return Flag(kind, f"The note says {written}; the transcript never gives that number.", evidence, "")
 
     def _dates(self, statement: _Statement) -> list[Flag]:
-        """Dates written 10/10/2020 or 04/2021: the month, day and year must each have been said."""
+        """Dates written 10/10/2020, 04/2021 or 04/10: the month and day must have been said.
+
+        A visit names the month ("back in April") and rarely the year, which a note takes from when the visit
+        took place; so a year the visit never says is flagged only with a month or day it never says either.
+        "4/10" with a one-digit month is a score out of ten, read with the other numbers.
+        """
         flags: list[Flag] = []
         for match in _DATE.finditer(statement.text):
-            month, day, year = int(match.group(1)), match.group(2), match.group(3)
-            full_year = int(year) if len(year) == 4 else 2000 + int(year)
+            first, middle, last = match.group(1), match.group(2), match.group(3)
+            if middle is None and len(last) == 2:
+                if len(first) < 2:
+                    continue  # "4/10", "2/10": a score
+                month, day, year = int(first), last, None
+            else:
+                month, day, year = int(first), middle, last
             missing = []
-            if not 1 <= month <= 12 or month not in self.months:
+            full_year = _full_year(year) if year is not None else None
+            said_as_digits = any(m == month and (full_year is None or y == full_year) for m, y in self.digit_dates)
+            if not 1 <= month <= 12 or not (month in self.months or said_as_digits):
                 missing.append(MONTHS[month - 1].capitalize() if 1 <= month <= 12 else f"month {month}")
             if day is not None and int(day) not in self.numbers:
                 missing.append(f"day {int(day)}")
-            if full_year not in self.numbers:
+            if missing and full_year is not None and full_year not in self.numbers:
                 missing.append(str(full_year))
             if missing:
                 evidence = tuple(self.index.turns[t].segment.id for t in self._near(statement)[:1])
@@ -1114,6 +1156,10 @@ _FRAMING = frozenset(
 )
 _PHRASE_END = frozenset({".", ";", ":", "?", "!", "but", "which", "that", "since", "because", "although", "however"})
 _ITEM_SPLIT = frozenset({",", "and", "or", "with", "when", "while", "after", "in", "on", "at", "from", "to", "for"})
+
+
+def _full_year(year: str) -> int:
+    return int(year) if len(year) == 4 else 2000 + int(year)
 
 
 def _label_end(tokens: Sequence[Token]) -> int:

@@ -501,7 +501,18 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "physical_therapy": ("physical therapy", "physiotherapy"),
     "injury": ("injury", "injuries", "injured", "injure", "injuring", "trauma", "traumatic"),
     "pop": ("pop", "popped", "popping", "snap", "snapped"),
-    "follow_up": ("follow up", "follow-up", "followup", "come back", "see you back"),
+    "follow_up": (
+        "follow up",
+        "follow-up",
+        "followup",
+        "come back",
+        "see you back",
+        "see you again",
+        "come see me",
+        "come back and see me",
+        "recheck",
+        "check back",
+    ),
 }
 
 
