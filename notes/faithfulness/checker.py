@@ -175,6 +175,8 @@ _VAGUE_COMPLAINTS = frozenset(
 # A finding a visit says in other words: tenderness is "does it hurt when i press".
 _SAID_AS = {"tender": ("pain",), "pain": ("tender",)}
 _SIDES = frozenset({"left", "right"})
+# Words that say when, which tell one mention of a finding from another ("in the past six months").
+_WHEN = frozenset({"month", "week", "year", "day", "past", "recent", "recently", "yesterday", "night", "morning"})
 # Words that say a finding is about somewhere else than the statement's.
 _OPPOSITE = {
     "left": "right",
@@ -807,12 +809,18 @@ class _Context:
                         other >= label
                         and word.is_word
                         and word.stem != token.stem
-                        and word.text not in STOPWORDS
-                        and word.stem not in BOILERPLATE
-                        and (word.text not in _NOT_CONTEXT or word.text in _SIDES)
                         and word.stem not in context
+                        and (
+                            word.text in _SIDES
+                            or word.stem in _WHEN
+                            or (
+                                word.text not in STOPWORDS
+                                and word.stem not in BOILERPLATE
+                                and word.text not in _NOT_CONTEXT
+                            )
+                        )
                     ):
-                        context.append(word.stem)
+                        context.append(word.stem)  # "right ankle pain", "lost weight in the past 6 months"
                 # "neck pain, but no radicular pain": the same finding about two things is two items.
                 key = (token.stem, polarity, tuple(sorted(context[:3])))
                 if key not in seen:
@@ -894,14 +902,19 @@ class _Context:
                 nearest[stem_] = distance
         score = 0.0
         for word in context:
-            if word in nearest:
+            opposite = _OPPOSITE.get(word, "")
+            if opposite in nearest and (word not in nearest or nearest[opposite] < nearest[word]):
+                score -= 1.0 / (1.0 + nearest[opposite] / 4.0)  # "my right knee hurts" for "left knee pain"
+            elif word in nearest:
                 score += 1.0 / (1.0 + nearest[word] / 4.0)
-            elif _OPPOSITE.get(word) in nearest:
-                score -= 1.0
         if score <= 0 and self._answers(occurrence.turn):
             # "no weakness" answers "... in your legs?": the question says what it is about
             asked = self.index.turns[occurrence.turn - 1].stems
-            score += 0.5 * sum(word in asked for word in context)
+            for word in context:
+                if word in asked:
+                    score += 0.5
+                elif _OPPOSITE.get(word, "") in asked:
+                    score -= 0.5
         return score
 
     def _answers(self, turn: int) -> bool:

@@ -494,21 +494,14 @@ def _asks(words: Sequence[str], index: int, *, strong: bool = False) -> bool:
     return following not in ("n't", "not") and not words[index].endswith("n't")
 
 
-_CLAUSE_OPENERS = frozenset(
-    {"and", "or", "so", "okay", "ok", "um", "uh", "also", "then", "now", "well", "alright", "any", "?", ",", "."}
-)
-
-
 def _asks_with_any(words: Sequence[str], index: int) -> bool:
-    """Whether an "any" asks: at the start of a clause ("and any fever"), or said to the patient ("are you having
-    any pain"); not in a denial ("i have n't had any fevers", "no fractures or any misalignment") nor in a
-    statement ("anytime i put any pressure on it")."""
+    """Whether an "any" asks ("and any fever", "some other symptoms any joint pain"), and not in a denial ("i have
+    n't had any fevers", "no fractures or any misalignment") nor in what a speaker says of themselves ("when i
+    put any pressure on it")."""
     before = words[max(index - 8, 0) : index]
     if any(word in _DENIAL_WORDS or _split_negation(word) for word in before):
         return False
-    if index == 0 or words[index - 1] in _CLAUSE_OPENERS:
-        return True
-    return any(word in ("you", "your", "you've", "you're") for word in words[max(index - 4, 0) : index])
+    return not any(word in ("i", "i'm", "i've", "i'd") for word in words[max(index - 3, 0) : index])
 
 
 _DENIAL_WORDS = frozenset({"no", "not", "n't", "never", "without", "denies", "denied", "deny"})
@@ -546,6 +539,7 @@ def _open_questions(tokens: Sequence[Token], polarities: list[Polarity]) -> None
                 polarities[position] = Polarity.OPEN
 
 
+_ANSWER_FILLERS = frozenset({"really", "much", "nothing", "none", "never", "not", "no", "nope", "think", "noticed"})
 _WH_WORDS = frozenset({"which", "where", "when", "why", "how", "what", "what's", "whats"})
 _FILLERS = frozenset({"so", "and", "okay", "ok", "um", "uh", "well", "alright", "now", "then", ","})
 
@@ -597,11 +591,14 @@ def transcript_polarities(turns: Sequence[tuple[str, Sequence[Token]]]) -> list[
             if first is not None and first < start:
                 start = first
         answered_stems = {token.stem for token in answer_tokens if token.is_word and token.text not in STOPWORDS}
-        mentions_some = any(
-            tokens[position].stem in answered_stems
-            for position in range(start, end)
-            if tokens[position].is_word and tokens[position].text not in STOPWORDS
-        )
+        asked_stems = {
+            tokens[p].stem for p in range(start, end) if tokens[p].is_word and tokens[p].text not in STOPWORDS
+        }
+        mentions_some = bool(answered_stems & asked_stems)
+        if kind is Polarity.NEGATED and answered_stems <= asked_stems | _ANSWER_FILLERS:
+            # "no, not really darker" to "any blood in your urine ... has it been darker": a no that only
+            # repeats the question's words answers all of it
+            mentions_some = False
         polarities = result[index].polarities
         for position in range(start, end):
             token = tokens[position]
