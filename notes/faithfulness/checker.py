@@ -200,6 +200,7 @@ class _Statement:
     cited: list[int]  # turn indices
     aligned: list[int] = field(default_factory=list)  # turn indices, best first
     stems: frozenset[str] = frozenset()  # the words that say what the statement is about
+    items: list[_Item] | None = None  # the findings it affirms or denies, read once
 
 
 def check_note(
@@ -774,6 +775,11 @@ class _Context:
 
     def _items(self, statement: _Statement) -> list[_Item]:
         """The findings a statement affirms or denies, each with the words around it that say where or when."""
+        if statement.items is None:
+            statement.items = self._read_items(statement)
+        return statement.items
+
+    def _read_items(self, statement: _Statement) -> list[_Item]:
         tokens = statement.tokens
         drug_positions = {p for mention in statement.drugs for p in range(mention.start, mention.end)}
         items: list[_Item] = []
@@ -1013,7 +1019,11 @@ class _Context:
         phrases: list[tuple[str, tuple[str, ...]]] = []
         position = 0
         while position < len(tokens):
-            length = max((len(p) for p in _ASSERTING if tuple(words[position : position + len(p)]) == p), default=0)
+            length = (
+                max((len(p) for p in _ASSERTING if tuple(words[position : position + len(p)]) == p), default=0)
+                if words[position] in _ASSERTING_STARTS
+                else 0
+            )
             if not length or statement.polarities[position] is not Polarity.AFFIRMED:
                 position += 1
                 continue
@@ -1152,6 +1162,7 @@ _ASSERTING = (
     ("there", "is"),
     ("there", "are"),
 )
+_ASSERTING_STARTS = frozenset(phrase[0] for phrase in _ASSERTING)
 # How notes frame what was said: never themselves a finding that needs saying.
 _FRAMING = frozenset(
     stem(word)

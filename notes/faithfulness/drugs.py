@@ -194,12 +194,11 @@ def find_drugs(tokens: Sequence[Token], source: str = "") -> list[DrugMention]:
     names, starts = table.names, table.starts
     words = [token.text for token in tokens]
     found: list[DrugMention] = []
-    index = 0
-    while index < len(words):
-        longest = starts.get(words[index], 0) if tokens[index].is_word else 0
-        if not longest:
-            index += 1
+    after = 0  # where the last name found ends
+    for index in [i for i, word in enumerate(words) if word in starts and tokens[i].is_word]:
+        if index < after:
             continue
+        longest = starts[words[index]]
         for length in range(min(longest, len(words) - index), 0, -1):
             key = words[index : index + length]
             if key[-1] == "-":
@@ -211,10 +210,8 @@ def find_drugs(tokens: Sequence[Token], source: str = "") -> list[DrugMention]:
                 continue
             text = source[tokens[index].start : tokens[index + length - 1].end] if source else " ".join(key)
             found.append(DrugMention(canonical, index, index + length, text))
-            index += length
+            after = index + length
             break
-        else:
-            index += 1
     return found
 
 

@@ -296,6 +296,10 @@ _WEAK_CUES = frozenset({("you", "have"), ("you", "having"), ("you", "had"), ("yo
 _STRONG_CUE_TABLE = _table([cue for cue in _QUESTION_CUES if cue not in _WEAK_CUES])
 
 
+# Words that can begin a pseudo-negation, an uncertainty or a negation: every other word is skipped at once.
+_TRIGGER_STARTS = frozenset(_PSEUDO_TABLE) | frozenset(_UNCERTAIN_TABLE) | frozenset(_PRE_NEGATION_TABLE)
+
+
 def _split_negation(word: str) -> bool:
     return word.endswith("n't") and word != "n't"
 
@@ -307,6 +311,9 @@ def text_polarities(tokens: Sequence[Token], *, spoken: bool = False) -> list[Po
     index = 0
     while index < len(words):
         word = words[index]
+        if word not in _TRIGGER_STARTS and not _split_negation(word):
+            index += 1
+            continue
         pseudo = _longest(words, index, _PSEUDO_TABLE)
         if pseudo:
             index += pseudo

@@ -704,10 +704,10 @@ _RATING_CUES = frozenset({"rate", "rating", "scale", "level", "score"})
 
 def is_rating(tokens: Sequence[Token]) -> bool:
     """Whether a turn asks for or gives a rating out of ten ("can you rate your pain", "on a scale")."""
+    if any(token.stem in _RATING_CUES for token in tokens):
+        return True
     words = [token.text for token in tokens]
-    return any(token.stem in _RATING_CUES for token in tokens) or any(
-        words[i : i + 3] in (["out", "of", "ten"], ["out", "of", "10"]) for i in range(len(words))
-    )
+    return any(word == "out" and words[i + 1 : i + 3] in (["of", "ten"], ["of", "10"]) for i, word in enumerate(words))
 
 
 def scores_out_of_ten(tokens: Sequence[Token]) -> list[Quantity]:
@@ -738,11 +738,16 @@ _IMPLIED_DOSES: dict[tuple[str, ...], tuple[float, str]] = {
 }
 
 
+_IMPLIED_STARTS = frozenset(phrase[0] for phrase in _IMPLIED_DOSES)
+
+
 def implied_doses(tokens: Sequence[Token]) -> list[Quantity]:
     """The doses named by a drug's everyday name, placed just before the drug's name."""
     words = [token.text for token in tokens]
     found = []
-    for position in range(len(words)):
+    for position, word in enumerate(words):
+        if word not in _IMPLIED_STARTS:
+            continue
         for phrase, (amount, unit) in _IMPLIED_DOSES.items():
             if tuple(words[position : position + len(phrase)]) == phrase:
                 canonical, dimension, _factor = _UNITS[unit]

@@ -25,7 +25,8 @@ _TOKEN_RE = re.compile(
 _ALNUM_RE = re.compile(r"[a-z]+\d+[a-z0-9]*", re.IGNORECASE)
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass sets each field through object.__setattr__, and a visit has thousands of tokens.
+@dataclass(slots=True)
 class Token:
     text: str  # lower-cased as written
     start: int  # character offsets in the source text
@@ -35,27 +36,26 @@ class Token:
     is_number: bool = False
 
 
-def _token(text: str, start: int, end: int, stem_: str) -> Token:
-    return Token(
-        text,
-        start,
-        end,
-        stem_,
-        is_word=text[:1].isalpha() or text.startswith("n'"),
-        is_number=text[:1].isdigit() or (text[:1] == "." and len(text) > 1),
-    )
-
-
 _PATTERN = re.compile(_ALNUM_RE.pattern + "|" + _TOKEN_RE.pattern, re.IGNORECASE)
+
+
+@lru_cache(maxsize=65536)
+def _classify(raw: str) -> tuple[str, bool, bool]:
+    """A token's stem, whether it is a word and whether it is a number."""
+    first = raw[:1]
+    return stem(raw), first.isalpha() or raw.startswith("n'"), first.isdigit() or (first == "." and len(raw) > 1)
 
 
 def tokenize(text: str) -> list[Token]:
     """Words, numbers and punctuation with their offsets; synonym phrases carry their concept as stem."""
-    tokens = [
-        _token(raw, match.start(), match.end(), stem(raw))
-        for match in _PATTERN.finditer(text)
-        for raw in (match.group(0).lower().replace("\u2019", "'"),)
-    ]
+    tokens = []
+    lowered = text.lower()
+    if len(lowered) != len(text):
+        lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)  # keep the offsets
+    for match in _PATTERN.finditer(lowered.replace("\u2019", "'")):
+        raw = match.group(0)
+        stem_, is_word, is_number = _classify(raw)
+        tokens.append(Token(raw, match.start(), match.end(), stem_, is_word, is_number))
     return apply_synonyms(tokens)
 
 
@@ -529,6 +529,10 @@ def _build_synonyms() -> dict[tuple[str, ...], str]:
 
 _SYNONYM_PHRASES = _build_synonyms()
 _LONGEST_PHRASE = max((len(stems) for stems in _SYNONYM_PHRASES), default=1)
+# The longest phrase starting with each stem: most tokens start none, and cost one look-up.
+_PHRASE_STARTS: dict[str, int] = {}
+for _stems in _SYNONYM_PHRASES:
+    _PHRASE_STARTS[_stems[0]] = max(_PHRASE_STARTS.get(_stems[0], 0), len(_stems))
 
 
 def apply_synonyms(tokens: list[Token]) -> list[Token]:
@@ -538,23 +542,22 @@ def apply_synonyms(tokens: list[Token]) -> list[Token]:
     """
     kept = [position for position, token in enumerate(tokens) if token.text != "-"]
     stems = [tokens[position].stem for position in kept]
-    out = list(tokens)
     index = 0
     while index < len(kept):
-        for length in range(min(_LONGEST_PHRASE, len(kept) - index), 0, -1):
+        longest = _PHRASE_STARTS.get(stems[index], 0)
+        for length in range(min(longest, len(kept) - index), 0, -1):
             concept = _SYNONYM_PHRASES.get(tuple(stems[index : index + length]))
             if concept is None:
                 continue
             for position in kept[index : index + length]:
-                token = tokens[position]
                 # The function words of a phrase ("of" in "shortness of breath") become part of the concept
                 # too, so that a phrase counts once however many words it has.
-                out[position] = Token(token.text, token.start, token.end, concept, token.is_word, token.is_number)
+                tokens[position].stem = concept
             index += length
             break
         else:
             index += 1
-    return out
+    return tokens
 
 
 # --- word classes ---------------------------------------------------------------------------------------------
