@@ -65,6 +65,8 @@ FINDING_CONCEPTS = frozenset(
         "pain",
         "pop",
         "myalgia",
+        "dysuria",
+        "heartburn",
     }
 )
 

@@ -215,6 +215,7 @@ _PERSONS = frozenset(
     }
 )
 _POSSESSIVES = frozenset({"my", "your"})
+_SELF_NEGATING = frozenset({"afebrile", "nontender", "asymptomatic"})
 _CLAUSE_SUBJECTS = frozenset({"he", "she", "they", "i", "we"})
 # A written list runs long ("denies fever, chills, nausea, vomiting, ..."); speech has no commas to end a clause,
 # so a spoken scope is short and stops at a new subject.
@@ -367,6 +368,12 @@ def text_polarities(tokens: Sequence[Token], *, spoken: bool = False) -> list[Po
             if polarities[position] is Polarity.AFFIRMED:
                 polarities[position] = mark
         index = start
+    # Words that deny by themselves: "afebrile", "nontender", "non-tender".
+    for index, word in enumerate(words):
+        if word in _SELF_NEGATING or (word == "non" and index + 1 < len(words)):
+            target = index if word != "non" else index + 1 + (words[index + 1] == "-")
+            if target < len(words) and polarities[target] is Polarity.AFFIRMED:
+                polarities[target] = Polarity.NEGATED
     # "X: negative", "McMurray's test was negative", "chills: none", "satellitosis: not identified": negate back
     # to the clause's start.
     for index, word in enumerate(words):
@@ -409,6 +416,11 @@ class TurnPolarity:
 
 def answer_kind(tokens: Sequence[Token]) -> Polarity | None:
     """Whether a turn begins with yes or no; None when it is not a yes/no answer."""
+    raw = [token.text for token in tokens[:4]]
+    if raw[:3] == ["uh", "-", "uh"]:
+        return Polarity.NEGATED  # "uh-uh"
+    if raw[:3] in (["uh", "-", "huh"], ["mm", "-", "hmm"], ["mhm"], ["uh", "-", "hmm"]):
+        return Polarity.AFFIRMED
     words = [token.text for token in tokens if token.text not in {",", ".", "-", "uh", "um", "oh", "well"}]
     if not words:
         return None
@@ -420,6 +432,11 @@ def answer_kind(tokens: Sequence[Token]) -> Polarity | None:
         return Polarity.AFFIRMED
     if first in _NO or (first == "not" and second == "really"):
         return Polarity.NEGATED
+    if first == "i" and second in ("get", "got", "notice", "noticed", "feel", "felt"):
+        third = words[2] if len(words) > 2 else ""
+        return None if third in ("fine", "good", "great", "okay", "better") else Polarity.AFFIRMED
+    if first in ("kind", "kinda", "somewhat", "slightly") or (first == "once" and second == "in"):
+        return Polarity.AFFIRMED
     if first == "i" and second in ("do", "have", "did", "am", "was", "had"):
         third = words[2] if len(words) > 2 else ""
         return Polarity.NEGATED if third in ("n't", "not", "never") else Polarity.AFFIRMED
