@@ -16,6 +16,7 @@ drug lexicon is loaded (once per process).
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -660,13 +661,27 @@ class _Context:
         return found
 
     def _age_from_birth_year(self, quantity: Quantity) -> bool:
-        """An age the note worked out from a date of birth said in the visit."""
+        """An age the note worked out from a year of birth said in the visit.
+
+        The age puts the visit in the year of birth plus the age (or one after, before the birthday): not in the
+        future, and not before a later year the visit speaks of ("my heart attack in 2018").
+        """
         if any(said.dimension == "age" for _turn, said in self.quantities):
             return False
-        return any(
-            said.dimension == "year" and 1900 <= said.low <= 2030 and 2000 <= said.low + quantity.low <= 2035
-            for _turn, said in self.quantities
+        this_year = datetime.datetime.now(tz=datetime.UTC).year
+        years = sorted(
+            {
+                int(said.low)
+                for _turn, said in self.quantities
+                if said.dimension == "year" and 1900 <= said.low <= this_year
+            }
         )
+        for birth in years:
+            later = [year for year in years if year > birth]
+            earliest_visit = max(later) if later else birth
+            if earliest_visit - 1 <= birth + quantity.low <= this_year:
+                return True
+        return False
 
     # laterality ---------------------------------------------------------------------------------------------
 
