@@ -401,7 +401,7 @@ class _Context:
                 message = f"The note says {written}; the transcript says {said}."
             else:
                 message = f"The note names {mention.text}, which nobody says in the transcript."
-            flags.append(Flag(FlagKind.MEDICATION, message, tuple(evidence), said))
+            flags.append(Flag(FlagKind.MEDICATION, message, tuple(evidence), said, written=written if said else ""))
         return flags
 
     def _misheard(self, name: str) -> bool:
@@ -496,6 +496,7 @@ class _Context:
                         f"The note says {note_words}; the transcript says {words}.",
                         (source.segment.id,),
                         words,
+                        written=note_words,
                     )
             if anchored:
                 if any(same_amount(quantity, said) for _turn, said in anchored):
@@ -598,6 +599,7 @@ class _Context:
             f"The note says {written}{about}; the transcript says {said_text}.",
             (source.segment.id,),
             said_text,
+            written=written,
         )
 
     def _dose_of_another_drug(
@@ -739,6 +741,9 @@ class _Context:
             words = self.index.words(Occurrence(turn, max(other.position, 0)), 0, 4) if other.position >= 0 else ""
             part = statement.tokens[mention.part_position].text
             written = f"{statement.tokens[mention.position].text} {part}"
+            first, last = sorted((mention.position, mention.part_position))
+            # The side and its body part as the note writes them ("right lower extremity"), for a fix.
+            span = statement.text[statement.tokens[first].start : statement.tokens[last].end]
             said_side = "both sides" if other.side == BOTH else f"the {other.side}"
             flags.append(
                 Flag(
@@ -746,6 +751,7 @@ class _Context:
                     f"The note says {written}; the transcript says {said_side}{mostly}: {_quote(words)}.",
                     tuple(sorted({self.index.turns[t].segment.id for t, _o in said}, key=str)),
                     other.side if other.side != BOTH else "bilateral",
+                    written=span if mention.position < mention.part_position else "",
                 )
             )
         return flags

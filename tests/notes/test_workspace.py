@@ -189,7 +189,7 @@ def test_segment_times_play_the_recording_from_their_start(alice_client, alice, 
 
 
 def test_a_signed_note_shows_who_signed_and_its_addenda_on_the_session_page(alice_client, drafted, alice, bob):
-    note_sign(note=drafted, version=1, signed_by=alice)
+    note_sign(note=drafted, version=1, signed_by=alice, acknowledge_flags=True)
     note_add_addendum(note=drafted, text="Client called back.", author=alice)
 
     html = _detail(alice_client, drafted.session)
