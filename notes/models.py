@@ -156,6 +156,21 @@ class NoteRevision(models.Model):
     def __str__(self) -> str:
         return f"Revision {self.version} of {self.note_id}"
 
+    @property
+    def flag_events(self) -> list[str]:
+        """What this version records about flags, in words: a fix, a dismissal, an acknowledgement at signing."""
+        meta = self.meta if isinstance(self.meta, dict) else {}
+        events = []
+        if meta.get("flag_fixed"):
+            events.append(f"a {str(meta['flag_fixed']).replace('_', ' ')} flag fixed from the transcript")
+        if meta.get("flag_dismissed"):
+            events.append(f"a {str(meta['flag_dismissed']).replace('_', ' ')} flag dismissed")
+        acknowledged = meta.get("acknowledged_flags")
+        if isinstance(acknowledged, list) and acknowledged:
+            count = len(acknowledged)
+            events.append(f"signed with {count} flag{'s' if count != 1 else ''} acknowledged")
+        return events
+
 
 class AddendumQuerySet(models.QuerySet["Addendum"]):
     def visible_to(self, user: User | AnonymousUser) -> AddendumQuerySet:

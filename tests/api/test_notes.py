@@ -259,12 +259,22 @@ def test_a_drafted_note_reads_with_each_statements_evidence_and_flags(api, alice
         {
             "text": "Sertraline 100 mg.",
             "evidence": [4],
-            "flags": [{"kind": "dose", "message": "The transcript says 50 mg.", "evidence": [4]}],
+            "flags": [
+                {
+                    "kind": "dose",
+                    "message": "The transcript says 50 mg.",
+                    "evidence": [4],
+                    "said": "fifty milligrams",
+                    "dismissed": None,
+                }
+            ],
         },
         {
             "text": "Lives alone.",
             "evidence": [],
-            "flags": [{"kind": "unsupported", "message": UNCITED_MESSAGE, "evidence": []}],
+            "flags": [
+                {"kind": "unsupported", "message": UNCITED_MESSAGE, "evidence": [], "said": "", "dismissed": None}
+            ],
         },
     ]
 
@@ -278,5 +288,5 @@ def test_a_note_stored_before_statements_carried_flags_reads_with_them(api, alic
     assert (assessment["evidence"], assessment["flags"]) == ([3, 5], ["unsupported"])
     assert [statement["flags"] for statement in assessment["statements"]] == [
         [],
-        [{"kind": "unsupported", "message": UNCITED_MESSAGE, "evidence": []}],
+        [{"kind": "unsupported", "message": UNCITED_MESSAGE, "evidence": [], "said": "", "dismissed": None}],
     ]

@@ -108,7 +108,7 @@ def test_flagged_and_uncited_statements_are_marked_with_the_reason_and_the_words
     assert "needs-review" not in classes["note-subjective-s1"]
     flagged = html.split('id="note-subjective-s2"', 1)[1].split("</li>", 1)[0]
     assert "Dose:</strong> The transcript says 50 mg." in flagged
-    assert "Transcript: “fifty milligrams”" in flagged
+    assert "Said: “fifty milligrams”" in flagged
     uncited = html.split('id="note-subjective-s3"', 1)[1].split("</li>", 1)[0]
     assert "Unsupported:</strong> Nothing in the transcript is cited" in uncited
     assert "2 statements to check" in html
