@@ -423,7 +423,11 @@ class _Context:
         return str(mention.text)
 
     def _said_instead(self, statement: _Statement, named: set[str]) -> tuple[str, list[SegmentId]]:
-        """A drug said near what the statement talks about and named nowhere in the note: what it likely meant."""
+        """A drug said near what the statement talks about and named nowhere in the note: what it likely meant.
+
+        In a turn the statement cites, a drug the note names elsewhere also counts ("limit ibuprofen" in the plan
+        does not make "taking ibuprofen 400 milligrams", cited for "taking naproxen 500 mg", something else).
+        """
         for turn_index in self._near(statement)[:3]:
             turn = self.index.turns[turn_index]
             for mention in turn.drugs:
@@ -431,6 +435,12 @@ class _Context:
                     continue
                 said = self._with_dose(turn.tokens, turn.segment.text, turn.quantities, mention)
                 return said, [turn.segment.id]
+        for turn_index in statement.cited:
+            turn = self.index.turns[turn_index]
+            for mention in turn.drugs:
+                if mention.canonical not in named:
+                    said = self._with_dose(turn.tokens, turn.segment.text, turn.quantities, mention)
+                    return said, [turn.segment.id]
         return "", [self.index.turns[t].segment.id for t in self._near(statement)[:1]]
 
     # dose and number ----------------------------------------------------------------------------------------
