@@ -176,6 +176,7 @@ _VAGUE_COMPLAINTS = frozenset(
 # A finding a visit says in other words: tenderness is "does it hurt when i press".
 _SAID_AS = {"tender": ("pain",), "pain": ("tender",)}
 _SIDES = frozenset({"left", "right"})
+_CLAUSE_BREAKS = frozenset({"but", "however", "although", "whereas", ".", ";", "?", "!"})
 # Words that say when, which tell one mention of a finding from another ("in the past six months").
 _WHEN = frozenset({"month", "week", "year", "day", "past", "recent", "recently", "yesterday", "night", "morning"})
 # Words that say a finding is about somewhere else than the statement's.
@@ -276,7 +277,8 @@ def _dedupe(flags: Iterable[Flag]) -> list[Flag]:
 
 
 def _quote(text: str) -> str:
-    return "“" + " ".join(text.split()) + "”"
+    # Closing punctuation stays out: the message's own sentence ends after the quote.
+    return "“" + " ".join(text.split()).rstrip(" .,;:") + "”"
 
 
 @dataclass(slots=True)
@@ -932,9 +934,13 @@ class _Context:
         tokens = self.index.turns[occurrence.turn].tokens
         low, high = max(occurrence.position - 10, 0), min(occurrence.position + 11, len(tokens))
         nearest: dict[str, int] = {}
+        # A word past "but" or the end of a sentence is about something else: "my left knee doesn't hurt, but my
+        # right knee hurts" puts "left" with the first "hurt" and "right" with the second.
+        boundaries = [p for p in range(low, high) if tokens[p].text in _CLAUSE_BREAKS]
         for position in range(low, high):
             stem_ = tokens[position].stem
-            distance = abs(position - occurrence.position)
+            first, last = sorted((position, occurrence.position))
+            distance = last - first + 8 * sum(1 for b in boundaries if first < b < last)
             if stem_ not in nearest or distance < nearest[stem_]:
                 nearest[stem_] = distance
         score = 0.0

@@ -371,9 +371,10 @@ def text_polarities(tokens: Sequence[Token], *, spoken: bool = False) -> list[Po
     # Words that deny by themselves: "afebrile", "nontender", "non-tender".
     for index, word in enumerate(words):
         if word in _SELF_NEGATING or (word == "non" and index + 1 < len(words)):
-            target = index if word != "non" else index + 1 + (words[index + 1] == "-")
-            if target < len(words) and polarities[target] is Polarity.AFFIRMED:
-                polarities[target] = Polarity.NEGATED
+            last = index if word != "non" else index + 1 + (words[index + 1] == "-")
+            for target in range(index, min(last + 1, len(words))):
+                if polarities[target] is Polarity.AFFIRMED:
+                    polarities[target] = Polarity.NEGATED
     # "X: negative", "McMurray's test was negative", "chills: none", "satellitosis: not identified": negate back
     # to the clause's start.
     for index, word in enumerate(words):
@@ -569,15 +570,24 @@ _FILLERS = frozenset({"so", "and", "okay", "ok", "um", "uh", "well", "alright", 
 
 
 def _presupposes(words: Sequence[str], start: int, end: int) -> bool:
-    """Whether a question takes what it names as given: "which knee hurts?", "how long have you had the cough?"
-    ask about a pain and a cough the visit already has; "what about chest pain?" asks whether there is one."""
+    """Whether a question takes what it names as given: "which knee hurts?", "how long have you had the cough?",
+    "can you rate your pain?" ask about a pain and a cough the visit already has; "what about chest pain?" asks
+    whether there is one."""
     position = start
     while position < end and words[position] in _FILLERS:
         position += 1
-    if position >= end or words[position] not in _WH_WORDS:
+    if position >= end:
+        return False
+    if words[position] in ("can", "could", "would") and words[position + 1 : position + 2] == ["you"]:
+        return position + 2 < end and words[position + 2] in _TELLING
+    if words[position] not in _WH_WORDS:
         return False
     following = words[position + 1] if position + 1 < end else ""
     return following not in ("about", "else")
+
+
+# "Can you rate your pain?", "could you describe the pain?": a request to say more about what is there.
+_TELLING = frozenset({"rate", "describe", "tell", "show", "point", "explain"})
 
 
 def transcript_polarities(turns: Sequence[tuple[str, Sequence[Token]]]) -> list[TurnPolarity]:
