@@ -26,6 +26,7 @@ from notes.services import note_apply_draft
 from sessions.models import ClinicalSession, Transcript
 from sessions.services import recording_replace
 from tests.browser.conftest import PageProblems, log_in
+from tests.browser.test_every_page import _overflow, _serious_violations
 from tests.conftest import AUDIO
 from tests.factories import ClinicalSessionFactory
 
@@ -84,6 +85,15 @@ def test_a_wrong_drug_is_fixed_in_one_click_and_signing_asks_to_acknowledge_the_
     # Before signing, the acknowledgement is asked for because flags remain.
     expect(page.get_by_label("I have reviewed the 2 flagged statements")).to_be_visible()
     _screenshot(page, "faithfulness_flags.png")
+    # The flags' controls keep the page accessible and within a phone's width.
+    assert _serious_violations(page) == []
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert _overflow(page) <= 1
+    page.get_by_text("Dismiss this flag").first.click()
+    expect(page.get_by_label("Why it needs nothing done").first).to_be_visible()
+    assert _overflow(page) <= 1
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.reload()
 
     # One click: the transcript's words, written as a note writes them, in place of the note's.
     wrong.get_by_role("button", name="Replace with “ibuprofen 400 mg”").click()
