@@ -67,6 +67,8 @@ FINDING_CONCEPTS = frozenset(
         "myalgia",
         "dysuria",
         "heartburn",
+        "night_sweats",
+        "hemoptysis",
     }
 )
 

@@ -431,8 +431,10 @@ def answer_kind(tokens: Sequence[Token]) -> Polarity | None:
         return Polarity.AFFIRMED
     if first in _YES:
         return Polarity.AFFIRMED
-    if first in _NO or (first == "not" and second == "really"):
-        return Polarity.NEGATED
+    if first in _NO or (first == "not" and second == "really") or _split_negation(first):
+        return Polarity.NEGATED  # "no", "not really", "don't think so", "haven't noticed"
+    if first == "i" and second == "think" and words[2:3] == ["so"]:
+        return Polarity.AFFIRMED
     if first == "i" and second in ("get", "got", "notice", "noticed", "feel", "felt"):
         third = words[2] if len(words) > 2 else ""
         return None if third in ("fine", "good", "great", "okay", "better") else Polarity.AFFIRMED

@@ -274,6 +274,16 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "hurts to pee",
         "hurts when i pee",
     ),
+    "night_sweats": (
+        "night sweats",
+        "sweating at night",
+        "sweats at night",
+        "sweaty at night",
+        "wake up sweating",
+        "waking up sweating",
+        "woke up sweating",
+    ),
+    "hemoptysis": ("hemoptysis", "coughing up blood", "cough up blood", "coughed up blood"),
     "heartburn": ("heartburn", "heart burn", "acid reflux", "reflux", "indigestion", "gerd"),
     "pain": (
         "pain",
