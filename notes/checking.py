@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any
 
 from notes.content import Flag, FlagKind, NoteContent
@@ -91,7 +92,7 @@ class _Results:
 
 
 def _check(content: NoteContent, segments: Sequence[Mapping[str, Any]]) -> _Results:
-    index = TranscriptIndex.build(as_segments(segments))
+    index = _index(tuple((s.get("id"), str(s.get("speaker") or ""), str(s.get("text", ""))) for s in segments))
     if not index.turns:
         return _Results({}, ())
     ordered = [
@@ -109,6 +110,16 @@ def _check(content: NoteContent, segments: Sequence[Mapping[str, Any]]) -> _Resu
     # check_note answers one StatementCheck per statement, in the order given.
     statements = {place: checked.flags for place, checked in zip(ordered, result.statements, strict=True)}
     return _Results(statements, result.note_flags)
+
+
+@lru_cache(maxsize=16)
+def _index(segments: tuple[tuple[Any, str, str], ...]) -> TranscriptIndex:
+    """The transcript read once per process while it is in use: a clinician's saves and fixes of one note check
+    against the same transcript again and again. Keyed by the segments themselves, so a changed transcript is
+    read afresh."""
+    return TranscriptIndex.build(
+        as_segments([{"id": segment_id, "speaker": speaker, "text": text} for segment_id, speaker, text in segments])
+    )
 
 
 def _merge(existing: Iterable[Flag], checked: Iterable[Flag]) -> tuple[Flag, ...]:

@@ -299,13 +299,14 @@ class _Context:
         sides: list[tuple[int, SideMention]] = []
         quantities: list[tuple[int, Quantity]] = []
         words: set[str] = set()
+        ratings = [is_rating(turn.tokens) for turn in index.turns]
         for position, turn in enumerate(index.turns):
             sides.extend((position, mention) for mention in find_sides(turn.tokens))
             if position > 0 and index.turns[position - 1].segment.speaker != turn.segment.speaker:
                 previous = index.turns[position - 1].tokens
                 sides.extend((position, mention) for mention in sides_in_answer(previous, turn.tokens))
             quantities.extend((position, quantity) for quantity in turn.quantities)
-            if is_rating(turn.tokens) or (position > 0 and is_rating(index.turns[position - 1].tokens)):
+            if ratings[position] or (position > 0 and ratings[position - 1]):
                 # "rate your pain?" — "like a four": the note writes 4/10
                 quantities.extend((position, score) for score in scores_out_of_ten(turn.tokens))
             words.update(token.text for token in turn.tokens if token.is_word)
