@@ -652,7 +652,29 @@ def transcript_polarities(turns: Sequence[tuple[str, Sequence[Token]]]) -> list[
             else:
                 polarities[position] = Polarity.AFFIRMED
             result[index].answered_by[position] = answer_index
+    for (_speaker, tokens), turn in zip(turns, result, strict=True):
+        _answered_within(tokens, turn.polarities)
     return result
+
+
+def _answered_within(tokens: Sequence[Token], polarities: list[Polarity]) -> None:
+    """A question and its answer run together in one turn, as a speech-to-text model without speaker turns
+    writes them: "any chest pain or shortness of breath or anything like that no no nothing" denies what it
+    asked."""
+    words = [token.text for token in tokens]
+    for position in range(3, len(words) - 1):
+        if words[position - 3 : position] != ["anything", "like", "that"] or words[position] not in ("no", "nope"):
+            continue
+        if words[position + 1] not in ("no", "nope", "nothing", "not", "never", ","):
+            continue
+        first = next(
+            (i for i in range(max(position - _QUESTION_WINDOW, 0), position) if _asks(words, i, strong=True)), None
+        )
+        if first is None:
+            continue
+        for asked in range(first, position):
+            if polarities[asked] is Polarity.OPEN:
+                polarities[asked] = Polarity.NEGATED
 
 
 def _leave_open(turn: TurnPolarity, start: int, end: int, tokens: Sequence[Token]) -> None:

@@ -165,3 +165,12 @@ def test_the_drug_lexicon_is_read_once_and_brands_meet_their_generics():
     assert lexicon() is lexicon()
     assert lexicon().canonical(["lipitor"]) == lexicon().canonical(["atorvastatin"])
     assert lexicon().canonical(["antibiotics"]) is None
+
+
+def test_a_question_and_its_no_run_together_in_one_turn_deny_what_was_asked():
+    visit = (
+        "[doctor] okay and any chest pain or shortness of breath or anything like that no no nothing like that\n"
+        "[patient] okay and do you have a podiatrist"
+    )
+    assert kinds_for(visit, "ROS\nDenies chest pain or shortness of breath.", "Denies") == set()
+    assert kinds_for(visit, "ROS\nReports chest pain.", "Reports") == {"negation"}
