@@ -16,6 +16,7 @@ drug lexicon is loaded (once per process).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import difflib
 import re
@@ -453,10 +454,29 @@ class _Context:
         for quantity in statement.quantities:
             if quantity.is_vague:
                 continue
-            flag = self._check_quantity(statement, quantity)
+            flag = self._check_range(statement, quantity) if quantity.is_range else None
+            flag = flag or self._check_quantity(statement, quantity)
             if flag is not None:
                 flags.append(flag)
         return flags
+
+    def _check_range(self, statement: _Statement, quantity: Quantity) -> Flag | None:
+        """A range the note writes ("3 to 5 pounds") needs both its ends said: one number said inside it ("3
+        pounds") does not back its other end. A range said with the same ends backs it whole."""
+        if any(said.is_range and same_amount(quantity, said) for _turn, said in self.quantities):
+            return None
+        for end in (quantity.low, quantity.high):
+            single = dataclasses.replace(quantity, low=end, high=end, is_range=False)
+            backed = any(
+                not said.is_vague
+                and compatible(single, said)
+                and same_amount(single, said)
+                and self._in_context(statement, turn, said)
+                for turn, said in self.quantities
+            )
+            if not backed:
+                return self._check_quantity(statement, single)
+        return None
 
     def _drug_before(self, statement: _Statement, quantity: Quantity) -> DrugMention | None:
         """The drug an amount belongs to: "lisinopril 40 mg", "40 mg of lisinopril"."""
@@ -528,7 +548,7 @@ class _Context:
             # The number said in a turn the statement rests on stands, unless that turn gives another number
             # next to the statement's own words ("within about a month ... come back in six weeks" for a note's
             # "follow up in 4 weeks").
-            closest = set(self._near(statement)[:3]) - {turn for turn, _said in anchored}
+            closest = set(statement.cited or self._near(statement)[:1]) - {turn for turn, _said in anchored}
             if any(turn in closest for turn, _said in matches):
                 return None
             turn, said = anchored[0]

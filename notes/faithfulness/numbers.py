@@ -458,14 +458,23 @@ def read_quantities(tokens: Sequence[Token], source: str = "") -> list[Quantity]
                 stop += 2
             skip_until = stop
             continue
+        spoken_pair = (
+            following is not None
+            and following.start == end
+            and value.spoken
+            and following.spoken
+            and 0 < following.low - value.low <= 4
+            and following.low < 20
+            and reader.word(following.end) in _UNITS
+        )
         if (
             following is not None
-            and words[end : following.start] in (["to"], ["-"], ["or"])
+            and (words[end : following.start] in (["to"], ["-"], ["or"]) or spoken_pair)
             and not following.is_vague_word
             and following.low > value.low
             and not value.small_word
         ):
-            # "1 to 2 beers", "six to eight hours": a range, both ends said
+            # "1 to 2 beers", "six to eight hours", "six eight weeks maybe": a range, both ends said
             rest = read_quantities(tokens[following.start :], "")
             head = rest[0] if rest and rest[0].start == 0 else None
             if head is not None and head.second is None and head.dimension not in ("age", "grade"):
@@ -558,6 +567,9 @@ def read_quantities(tokens: Sequence[Token], source: str = "") -> list[Quantity]
             continue
         unit = ""
         stop = end
+        if word_after == "or" and reader.word(end + 1) == "so" and reader.word(end + 2) in _UNITS:
+            stop += 2  # "six or so weeks"
+            word_after = reader.word(stop)
         if (word_after == "i" and reader.word(end + 1) == "u") or (
             word_after == "international" and reader.word(end + 1) in ("unit", "units")
         ):

@@ -174,3 +174,9 @@ def test_a_question_and_its_no_run_together_in_one_turn_deny_what_was_asked():
     )
     assert kinds_for(visit, "ROS\nDenies chest pain or shortness of breath.", "Denies") == set()
     assert kinds_for(visit, "ROS\nReports chest pain.", "Reports") == {"negation"}
+
+
+def test_a_range_needs_both_its_ends_said():
+    visit = "[doctor] how long has the ulcer been there ?\n[patient] six eight weeks maybe ."
+    assert kinds_for(visit, "HPI\nUlcer present for 6 to 8 weeks.", "Ulcer") == set()
+    assert kinds_for(visit, "HPI\nUlcer present for 6 to 10 weeks.", "Ulcer") == {"number"}
