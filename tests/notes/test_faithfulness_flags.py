@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
@@ -384,3 +385,17 @@ def test_the_history_says_what_was_done_to_flags(alice_client, checked, alice: U
     html = alice_client.get(reverse("notes:revisions", kwargs={"pk": checked.pk})).content.decode()
 
     assert "a medication flag fixed from the transcript" in html
+
+
+def test_staff_see_how_many_flags_of_each_kind_a_note_has_and_none_of_its_words(checked):
+    staff = User.objects.create_user(email="support@sessionscribe.test", password="x", is_staff=True, is_superuser=True)
+    client = Client()
+    client.force_login(staff)
+
+    changelist = client.get(reverse("admin:notes_note_changelist")).content.decode()
+    change = client.get(reverse("admin:notes_note_change", args=[checked.pk])).content.decode()
+
+    for html in (changelist, change):
+        assert "laterality 1, medication 1, negation 1, omitted_risk 1, unsupported 1" in html
+        assert "ibuprofen" not in html
+        assert "meloxicam" not in html
