@@ -180,3 +180,10 @@ def test_a_range_needs_both_its_ends_said():
     visit = "[doctor] how long has the ulcer been there ?\n[patient] six eight weeks maybe ."
     assert kinds_for(visit, "HPI\nUlcer present for 6 to 8 weeks.", "Ulcer") == set()
     assert kinds_for(visit, "HPI\nUlcer present for 6 to 10 weeks.", "Ulcer") == {"number"}
+
+
+def test_a_patients_own_words_for_a_finding_meet_the_notes_term():
+    visit = "[doctor] any pain in your chest ?\n[patient] no .\n[patient] i had a temperature last night ."
+    assert kinds_for(visit, "ROS\nDenies chest pain.", "Denies") == set()
+    assert kinds_for(visit, "ROS\nReports chest pain.", "Reports") == {"negation"}
+    assert kinds_for(visit, "ROS\nReports a fever last night.", "fever") == set()
