@@ -273,9 +273,11 @@ def note_fix_flag(*, note: Note, version: int, place: FlagPlace, author: User) -
         raise FlagUnavailable(note, "The fix changes nothing.")
     evidence = tuple(dict.fromkeys((*statement.evidence, *(i for i in flag.evidence if isinstance(i, int)))))
     edited = _with_evidence(edited, section.key, statement_key(new_statement), evidence)
-    return _save_checked(
+    fixed = _save_checked(
         note=note, version=version, content=edited, author=author, meta={"flag_fixed": flag.kind.value}
     )
+    logger.info("%s flag fixed on note %s by user %s", flag.kind.value, note.pk, author.pk)
+    return fixed
 
 
 def _replace_statement(text: str, statements: list[str], number: int, new: str) -> str | None:
@@ -330,13 +332,15 @@ def note_dismiss_flag(*, note: Note, version: int, place: FlagPlace, reason: str
     if flag is None or not flag.needs_review:
         raise FlagUnavailable(note, "That flag is not on this version of the note, or needs no review.")
     dismissal = Dismissal(reason=reason, by=str(author.pk), by_name=author.display_name, at=timezone.now().isoformat())
-    return _write_clinician_version(
+    dismissed = _write_clinician_version(
         note=note,
         version=version,
         content=content.with_flag(place, replace(flag, dismissal=dismissal)),
         author=author,
         meta={"flag_dismissed": flag.kind.value},
     )
+    logger.info("%s flag dismissed on note %s by user %s", flag.kind.value, note.pk, author.pk)
+    return dismissed
 
 
 # --- AI drafts -----------------------------------------------------------------------------------
