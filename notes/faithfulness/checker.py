@@ -294,6 +294,7 @@ class _Context:
     months: frozenset[int] = frozenset()  # months named in the visit, 1-12
     digit_dates: frozenset[tuple[int, int]] = frozenset()  # (month, year) of dates said as digits
     numbers: frozenset[float] = frozenset()  # every amount said, for dates
+    layouts: dict[int, tuple[dict[str, list[int]], list[int]]] = field(default_factory=dict)  # see _layout
 
     @classmethod
     def build(cls, index: TranscriptIndex) -> _Context:
@@ -952,18 +953,21 @@ class _Context:
     def _relevance(self, occurrence: Occurrence, context: tuple[str, ...]) -> float:
         """How much of a statement's context is said next to an occurrence: each word counts the more the nearer
         it is, and a word said against it ("medial" for "lateral", the other side) takes its share away."""
-        tokens = self.index.turns[occurrence.turn].tokens
-        low, high = max(occurrence.position - 10, 0), min(occurrence.position + 11, len(tokens))
+        positions, breaks = self._layout(occurrence.turn)
+        here = occurrence.position
         nearest: dict[str, int] = {}
-        # A word past "but" or the end of a sentence is about something else: "my left knee doesn't hurt, but my
-        # right knee hurts" puts "left" with the first "hurt" and "right" with the second.
-        boundaries = [p for p in range(low, high) if tokens[p].text in _CLAUSE_BREAKS]
-        for position in range(low, high):
-            stem_ = tokens[position].stem
-            first, last = sorted((position, occurrence.position))
-            distance = last - first + 8 * sum(1 for b in boundaries if first < b < last)
-            if stem_ not in nearest or distance < nearest[stem_]:
-                nearest[stem_] = distance
+        for word in {*context, *(_OPPOSITE.get(word, "") for word in context)}:
+            best = None
+            for position in positions.get(word, ()):
+                if abs(position - here) > 10:
+                    continue
+                first, last = (position, here) if position < here else (here, position)
+                # A word past "but" or the end of a sentence is about something else: "my left knee doesn't hurt,
+                # but my right knee hurts" puts "left" with the first "hurt" and "right" with the second.
+                distance = last - first + 8 * (breaks[last] - breaks[min(first + 1, last)])
+                best = distance if best is None else min(best, distance)
+            if best is not None:
+                nearest[word] = best
         score = 0.0
         for word in context:
             opposite = _OPPOSITE.get(word, "")
@@ -980,6 +984,19 @@ class _Context:
                 elif _OPPOSITE.get(word, "") in asked:
                     score -= 0.5
         return score
+
+    def _layout(self, turn: int) -> tuple[dict[str, list[int]], list[int]]:
+        """Where each stem stands in a turn, and how many clause breaks come before each position (read once)."""
+        layout = self.layouts.get(turn)
+        if layout is None:
+            tokens = self.index.turns[turn].tokens
+            positions: dict[str, list[int]] = {}
+            breaks = [0]
+            for position, token in enumerate(tokens):
+                positions.setdefault(token.stem, []).append(position)
+                breaks.append(breaks[-1] + (token.text in _CLAUSE_BREAKS))
+            layout = self.layouts[turn] = (positions, breaks)
+        return layout
 
     def _answers(self, turn: int) -> bool:
         """Whether a turn answers the one before it, said by someone else, with a yes or a no."""
