@@ -465,7 +465,7 @@ def _is_question(words: Sequence[str], start: int, end: int) -> tuple[bool, int]
     while body_end > start and words[body_end - 1] in _TAGS | {","}:
         body_end -= 1  # "..., okay?" asks for agreement, not about what came before
         tagged = True
-    has_cue = any(_asks(words, i) for i in range(start, body_end))
+    has_cue = any(words[i] in _QUESTION_CUE_TABLE and _asks(words, i) for i in range(start, body_end))
     asked = marked and (has_cue or (not tagged and body_end - start <= 12))
     return asked, body_end
 
@@ -504,7 +504,7 @@ def _question_span(tokens: Sequence[Token]) -> tuple[int, int] | None:
     cues = [
         i
         for i in range(max(start, body_end - _QUESTION_WINDOW), body_end)
-        if _asks(words, i) and not _closes_question(words, i)
+        if words[i] in _QUESTION_CUE_TABLE and _asks(words, i) and not _closes_question(words, i)
     ]
     return (cues[-1], body_end) if cues else None
 
@@ -551,7 +551,7 @@ def _first_cue(tokens: Sequence[Token]) -> int | None:
         return None
     start, end = spans[-1]
     for i in range(max(start, end - _QUESTION_WINDOW), end):
-        if _asks(words, i, strong=True):
+        if words[i] in _STRONG_CUE_TABLE and _asks(words, i, strong=True):
             return i
     return None
 
