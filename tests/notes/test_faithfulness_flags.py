@@ -399,3 +399,22 @@ def test_staff_see_how_many_flags_of_each_kind_a_note_has_and_none_of_its_words(
         assert "laterality 1, medication 1, negation 1, omitted_risk 1, unsupported 1" in html
         assert "ibuprofen" not in html
         assert "meloxicam" not in html
+
+
+def test_the_migration_counts_the_flags_of_the_notes_already_there(alice_session, bob_session):
+    import importlib
+
+    from django.apps import apps
+
+    from tests.factories import NoteFactory
+    from tests.notes.factories import draft_sections
+
+    migration = importlib.import_module("notes.migrations.0007_flag_counts_of_existing_notes")
+    older = NoteFactory(session=alice_session, sections=draft_sections(unsupported={"plan": "Lives alone."}))
+    plain = NoteFactory(session=bob_session, sections=draft_sections())
+    Note.objects.update(flag_counts={})
+
+    migration.count_flags(apps, None)
+
+    assert Note.objects.get(pk=older.pk).flag_counts == {"unsupported": 1}
+    assert Note.objects.get(pk=plain.pk).flag_counts == {}
