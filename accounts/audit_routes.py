@@ -84,6 +84,8 @@ PHI_ROUTES: dict[str, PhiRoute] = {
     "notes:edit": _route(_NOTE, "pk", GET=Action.VIEW, POST=Action.EDIT),
     "notes:accept_draft": _route(_NOTE, "pk", POST=Action.EDIT),
     "notes:dismiss_draft": _route(_NOTE, "pk", POST=Action.EDIT),
+    "notes:fix_flag": _route(_NOTE, "pk", POST=Action.EDIT),
+    "notes:dismiss_flag": _route(_NOTE, "pk", POST=Action.EDIT),
     "notes:sign": _route(_NOTE, "pk", POST=Action.SIGN),
     "notes:add_addendum": _route(_NOTE, "pk", POST=Action.ADDENDUM),
     "notes:export": _route(_NOTE, "pk", GET=Action.EXPORT),

@@ -17,6 +17,14 @@ The corruptions are chosen with the harness's own word lists, not the checker's.
 detected when the checker flags the corrupted statement with the matching kind and did not flag the original
 statement with that kind. The false-flag rate is the share of original statements with any flag.
 
+A negation flip of a finding the visit never mentions at all (a review-of-systems line nobody asked about)
+cannot be a contradiction: the right flag is ``unsupported``. The harness decides "never mentions" by itself,
+with its own reading: the words of each finding the flipped clause names, found together in one turn of the
+dialogue (matched on their first five letters), or not; a finding is named by the harness's symptom words in
+it ("pain" of "joint pain"), so a visit that says "pain" anywhere mentions it. Two figures are reported for
+negation: found as ``negation`` only, and found as ``negation`` or, where the visit never mentions the finding,
+``unsupported``.
+
 A trivial baseline runs in the same pass: a statement is flagged when fewer than half of its content words
 occur in the transcript (bag-of-words overlap).
 """
@@ -36,7 +44,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from notes.faithfulness.checker import Flag, NoteCheck, check_note
+from notes.content import Flag
+from notes.faithfulness.checker import NoteCheck, check_note
 from notes.faithfulness.drugs import lexicon
 from notes.faithfulness.note import NoteSection, NoteStatement, split_note
 from notes.faithfulness.transcript import TranscriptIndex, parse_transcript
@@ -113,6 +122,10 @@ class Tally:
     detected: int = 0
     detected_any: int = 0
     baseline: int = 0
+    # negation only: flips of findings the visit never mentions; those found as negation or, for a finding never
+    # mentioned, as unsupported
+    never_said: int = 0
+    detected_or_unsupported: int = 0
     examples: list[str] = field(default_factory=list)
 
 
@@ -163,7 +176,7 @@ def said_drugs(dialogue: str) -> set[str]:
     found = set()
     for size in (1, 2, 3):
         for start in range(len(words) - size + 1):
-            canonical = table.get(tuple(words[start : start + size]))
+            canonical = table.canonical(words[start : start + size])
             if canonical:
                 found.add(canonical)
     return found
@@ -175,13 +188,13 @@ def inject_medication(rng: random.Random, sections: list[NoteSection], dialogue:
     options = []
     for where, text in statements_of(sections):
         for match in re.finditer(r"[A-Za-z][A-Za-z-]{3,}", text):
-            canonical = table.get((match.group(0).lower(),))
+            canonical = table.canonical([match.group(0).lower()])
             if canonical and canonical in said:
                 options.append((where, text, match))
     if not options:
         return None
     where, text, match = rng.choice(options)
-    choices = [d for d in SWAP_DRUGS if table.get(tuple(d.lower().split())) not in (None, *said)]
+    choices = [d for d in SWAP_DRUGS if table.canonical(d.lower().split()) not in (None, *said)]
     new = rng.choice(choices)
     return where, text[: match.start()] + new + text[match.end() :]
 
@@ -316,6 +329,48 @@ def inject_unsupported(rng: random.Random, sections: list[NoteSection], dialogue
     return (where[0], where[1] + 1), template.format(finding)
 
 
+# --- whether a visit mentions a finding (negation flips) -----------------------------------------------------
+
+_CLAUSE_END = re.compile(r"[.;:]|\b(?:but|however|although|which|who|because|since|secondary)\b", re.IGNORECASE)
+_FINDING_FILLER = frozenset(
+    _words(
+        """
+        reports reported denies denied endorses complains of positive negative for no not any with without has
+        have had does did there is are was were a an the some his her their he she patient also recent recently
+        significant specific new history current currently prior and or to in on at that this these those
+        """
+    )
+)
+
+
+def flipped_findings(before: str, after: str) -> list[set[str]]:
+    """The findings of the clause a flip changed: each as the set of its words' first five letters."""
+    start = 0
+    while start < min(len(before), len(after)) and before[start] == after[start]:
+        start += 1
+    # from the word the change is in to the end of its clause
+    start = after.rfind(" ", 0, start) + 1
+    clause = _CLAUSE_END.split(after[start:], maxsplit=1)[0]
+    findings = []
+    symptoms = set(SYMPTOM_WORDS)
+    for piece in re.split(r",|\bor\b|\band\b|\bnor\b", clause, flags=re.IGNORECASE):
+        words = [w for w in re.findall(r"[a-z]+", piece.lower()) if w not in _FINDING_FILLER and len(w) > 2]
+        # A finding is named by its symptom words ("pain" of "joint pain"), else by its last word.
+        named = [w for w in words if w in symptoms] or words[-1:]
+        if named:
+            findings.append({w[:5] for w in named})
+    return findings
+
+
+def mentions(dialogue_turns: list[set[str]], finding: set[str]) -> bool:
+    """Whether one turn of the visit holds every word of the finding (on their first five letters)."""
+    return any(finding <= turn for turn in dialogue_turns)
+
+
+def turn_prefixes(dialogue: str) -> list[set[str]]:
+    return [{w[:5] for w in re.findall(r"[a-z]+", line.lower())} for line in dialogue.splitlines() if line.strip()]
+
+
 INJECTORS = {
     "medication": inject_medication,
     "dose": inject_dose,
@@ -445,6 +500,7 @@ def main() -> int:
         by_text = {s.text: s for s in original.statements}
 
         index = TranscriptIndex.build(segments)
+        turns = turn_prefixes(dialogue)
         for kind in KINDS:
             seen: set[str] = set()
             for _attempt in range(args.per_kind * 3):
@@ -474,7 +530,15 @@ def main() -> int:
                 # already had (the same message) does not count; a new one about the changed words does.
                 expected = {"dose", "number"} if kind in ("dose", "number") else {kind}
                 old_messages = {f.message for f in earlier if str(f.kind) in expected}
-                if any(str(f.kind) in expected and f.message not in old_messages for f in flags):
+                found = any(str(f.kind) in expected and f.message not in old_messages for f in flags)
+                if kind == "negation" and before is not None:
+                    findings = flipped_findings(before, text)
+                    never_said = bool(findings) and not any(mentions(turns, finding) for finding in findings)
+                    tally.never_said += never_said
+                    old_unsupported = {f.message for f in earlier if str(f.kind) == "unsupported"}
+                    unsupported = any(str(f.kind) == "unsupported" and f.message not in old_unsupported for f in flags)
+                    tally.detected_or_unsupported += found or (never_said and unsupported)
+                if found:
                     tally.detected += 1
                 elif len(tally.examples) < args.show:
                     tally.examples.append(f"{encounter_id}: {before!r} -> {text!r} flags={sorted(kinds)}")
@@ -497,6 +561,13 @@ def main() -> int:
         base = tally.baseline / tally.eligible
         ratio = f"{share / base:.1f}x" if base else "n/a"
         print(f"{kind:<12} {tally.eligible:>9} {share:>9.1%} {any_share:>9.1%} {base:>9.1%} {ratio:>7}")
+    negation = tallies["negation"]
+    if negation.eligible:
+        print(
+            f"negation, counting unsupported where the visit never mentions the finding: "
+            f"{negation.detected_or_unsupported / negation.eligible:.1%} "
+            f"({negation.never_said} of {negation.eligible} flips are of findings never mentioned)"
+        )
     print()
     share = original_flagged / original_statements
     base_share = baseline_flagged / original_statements

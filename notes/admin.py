@@ -54,14 +54,14 @@ class NoteRevisionInline(admin.TabularInline[NoteRevision, Note]):
     model = NoteRevision
     fields = ("version", "source", "author", "draft_ref", "meta", "created_at")
     readonly_fields = fields
-    exclude = ("sections",)
+    exclude = ("sections", "flags")
     extra = 0
     can_delete = False
     ordering = ("-version",)
     verbose_name_plural = "revisions (text not shown)"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[NoteRevision]:
-        return super().get_queryset(request).defer("sections").select_related("author")
+        return super().get_queryset(request).defer("sections", "flags").select_related("author")
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -92,12 +92,12 @@ class AddendumInline(admin.TabularInline[Addendum, Note]):
 
 @admin.register(Note)
 class NoteAdmin(admin.ModelAdmin[Note]):
-    list_display = ("id", "session", "note_type", "status", "version", "updated_at")
+    list_display = ("id", "session", "note_type", "status", "version", "flags_to_review", "updated_at")
     list_filter = ("status", "note_type")
     search_fields = ("id", "session__id")
     list_select_related = ("session",)
-    # Pending AI drafts hold note text just as sections do.
-    exclude = ("sections", "pending_draft", "pending_draft_ref")
+    # Pending AI drafts hold note text just as sections do, and flags quote it.
+    exclude = ("sections", "pending_draft", "pending_draft_ref", "flags", "flag_counts")
     readonly_fields = (
         "id",
         "session",
@@ -112,6 +112,7 @@ class NoteAdmin(admin.ModelAdmin[Note]):
         "signed_via_key",
         "has_pending_draft",
         "last_draft_ref",
+        "flags_to_review",
     )
     inlines = (NoteRevisionInline, AddendumInline)
     change_form_template = "admin/notes/note/change_form.html"
@@ -119,7 +120,13 @@ class NoteAdmin(admin.ModelAdmin[Note]):
     show_full_result_count = False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Note]:
-        return super().get_queryset(request).defer("sections")
+        return super().get_queryset(request).defer("sections", "flags", "pending_draft")
+
+    @admin.display(description="Flags to review")
+    def flags_to_review(self, obj: Note) -> str:
+        """How many flags of each kind the note still has to review: counts only, never their words."""
+        counts = obj.flag_counts if isinstance(obj.flag_counts, dict) else {}
+        return ", ".join(f"{kind} {count}" for kind, count in sorted(counts.items()) if count) or "—"
 
     @admin.display(boolean=True, description="AI draft waiting for review")
     def has_pending_draft(self, obj: Note) -> bool:

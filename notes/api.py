@@ -32,6 +32,7 @@ from notes.models import Addendum, Note
 from notes.services import (
     ADDENDUM_MAX_CHARS,
     NoteConflict,
+    NoteFlagsUnresolved,
     NoteLocked,
     NoteNotSigned,
     clean_addendum_text,
@@ -43,11 +44,26 @@ from notes.services import (
 # --- Resources -------------------------------------------------------------------------------------
 
 
+class DismissalSerializer(serializers.Serializer[Any]):
+    reason = serializers.CharField()
+    by = serializers.CharField(help_text="The id of the user who dismissed the flag.")
+    by_name = serializers.CharField()
+    at = serializers.CharField(help_text="When, ISO 8601 UTC.")
+
+
 class NoteFlagSerializer(serializers.Serializer[Flag]):
     kind = serializers.ChoiceField(choices=FlagKind.choices)
     message = serializers.CharField(help_text="What to check, in words a clinician understands.")
     evidence = serializers.ListField(
         child=serializers.IntegerField(), help_text="Ids of the transcript segments the flag points to."
+    )
+    said = serializers.CharField(
+        allow_blank=True, help_text="The transcript's words behind the flag; empty when nothing was said."
+    )
+    dismissed = DismissalSerializer(
+        source="dismissal",
+        allow_null=True,
+        help_text="Set when a clinician dismissed the flag (why, who, when); it then needs no review.",
     )
 
 
@@ -96,6 +112,12 @@ class AddendumSerializer(serializers.ModelSerializer[Addendum]):
 class NoteSerializer(serializers.ModelSerializer[Note]):
     session_id = serializers.UUIDField(read_only=True)
     sections = NoteSectionSerializer(source="content.sections", many=True, read_only=True)
+    flags = NoteFlagSerializer(
+        source="content.flags",
+        many=True,
+        read_only=True,
+        help_text="Flags about the note as a whole: omitted_risk, a risk said in the visit that the note omits.",
+    )
     signed_by = serializers.UUIDField(source="signed_by_id", read_only=True, allow_null=True)
     addenda = AddendumSerializer(
         many=True, read_only=True, help_text="Text added after signing, oldest first; the note itself is unchanged."
@@ -110,6 +132,7 @@ class NoteSerializer(serializers.ModelSerializer[Note]):
             "status",
             "version",
             "sections",
+            "flags",
             "addenda",
             "signed_at",
             "signed_by",
@@ -144,6 +167,13 @@ class NotePatchSerializer(serializers.Serializer[Any]):
 
 class NoteSignSerializer(serializers.Serializer[Any]):
     version = serializers.IntegerField(min_value=1, help_text="The version you reviewed; a newer note refuses (409).")
+    acknowledge_flags = serializers.BooleanField(
+        default=False,
+        help_text=(
+            "Required (true) when the note has flags still to review: the clinician acknowledges them by signing. "
+            "Without it such a note refuses (409) and names them in details.flags."
+        ),
+    )
 
 
 class AddendumCreateSerializer(serializers.Serializer[Any]):
@@ -158,6 +188,29 @@ class AddendumCreateSerializer(serializers.Serializer[Any]):
             return clean_addendum_text(text)
         except ValueError as refused:
             raise serializers.ValidationError(str(refused)) from None
+
+
+def _flags_to_acknowledge(error: NoteFlagsUnresolved) -> ApiError:
+    flags = [
+        {
+            "kind": flag.kind.value,
+            "message": flag.message,
+            "evidence": [i for i in flag.evidence if isinstance(i, int)],
+            "said": flag.said,
+            "section": place.section or None,
+            "statement": place.statement,
+        }
+        for place, flag in error.flags
+    ]
+    return ApiError(
+        status_code=409,
+        code="conflict",
+        message=(
+            f"The note has {len(flags)} flag{'s' if len(flags) != 1 else ''} still to review; sign with "
+            '"acknowledge_flags": true once the clinician has reviewed them.'
+        ),
+        details={"current_version": error.current.version, "status": error.current.status, "flags": flags},
+    )
 
 
 def _conflict(error: NoteConflict | NoteLocked) -> ApiError:
@@ -225,12 +278,19 @@ class NoteSign(NoteScoped):
         description=(
             "Signs `version`; the note is read-only from then on. Through an API key the signature is recorded "
             "in the name of the session's clinician, with the key that made it; in the browser, in the name of the "
-            "signed-in person (an owner or admin signing a colleague's note co-signs it as themselves)."
+            "signed-in person (an owner or admin signing a colleague's note co-signs it as themselves). A note "
+            "with flags still to review (not dismissed, other than `edited`) is signed only with "
+            "`acknowledge_flags: true`, recorded in the note's history."
         ),
         request=NoteSignSerializer,
         responses={
             200: NoteSerializer,
-            **error_responses(400, 404, 409, s409="conflict: already signed, or moved past `version`"),
+            **error_responses(
+                400,
+                404,
+                409,
+                s409="conflict: already signed, moved past `version`, or flags to acknowledge (named in details.flags)",
+            ),
         },
     )
     def post(self, request: Request, pk: str) -> Response:
@@ -239,10 +299,19 @@ class NoteSign(NoteScoped):
         serializer.is_valid(raise_exception=True)
         key = api_key_of(request)
         signer: User = note.session.clinician if key is not None else acting_user(request)
+        data = serializer.validated_data
         try:
-            signed = note_sign(note=note, version=serializer.validated_data["version"], signed_by=signer, api_key=key)
+            signed = note_sign(
+                note=note,
+                version=data["version"],
+                signed_by=signer,
+                api_key=key,
+                acknowledge_flags=data["acknowledge_flags"],
+            )
         except (NoteConflict, NoteLocked) as refused:
             raise _conflict(refused) from None
+        except NoteFlagsUnresolved as flagged:
+            raise _flags_to_acknowledge(flagged) from None
         return Response(NoteSerializer(signed).data)
 
 

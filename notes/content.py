@@ -10,7 +10,12 @@ The stored JSON is a list of sections in template order::
 
     {"key", "heading", "text", "evidence": [segment ids], "flags": [flag kinds],
      "statements": [{"text", "evidence": [segment ids], "supported": true | false,
-                     "flags": [{"kind", "message", "evidence": [segment ids], "said"}]}]}
+                     "flags": [{"kind", "message", "evidence": [segment ids], "said",
+                                "written"?, "dismissed"?: {"reason", "by", "by_name", "at"}}]}]}
+
+and the note's own flags (``omitted_risk``) are a list of flags of the same shape, stored beside the sections
+(``Note.flags``, ``NoteRevision.flags``, the ``flags`` of ``Note.pending_draft``); rows written before there
+were any have none. ``written`` and ``dismissed`` appear only on flags that have them.
 
 A section's ``flags`` and a statement's ``supported`` are summaries of the statements' flags, written so that
 readers of the JSON (the API, an older release during a deploy) need not derive them. When a clinician changes a
@@ -29,7 +34,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.db import models
@@ -48,7 +53,9 @@ def _storable(text: str) -> str:
 
 
 class FlagKind(models.TextChoices):
-    """Every kind of flag a note can carry. The labels name a section's flags on the note pages."""
+    """Every kind of flag a note can carry, the one definition: the faithfulness checker (``notes.faithfulness``)
+    raises all but ``edited`` with these values, which are the API's names. The labels name a section's flags on
+    the note pages."""
 
     UNSUPPORTED = "unsupported", "Unsupported statements"
     MEDICATION = "medication", "Medication"
@@ -61,21 +68,68 @@ class FlagKind(models.TextChoices):
     EDITED = "edited", "Edited by clinician"
 
 
+# A transcript segment's id: the pipeline numbers segments 0..n-1, and stored notes hold integers only
+# (``from_json`` refuses anything else); ``manage.py check_note`` also accepts the ids a caller's transcript uses.
+SegmentId = int | str
+
 UNCITED_MESSAGE = "Nothing in the transcript is cited for this statement: check it against the session before signing."
+
+
+# A dismissal's reason is a short note for the record, not a second note.
+DISMISSAL_REASON_MAX_CHARS = 300
+
+
+@dataclass(frozen=True)
+class Dismissal:
+    """A clinician's decision that a flag needs nothing done: why, who (their user id and name) and when."""
+
+    reason: str
+    by: str
+    by_name: str
+    at: str  # ISO 8601, UTC
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reason", _storable(self.reason))
+        object.__setattr__(self, "by_name", _storable(self.by_name))
 
 
 @dataclass(frozen=True)
 class Flag:
-    """Something for the clinician to check, with the transcript evidence: segment ids and the words as said."""
+    """Something for the clinician to check, with the transcript evidence: segment ids and the words as said.
+
+    The one flag type: the faithfulness checker returns these, and notes store them. ``said`` is the
+    transcript's words behind the flag ("" when nothing was said). ``written`` is the statement's own words
+    that ``said`` would replace, when the transcript says something specific instead ("ibuprofen 600 mg" for
+    "ibuprofen 400 milligrams"); "" when there is no such fix. ``dismissal`` is set once a clinician has
+    dismissed the flag: it stays, shown as resolved.
+    """
 
     kind: FlagKind
     message: str
-    evidence: tuple[int, ...]
+    evidence: tuple[SegmentId, ...]
     said: str = ""
+    written: str = ""
+    dismissal: Dismissal | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "message", _storable(self.message))
         object.__setattr__(self, "said", _storable(self.said))
+        object.__setattr__(self, "written", _storable(self.written))
+
+    def as_dict(self) -> dict[str, Any]:
+        """The flag as ``manage.py check_note`` writes it: exactly kind, message, evidence and said."""
+        return {"kind": self.kind.value, "message": self.message, "evidence": list(self.evidence), "said": self.said}
+
+    @property
+    def needs_review(self) -> bool:
+        """Whether the clinician still has to look at it: not ``edited`` (which only says who wrote the
+        statement) and not dismissed."""
+        return self.kind != FlagKind.EDITED and self.dismissal is None
+
+    @property
+    def same_finding(self) -> tuple[str, str]:
+        """What makes two flags the same, so that a check run again keeps a dismissal: its kind and message."""
+        return (self.kind.value, self.message)
 
     @classmethod
     def uncited(cls) -> Flag:
@@ -149,9 +203,11 @@ class Section:
 
 @dataclass(frozen=True)
 class NoteContent:
-    """The sections of a note in template order: at least one, each key once."""
+    """The sections of a note in template order: at least one, each key once; and the flags about the note as a
+    whole (``omitted_risk``: a risk said in the visit that the note leaves out)."""
 
     sections: tuple[Section, ...]
+    flags: tuple[Flag, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.sections:
@@ -164,15 +220,48 @@ class NoteContent:
 
     @property
     def unresolved_flags(self) -> tuple[Flag, ...]:
-        """The flags a clinician still has to review: every statement's, except ``edited``, which only says
-        that the clinician wrote the statement."""
-        return tuple(
-            flag
-            for section in self.sections
-            for statement in section.statements
-            for flag in statement.flags
-            if flag.kind != FlagKind.EDITED
-        )
+        """The flags a clinician still has to review: every statement's and the note's own, except ``edited``
+        (which only says that the clinician wrote the statement) and those a clinician dismissed."""
+        return tuple(flag for _where, flag in self.flags_with_places() if flag.needs_review)
+
+    def flags_with_places(self) -> list[tuple[FlagPlace, Flag]]:
+        """Every flag with where it is: its section, statement and position, or the note's own."""
+        found: list[tuple[FlagPlace, Flag]] = []
+        for section in self.sections:
+            for number, statement in enumerate(section.statements):
+                for position, flag in enumerate(statement.flags):
+                    found.append((FlagPlace(section.key, number, position), flag))
+        for position, flag in enumerate(self.flags):
+            found.append((FlagPlace("", None, position), flag))
+        return found
+
+    def flag_at(self, place: FlagPlace) -> Flag | None:
+        """The flag at ``place``, or None when there is none there."""
+        for where, flag in self.flags_with_places():
+            if where == place:
+                return flag
+        return None
+
+    def with_flag(self, place: FlagPlace, flag: Flag) -> NoteContent:
+        """The content with the flag at ``place`` replaced by ``flag``. Raises LookupError when there is none."""
+        if self.flag_at(place) is None:
+            raise LookupError(f"No flag at {place}.")
+        if place.statement is None:
+            flags = list(self.flags)
+            flags[place.position] = flag
+            return replace(self, flags=tuple(flags))
+        sections = []
+        for section in self.sections:
+            if section.key != place.section:
+                sections.append(section)
+                continue
+            statements = list(section.statements)
+            old = statements[place.statement]
+            new_flags = list(old.flags)
+            new_flags[place.position] = flag
+            statements[place.statement] = replace(old, flags=tuple(new_flags))
+            sections.append(replace(section, statements=tuple(statements)))
+        return replace(self, sections=tuple(sections))
 
     @classmethod
     def empty(cls, sections: Iterable[tuple[str, str]]) -> NoteContent:
@@ -180,29 +269,66 @@ class NoteContent:
         return cls(sections=tuple(Section(key=key, heading=heading, text="") for key, heading in sections))
 
     def to_json(self) -> list[dict[str, Any]]:
+        """The sections as stored (``Note.sections``); the note's own flags are stored apart (``flags_to_json``)."""
         return [_section_to_json(section) for section in self.sections]
 
+    def flags_to_json(self) -> list[dict[str, Any]]:
+        """The note's own flags as stored (``Note.flags``)."""
+        return [_flag_to_json(flag) for flag in self.flags]
+
     @classmethod
-    def from_json(cls, value: Any) -> NoteContent:
-        """The content stored as ``value``, in this shape or the older one (see the module's docstring).
+    def from_json(cls, value: Any, flags: Any = None) -> NoteContent:
+        """The content stored as ``value`` (its sections, in this shape or the older one: see the module's
+        docstring) and ``flags`` (the note's own flags; None or missing in rows written before there were any).
 
         Raises ValueError naming what is malformed. Nothing is guessed: a note whose flags or evidence could
         not be read is refused rather than shown to a clinician without them.
         """
         if isinstance(value, str | bytes) or not isinstance(value, list | tuple):
             raise ValueError("A note's sections must be a list.")
+        if flags is None:
+            flags = []
+        if not isinstance(flags, list | tuple):
+            raise ValueError("A note's own flags must be a list.")
         return cls(
             sections=tuple(
                 _section_from_json(section, f"Section {position}") for position, section in enumerate(value, start=1)
-            )
+            ),
+            flags=tuple(_flag_from_json(flag, f"Note flag {n}") for n, flag in enumerate(flags, start=1)),
         )
+
+
+@dataclass(frozen=True)
+class FlagPlace:
+    """Where a flag is: a section's key, the statement's index in it and the flag's index on it; for a flag
+    about the note as a whole, ``section`` is "" and ``statement`` None."""
+
+    section: str
+    statement: int | None
+    position: int
 
 
 # --- JSON ----------------------------------------------------------------------------------------
 
 
 def _flag_to_json(flag: Flag) -> dict[str, Any]:
-    return {"kind": flag.kind.value, "message": flag.message, "evidence": list(flag.evidence), "said": flag.said}
+    stored: dict[str, Any] = {
+        "kind": flag.kind.value,
+        "message": flag.message,
+        "evidence": list(flag.evidence),
+        "said": flag.said,
+    }
+    # Written only when present, so that the flags of notes stored before them read back unchanged.
+    if flag.written:
+        stored["written"] = flag.written
+    if flag.dismissal is not None:
+        stored["dismissed"] = {
+            "reason": flag.dismissal.reason,
+            "by": flag.dismissal.by,
+            "by_name": flag.dismissal.by_name,
+            "at": flag.dismissal.at,
+        }
+    return stored
 
 
 def _statement_to_json(statement: Statement) -> dict[str, Any]:
@@ -255,6 +381,22 @@ def _flag_from_json(value: Any, where: str) -> Flag:
         message=_string(value.get("message", ""), f"{where} needs its message as a string."),
         evidence=_segment_ids(value.get("evidence", []), f"{where} evidence"),
         said=_string(value.get("said", ""), f"{where} needs the words said as a string."),
+        written=_string(value.get("written", ""), f"{where} needs the words written as a string."),
+        dismissal=_dismissal_from_json(value.get("dismissed"), where),
+    )
+
+
+def _dismissal_from_json(value: Any, where: str) -> Dismissal | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ValueError(f"{where} has a dismissal that is not an object.")
+    problem = f"{where} needs its dismissal's reason, by, by_name and at as strings."
+    return Dismissal(
+        reason=_string(value.get("reason"), problem),
+        by=_string(value.get("by"), problem),
+        by_name=_string(value.get("by_name", ""), problem),
+        at=_string(value.get("at"), problem),
     )
 
 

@@ -7,9 +7,9 @@ from typing import Any
 from django import forms
 
 from config.validators import multi_line_text
-from notes.content import Section
+from notes.content import DISMISSAL_REASON_MAX_CHARS, Flag, FlagPlace, Section
 from notes.models import Note
-from notes.services import ADDENDUM_MAX_CHARS, clean_addendum_text
+from notes.services import ADDENDUM_MAX_CHARS, clean_addendum_text, clean_dismissal_reason, unresolved_flags
 
 # Generous for a long medical note, small enough that one form cannot fill the database.
 SECTION_MAX_CHARS = 100_000
@@ -67,18 +67,80 @@ class DraftDismissForm(forms.Form):
 
 
 class NoteSignForm(forms.Form):
-    """Signing asks the clinician to confirm the review; the version makes sure they sign what they read."""
+    """Signing asks the clinician to confirm the review; the version makes sure they sign what they read.
+
+    A note with flags still to review also asks them to acknowledge those: ``flagged`` says what ("the 2 flagged
+    statements"), and without it the acknowledgement is not asked for.
+    """
 
     version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
     reviewed = forms.BooleanField(
         label="I have reviewed this note",
         error_messages={"required": "Tick “I have reviewed this note” to sign it."},
     )
+    acknowledge_flags = forms.BooleanField(required=True)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, flagged: str = "", **kwargs: Any) -> None:
         # The editor form on the same page already uses the default ids.
         kwargs.setdefault("auto_id", "sign_%s")
         super().__init__(*args, **kwargs)
+        if flagged:
+            label = f"I have reviewed {flagged}"
+            field = self.fields["acknowledge_flags"]
+            field.label = label
+            field.error_messages = {"required": f"Tick “{label}” to sign: the note still has flags to review."}
+        else:
+            del self.fields["acknowledge_flags"]
+
+    @property
+    def asks_acknowledgement(self) -> bool:
+        return "acknowledge_flags" in self.fields
+
+
+def flagged_description(flags: list[tuple[FlagPlace, Flag]]) -> str:
+    """The flags still to review, in words for the acknowledgement: "the 2 flagged statements", "the flagged
+    statement and the flag about the whole note"; "" when there are none."""
+    statements = len({(place.section, place.statement) for place, _flag in flags if place.statement is not None})
+    note_flags = sum(1 for place, _flag in flags if place.statement is None)
+    parts = []
+    if statements:
+        parts.append("the flagged statement" if statements == 1 else f"the {statements} flagged statements")
+    if note_flags:
+        parts.append(
+            "the flag about the whole note" if note_flags == 1 else f"the {note_flags} flags about the whole note"
+        )
+    return " and ".join(parts)
+
+
+def sign_form_for(note: Note, data: Any = None) -> NoteSignForm:
+    """The sign form of ``note`` as it is now, with the acknowledgement its flags ask for."""
+    flagged = flagged_description(unresolved_flags(note)) if not note.is_signed else ""
+    return NoteSignForm(data, initial={"version": note.version}, flagged=flagged)
+
+
+class FlagForm(forms.Form):
+    """Which flag of which version: a statement's (section key, statement index, flag index) or the note's own
+    (no section, no statement)."""
+
+    version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    section = forms.CharField(max_length=100, required=False, widget=forms.HiddenInput)
+    statement = forms.IntegerField(min_value=0, required=False, widget=forms.HiddenInput)
+    position = forms.IntegerField(min_value=0, widget=forms.HiddenInput)
+
+    def place(self) -> FlagPlace:
+        data = self.cleaned_data
+        statement = data.get("statement")
+        return FlagPlace(data.get("section") or "", statement if data.get("section") else None, data["position"])
+
+
+class FlagDismissForm(FlagForm):
+    reason = forms.CharField(label="Why it needs nothing done", max_length=DISMISSAL_REASON_MAX_CHARS)
+
+    def clean_reason(self) -> str:
+        try:
+            return clean_dismissal_reason(self.cleaned_data["reason"])
+        except ValueError as refused:
+            raise forms.ValidationError(str(refused)) from None
 
 
 class AddendumForm(forms.Form):

@@ -34,6 +34,11 @@ class Note(models.Model):
     version = models.PositiveIntegerField(default=1)
     # A NoteContent as JSON (notes.content): [{"key", "heading", "text", "evidence", "flags", "statements"}].
     sections = EncryptedJSONField(default=list)
+    # The note's own flags (notes.content.NoteContent.flags): a risk said in the visit that the note omits. They
+    # quote the visit, so they are encrypted like the sections.
+    flags = EncryptedJSONField(default=list, blank=True)
+    # How many flags of each kind still need review ({"medication": 1}): a summary for staff, without note text.
+    flag_counts = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     signed_at = models.DateTimeField(null=True, blank=True)
@@ -78,9 +83,13 @@ class Note(models.Model):
         return {section["key"]: section.get("text", "") for section in self.sections}
 
     @property
+    def unresolved_flag_count(self) -> int:
+        return sum(int(count) for count in self.flag_counts.values()) if isinstance(self.flag_counts, dict) else 0
+
+    @property
     def content(self) -> NoteContent:
         """The sections as a typed value, read afresh; ValueError when the stored JSON is malformed."""
-        return NoteContent.from_json(self.sections)
+        return NoteContent.from_json(self.sections, self.flags)
 
     @property
     def has_pending_draft(self) -> bool:
@@ -129,11 +138,15 @@ class NoteRevision(models.Model):
     note = models.ForeignKey(Note, on_delete=models.CASCADE, related_name="revisions")
     version = models.PositiveIntegerField()
     sections = EncryptedJSONField()
+    flags = EncryptedJSONField(default=list, blank=True)
     source = models.CharField(max_length=16, choices=Source.choices)
     author = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     # The pipeline run that produced an AI draft revision; applying the same draft twice is a no-op.
     draft_ref = models.CharField(max_length=100, blank=True, default="")
-    # Where an AI draft came from: {"model", "prompt_version"}. Never note text.
+    # Where an AI draft came from: {"model", "prompt_version"}; what a clinician did to a flag
+    # ({"flag_fixed": kind}, {"flag_dismissed": kind}); and, on the version that was signed with flags still to
+    # review, the acknowledgement: {"acknowledged_flags": [{"kind", "section", "statement"}], "acknowledged_by",
+    # "acknowledged_at"}. Never note text.
     meta = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -150,6 +163,21 @@ class NoteRevision(models.Model):
 
     def __str__(self) -> str:
         return f"Revision {self.version} of {self.note_id}"
+
+    @property
+    def flag_events(self) -> list[str]:
+        """What this version records about flags, in words: a fix, a dismissal, an acknowledgement at signing."""
+        meta = self.meta if isinstance(self.meta, dict) else {}
+        events = []
+        if meta.get("flag_fixed"):
+            events.append(f"a {str(meta['flag_fixed']).replace('_', ' ')} flag fixed from the transcript")
+        if meta.get("flag_dismissed"):
+            events.append(f"a {str(meta['flag_dismissed']).replace('_', ' ')} flag dismissed")
+        acknowledged = meta.get("acknowledged_flags")
+        if isinstance(acknowledged, list) and acknowledged:
+            count = len(acknowledged)
+            events.append(f"signed with {count} flag{'s' if count != 1 else ''} acknowledged")
+        return events
 
 
 class AddendumQuerySet(models.QuerySet["Addendum"]):

@@ -9,8 +9,10 @@ kept aside as ``pending_draft`` for them to compare and accept.
 
 from __future__ import annotations
 
+import datetime
 import logging
 import re
+from dataclasses import replace
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -18,10 +20,13 @@ from django.utils import timezone
 
 from accounts.models import ApiKey, User
 from formats.catalogue import get_template
-from notes.content import NoteContent, normalise_section_text
+from notes.checking import check_edits
+from notes.content import DISMISSAL_REASON_MAX_CHARS, Dismissal, Flag, FlagPlace, NoteContent, normalise_section_text
+from notes.faithfulness.fixes import fixed_text
+from notes.faithfulness.metrics import record_flags
 from notes.models import Addendum, Note, NoteRevision
-from notes.statements import rederive_statements
-from sessions.models import ClinicalSession
+from notes.statements import rederive_statements, statement_key
+from sessions.models import ClinicalSession, Transcript
 from sessions.services import session_set_review_state
 
 logger = logging.getLogger(__name__)
@@ -66,12 +71,51 @@ class NoteNotSigned(Exception):
         self.current = current
 
 
+class NoteFlagsUnresolved(Exception):
+    """Signing a note whose flags still need review asks for an explicit acknowledgement; none was given."""
+
+    def __init__(self, current: Note, flags: list[tuple[FlagPlace, Flag]]) -> None:
+        super().__init__(f"Note {current.pk} has {len(flags)} flag(s) to review before signing.")
+        self.current = current
+        self.flags = flags
+
+
+class FlagUnavailable(Exception):
+    """The flag asked for is not on this version of the note, or cannot be acted on as asked (no fix for it, or
+    its words are no longer in the statement)."""
+
+    def __init__(self, current: Note, reason: str) -> None:
+        super().__init__(reason)
+        self.current = current
+        self.reason = reason
+
+
 class NoteDraftUnavailable(Exception):
     """The AI draft asked for is not the one pending on the note (accepted, dismissed or superseded)."""
 
     def __init__(self, current: Note) -> None:
         super().__init__(f"Note {current.pk} has no such pending AI draft.")
         self.current = current
+
+
+def stored_content(content: NoteContent) -> dict[str, Any]:
+    """The note's fields that hold its content: the sections, the note's own flags, and the counts of flags to
+    review per kind (for staff, who never see the text)."""
+    counts: dict[str, int] = {}
+    for flag in content.unresolved_flags:
+        counts[flag.kind.value] = counts.get(flag.kind.value, 0) + 1
+    return {"sections": content.to_json(), "flags": content.flags_to_json(), "flag_counts": counts}
+
+
+def transcript_segments(note: Note) -> list[dict[str, Any]] | None:
+    """The segments of the note's session's transcript, or None when the session has none."""
+    transcript = Transcript.objects.filter(session_id=note.session_id).only("segments").first()
+    return list(transcript.segments) if transcript is not None else None
+
+
+def unresolved_flags(note: Note) -> list[tuple[FlagPlace, Flag]]:
+    """The note's flags still to review, with where they are."""
+    return [(place, flag) for place, flag in note.content.flags_with_places() if flag.needs_review]
 
 
 def _record_review_state(note: Note) -> None:
@@ -90,14 +134,17 @@ def note_open(*, session: ClinicalSession, opened_by: User) -> Note:
     spec = get_template(session.practice, session.note_type)
     if spec is None:
         raise NoteTemplateUnavailable(session.note_type)
-    sections = NoteContent.empty((s.key, s.heading) for s in spec.sections).to_json()
+    fields = stored_content(NoteContent.empty((s.key, s.heading) for s in spec.sections))
     try:
         with transaction.atomic():
-            note = Note.objects.create(
-                session=session, note_type=session.note_type, template_name=spec.name, sections=sections
-            )
+            note = Note.objects.create(session=session, note_type=session.note_type, template_name=spec.name, **fields)
             NoteRevision.objects.create(
-                note=note, version=note.version, sections=sections, source=NoteRevision.Source.CREATED, author=opened_by
+                note=note,
+                version=note.version,
+                sections=fields["sections"],
+                flags=fields["flags"],
+                source=NoteRevision.Source.CREATED,
+                author=opened_by,
             )
             _record_review_state(note)
     except IntegrityError:
@@ -125,10 +172,20 @@ def note_save(*, note: Note, version: int, texts: dict[str, str], author: User) 
     """Save the clinician's section texts over ``version`` of the note.
 
     A changed section is marked edited and its statements are derived again from its text: those that are still
-    drafted statements keep their evidence and flags, the others are marked ``edited`` (``notes.statements``).
+    drafted statements keep their evidence and flags, the others are marked ``edited`` (``notes.statements``) and
+    checked again against the session's transcript (``notes.checking.check_edits``), as are the note's own flags.
     Raises NoteLocked for a signed note and NoteConflict when the note has moved past ``version``.
     Texts for keys the note does not have are ignored; when no text changes, nothing is written.
     """
+    _current_draft(note, version)
+    edited = _edited_content(note, texts)
+    if edited is None:
+        return note
+    return _save_checked(note=note, version=version, content=edited, author=author, meta={})
+
+
+def _current_draft(note: Note, version: int) -> None:
+    """Make sure ``note`` is the draft at ``version``: NoteLocked when it is signed, NoteConflict when it moved on."""
     if note.version != version:
         # The caller's instance may be older than the version being saved over; merge into what that version holds.
         note.refresh_from_db()
@@ -137,22 +194,39 @@ def note_save(*, note: Note, version: int, texts: dict[str, str], author: User) 
     if note.version != version:
         raise NoteConflict(note)
 
-    edited = _edited_content(note, texts)
-    if edited is None:
-        return note
-    sections = edited.to_json()
 
+def _save_checked(*, note: Note, version: int, content: NoteContent, author: User, meta: dict[str, Any]) -> Note:
+    """Check the clinician's statements of ``content`` against the transcript and save it as a new version."""
+    segments = transcript_segments(note)
+    if segments is not None:
+        checked = check_edits(content, segments)
+        content = checked.content
+        record_flags(checked.raised)
+    return _write_clinician_version(note=note, version=version, content=content, author=author, meta=meta)
+
+
+def _write_clinician_version(
+    *, note: Note, version: int, content: NoteContent, author: User, meta: dict[str, Any]
+) -> Note:
+    """Write ``content`` as the version after ``version``, with its revision; the guard against lost updates."""
+    fields = stored_content(content)
     new_version = version + 1
     now = timezone.now()
     with transaction.atomic():
         updated = Note.objects.filter(pk=note.pk, version=version, status=Note.Status.DRAFT).update(
-            sections=sections, version=new_version, updated_at=now
+            **fields, version=new_version, updated_at=now
         )
         if updated:
             NoteRevision.objects.create(
-                note=note, version=new_version, sections=sections, source=NoteRevision.Source.CLINICIAN, author=author
+                note=note,
+                version=new_version,
+                sections=fields["sections"],
+                flags=fields["flags"],
+                source=NoteRevision.Source.CLINICIAN,
+                author=author,
+                meta=meta,
             )
-            note.sections = sections
+            _set_fields(note, fields)
             _record_review_state(note)
     if not updated:
         current = Note.objects.get(pk=note.pk)
@@ -160,10 +234,113 @@ def note_save(*, note: Note, version: int, texts: dict[str, str], author: User) 
             raise NoteLocked(current)
         raise NoteConflict(current)
 
-    note.sections = sections
+    _set_fields(note, fields)
     note.version = new_version
     note.updated_at = now
     return note
+
+
+def _set_fields(note: Note, fields: dict[str, Any]) -> None:
+    for name, value in fields.items():
+        setattr(note, name, value)
+
+
+# --- flags ---------------------------------------------------------------------------------------
+
+
+def note_fix_flag(*, note: Note, version: int, place: FlagPlace, author: User) -> Note:
+    """Put the transcript's words in place of the statement's, as the flag at ``place`` proposes
+    (``notes.faithfulness.fixes``), saved as the clinician's edit over ``version``.
+
+    The fixed statement cites the segments it cited and those of the flag, and is checked again like any edit.
+    Raises NoteLocked, NoteConflict, and FlagUnavailable when there is no such flag or no fix for it.
+    """
+    _current_draft(note, version)
+    content = note.content
+    flag = content.flag_at(place)
+    if flag is None or place.statement is None:
+        raise FlagUnavailable(note, "That flag is not on this version of the note.")
+    section = next(section for section in content.sections if section.key == place.section)
+    statement = section.statements[place.statement]
+    new_statement = fixed_text(statement.text, flag)
+    if new_statement is None:
+        raise FlagUnavailable(note, "The transcript gives nothing specific to put in place of these words.")
+    new_text = _replace_statement(section.text, [s.text for s in section.statements], place.statement, new_statement)
+    if new_text is None:
+        raise FlagUnavailable(note, "The statement is no longer in the section's text.")
+    edited = _edited_content(note, {section.key: new_text})
+    if edited is None:
+        raise FlagUnavailable(note, "The fix changes nothing.")
+    evidence = tuple(dict.fromkeys((*statement.evidence, *(i for i in flag.evidence if isinstance(i, int)))))
+    edited = _with_evidence(edited, section.key, statement_key(new_statement), evidence)
+    fixed = _save_checked(
+        note=note, version=version, content=edited, author=author, meta={"flag_fixed": flag.kind.value}
+    )
+    logger.info("%s flag fixed on note %s by user %s", flag.kind.value, note.pk, author.pk)
+    return fixed
+
+
+def _replace_statement(text: str, statements: list[str], number: int, new: str) -> str | None:
+    """The section's text with its ``number``-th statement replaced: statements appear in order in the text."""
+    cursor = 0
+    for position, statement in enumerate(statements):
+        found = text.find(statement, cursor)
+        if found < 0:
+            return None
+        if position == number:
+            return text[:found] + new + text[found + len(statement) :]
+        cursor = found + len(statement)
+    return None
+
+
+def _with_evidence(content: NoteContent, key: str, text_key: str, evidence: tuple[int, ...]) -> NoteContent:
+    sections = []
+    for section in content.sections:
+        if section.key != key:
+            sections.append(section)
+            continue
+        statements = tuple(
+            replace(statement, evidence=evidence) if statement_key(statement.text) == text_key else statement
+            for statement in section.statements
+        )
+        cited = tuple(sorted({i for statement in statements for i in statement.evidence if isinstance(i, int)}))
+        sections.append(replace(section, statements=statements, evidence=cited))
+    return replace(content, sections=tuple(sections))
+
+
+def clean_dismissal_reason(reason: str) -> str:
+    """The reason as stored. Raises ValueError, with a message for the clinician, when it is empty or too long."""
+    reason = " ".join(_CONTROL_CHARACTERS.sub(" ", normalise_section_text(reason)).split())
+    if not reason:
+        raise ValueError("Say in a few words why the flag needs nothing done.")
+    if len(reason) > DISMISSAL_REASON_MAX_CHARS:
+        raise ValueError(f"A reason holds at most {DISMISSAL_REASON_MAX_CHARS} characters.")
+    return reason
+
+
+def note_dismiss_flag(*, note: Note, version: int, place: FlagPlace, reason: str, author: User) -> Note:
+    """Record that the flag at ``place`` needs nothing done, with why, who and when, as a new version over
+    ``version``. The flag stays, shown as dismissed, and no longer counts as one to review.
+
+    Raises ValueError for a reason ``clean_dismissal_reason`` refuses, NoteLocked, NoteConflict, and
+    FlagUnavailable when there is no such flag or it is already dismissed.
+    """
+    reason = clean_dismissal_reason(reason)
+    _current_draft(note, version)
+    content = note.content
+    flag = content.flag_at(place)
+    if flag is None or not flag.needs_review:
+        raise FlagUnavailable(note, "That flag is not on this version of the note, or needs no review.")
+    dismissal = Dismissal(reason=reason, by=str(author.pk), by_name=author.display_name, at=timezone.now().isoformat())
+    dismissed = _write_clinician_version(
+        note=note,
+        version=version,
+        content=content.with_flag(place, replace(flag, dismissal=dismissal)),
+        author=author,
+        meta={"flag_dismissed": flag.kind.value},
+    )
+    logger.info("%s flag dismissed on note %s by user %s", flag.kind.value, note.pk, author.pk)
+    return dismissed
 
 
 # --- AI drafts -----------------------------------------------------------------------------------
@@ -183,7 +360,7 @@ def _clinician_has_edited(note: Note) -> bool:
 
 
 def _create_drafted_note(
-    *, session: ClinicalSession, sections: list[dict[str, Any]], draft_ref: str, meta: dict[str, str]
+    *, session: ClinicalSession, fields: dict[str, Any], draft_ref: str, meta: dict[str, str]
 ) -> Note | None:
     """The new note holding the draft, or None when another writer created the session's note first."""
     spec = get_template(session.practice, session.note_type)
@@ -195,13 +372,14 @@ def _create_drafted_note(
                 session=session,
                 note_type=session.note_type,
                 template_name=spec.name,
-                sections=sections,
                 last_draft_ref=draft_ref,
+                **fields,
             )
             NoteRevision.objects.create(
                 note=note,
                 version=note.version,
-                sections=sections,
+                sections=fields["sections"],
+                flags=fields["flags"],
                 source=NoteRevision.Source.AI_DRAFT,
                 draft_ref=draft_ref,
                 meta=meta,
@@ -212,16 +390,14 @@ def _create_drafted_note(
     return note
 
 
-def _replace_with_draft(
-    *, note: Note, sections: list[dict[str, Any]], draft_ref: str, meta: dict[str, str]
-) -> Note | None:
+def _replace_with_draft(*, note: Note, fields: dict[str, Any], draft_ref: str, meta: dict[str, str]) -> Note | None:
     """The note with the draft as its new version, or None when the note moved since it was read."""
     version = note.version
     new_version = version + 1
     now = timezone.now()
     with transaction.atomic():
         updated = Note.objects.filter(pk=note.pk, version=version, status=Note.Status.DRAFT).update(
-            sections=sections,
+            **fields,
             version=new_version,
             last_draft_ref=draft_ref,
             pending_draft=None,
@@ -232,16 +408,17 @@ def _replace_with_draft(
             NoteRevision.objects.create(
                 note=note,
                 version=new_version,
-                sections=sections,
+                sections=fields["sections"],
+                flags=fields["flags"],
                 source=NoteRevision.Source.AI_DRAFT,
                 draft_ref=draft_ref,
                 meta=meta,
             )
-            note.sections = sections
+            _set_fields(note, fields)
             _record_review_state(note)
     if not updated:
         return None
-    note.sections = sections
+    _set_fields(note, fields)
     note.version = new_version
     note.last_draft_ref = draft_ref
     note.pending_draft = None
@@ -250,10 +427,16 @@ def _replace_with_draft(
     return note
 
 
-def _keep_draft_pending(*, note: Note, sections: list[dict[str, Any]], draft_ref: str, meta: dict[str, str]) -> Note:
+def _keep_draft_pending(*, note: Note, fields: dict[str, Any], draft_ref: str, meta: dict[str, str]) -> Note:
     # Only the pending draft changes: the clinician's sections and version stay exactly as they are, and
     # a newer draft simply takes the place of an older one nobody accepted.
-    pending = {"draft_ref": draft_ref, "sections": sections, "created_at": timezone.now().isoformat(), **meta}
+    pending = {
+        "draft_ref": draft_ref,
+        "sections": fields["sections"],
+        "flags": fields["flags"],
+        "created_at": timezone.now().isoformat(),
+        **meta,
+    }
     Note.objects.filter(pk=note.pk).update(pending_draft=pending, pending_draft_ref=draft_ref, last_draft_ref=draft_ref)
     note.pending_draft = pending
     note.pending_draft_ref = draft_ref
@@ -266,7 +449,8 @@ def note_apply_draft(
 ) -> Note:
     """Put an AI draft into the session's note, never over a clinician's work.
 
-    ``draft`` is stored as it is: its citations were checked and its flags set when it was built.
+    ``draft`` is stored as it is: its citations were checked and its flags set when it was built (the pipeline
+    runs the faithfulness checker over it first, ``notes.checking.check_draft``).
     ``draft_ref`` identifies the pipeline run, and delivering the same one again changes nothing. With no note
     yet, the note is created from the draft. A note nobody has edited gets the draft as a new version. A note a
     clinician has edited, or a signed one, keeps its text and holds the draft as ``pending_draft``.
@@ -275,21 +459,21 @@ def note_apply_draft(
     """
     if not draft_ref:
         raise ValueError("An AI draft needs a draft_ref.")
-    sections = draft.to_json()
+    fields = stored_content(draft)
     meta = {"model": model, "prompt_version": prompt_version}
     note: Note | None = None
     for _ in range(MAX_DRAFT_ATTEMPTS):
         note = Note.objects.filter(session=session, note_type=session.note_type).first()
         if note is None:
-            created = _create_drafted_note(session=session, sections=sections, draft_ref=draft_ref, meta=meta)
+            created = _create_drafted_note(session=session, fields=fields, draft_ref=draft_ref, meta=meta)
             if created is not None:
                 return created
             continue
         if _draft_already_delivered(note, draft_ref):
             return note
         if note.is_signed or _clinician_has_edited(note):
-            return _keep_draft_pending(note=note, sections=sections, draft_ref=draft_ref, meta=meta)
-        replaced = _replace_with_draft(note=note, sections=sections, draft_ref=draft_ref, meta=meta)
+            return _keep_draft_pending(note=note, fields=fields, draft_ref=draft_ref, meta=meta)
+        replaced = _replace_with_draft(note=note, fields=fields, draft_ref=draft_ref, meta=meta)
         if replaced is not None:
             return replaced
     # Only a note rewritten by others on every attempt gets here; the caller may retry later.
@@ -324,30 +508,32 @@ def note_accept_draft(*, note: Note, version: int, author: User, draft_ref: str 
         raise NoteConflict(note)
 
     accepted_ref = str(pending["draft_ref"])
-    sections: list[dict[str, Any]] = pending["sections"]
+    # A pending draft kept before notes had flags of their own has none.
+    fields = stored_content(NoteContent.from_json(pending["sections"], pending.get("flags")))
     meta = {"model": str(pending.get("model", "")), "prompt_version": str(pending.get("prompt_version", ""))}
     new_version = version + 1
     now = timezone.now()
     with transaction.atomic():
         updated = Note.objects.filter(
             pk=note.pk, version=version, status=Note.Status.DRAFT, pending_draft_ref=accepted_ref
-        ).update(sections=sections, version=new_version, pending_draft=None, pending_draft_ref="", updated_at=now)
+        ).update(**fields, version=new_version, pending_draft=None, pending_draft_ref="", updated_at=now)
         if updated:
             NoteRevision.objects.create(
                 note=note,
                 version=new_version,
-                sections=sections,
+                sections=fields["sections"],
+                flags=fields["flags"],
                 source=NoteRevision.Source.AI_DRAFT,
                 author=author,
                 draft_ref=accepted_ref,
                 meta=meta,
             )
-            note.sections = sections
+            _set_fields(note, fields)
             _record_review_state(note)
     if not updated:
         raise _refused_draft_write(note, accepted_ref)
 
-    note.sections = sections
+    _set_fields(note, fields)
     note.version = new_version
     note.pending_draft = None
     note.pending_draft_ref = ""
@@ -376,19 +562,33 @@ def note_dismiss_draft(*, note: Note, author: User, draft_ref: str | None = None
 # --- sign-off ------------------------------------------------------------------------------------
 
 
-def note_sign(*, note: Note, version: int, signed_by: User, api_key: ApiKey | None = None) -> Note:
+def note_sign(
+    *,
+    note: Note,
+    version: int,
+    signed_by: User,
+    api_key: ApiKey | None = None,
+    acknowledge_flags: bool = False,
+) -> Note:
     """Sign ``version`` of the note; from then on it is read-only.
 
     ``signed_by`` is who signs: in the pages the signed-in person (the session's clinician, or an owner or admin
     co-signing as themselves); through the API, the session's clinician, with ``api_key`` the key that signed on
     their behalf. Raises NoteLocked when it is already signed and NoteConflict when the note has moved past
     ``version``, so nobody signs text they have not seen.
+
+    A note with flags still to review is signed only with ``acknowledge_flags`` (else NoteFlagsUnresolved, naming
+    them); the acknowledgement is recorded in the signed version's revision (its ``meta``: the kinds and places of
+    the flags, who acknowledged them and when).
     """
     note.refresh_from_db()
     if note.is_signed:
         raise NoteLocked(note)
     if note.version != version:
         raise NoteConflict(note)
+    flags = unresolved_flags(note)
+    if flags and not acknowledge_flags:
+        raise NoteFlagsUnresolved(note, flags)
 
     now = timezone.now()
     with transaction.atomic():
@@ -399,6 +599,8 @@ def note_sign(*, note: Note, version: int, signed_by: User, api_key: ApiKey | No
             session_set_review_state(
                 session_id=note.session_id, note_type=note.note_type, review_state=ClinicalSession.ReviewState.SIGNED
             )
+            if flags:
+                _record_acknowledgement(note, version, flags, signed_by, now)
     if not updated:
         current = Note.objects.get(pk=note.pk)
         if current.is_signed:
@@ -417,6 +619,23 @@ def note_sign(*, note: Note, version: int, signed_by: User, api_key: ApiKey | No
     note.signed_via_key = api_key
     note.updated_at = now
     return note
+
+
+def _record_acknowledgement(
+    note: Note, version: int, flags: list[tuple[FlagPlace, Flag]], by: User, at: datetime.datetime
+) -> None:
+    """Write into the signed version's revision which flags were acknowledged at signing: kinds and places only,
+    never their words (revision meta holds no note text)."""
+    revision = NoteRevision.objects.select_for_update().filter(note=note, version=version).first()
+    if revision is None:
+        return
+    meta = dict(revision.meta or {})
+    meta["acknowledged_flags"] = [
+        {"kind": flag.kind.value, "section": place.section, "statement": place.statement} for place, flag in flags
+    ]
+    meta["acknowledged_by"] = str(by.pk)
+    meta["acknowledged_at"] = at.isoformat()
+    NoteRevision.objects.filter(pk=revision.pk).update(meta=meta)
 
 
 # --- addenda -------------------------------------------------------------------------------------

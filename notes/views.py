@@ -24,20 +24,27 @@ from notes.forms import (
     AddendumForm,
     DraftAcceptForm,
     DraftDismissForm,
+    FlagDismissForm,
+    FlagForm,
     NoteEditForm,
     NoteSignForm,
     section_field_name,
+    sign_form_for,
 )
 from notes.models import Note, NoteRevision
 from notes.services import (
+    FlagUnavailable,
     NoteConflict,
     NoteDraftUnavailable,
+    NoteFlagsUnresolved,
     NoteLocked,
     NoteNotSigned,
     NoteTemplateUnavailable,
     note_accept_draft,
     note_add_addendum,
     note_dismiss_draft,
+    note_dismiss_flag,
+    note_fix_flag,
     note_open,
     note_save,
     note_sign,
@@ -215,7 +222,7 @@ def _render_editor(
         # A refused save shows the clinician's typed text; offering other actions there would lose it.
         "pending": None if refusal else _pending_draft(shown, form.note_sections),
         "action_error": action_error,
-        "sign_form": sign_form or NoteSignForm(initial={"version": shown.version}),
+        "sign_form": sign_form or sign_form_for(shown),
         "addenda": list(shown.addenda.select_related("author")),
         "addendum_form": addendum_form or AddendumForm(),
     }
@@ -339,13 +346,18 @@ def dismiss_draft(request: HttpRequest, pk: UUID) -> HttpResponse:
 def sign_note(request: HttpRequest, pk: UUID) -> HttpResponse:
     user = signed_in_user(request)
     note = _visible_note(request, pk)
-    form = NoteSignForm(request.POST)
+    form = sign_form_for(note, request.POST)
     if not form.is_valid():
         if note.is_signed:
             return _render_editor(request, note, status=409, action_error="This note is already signed.")
         return _render_editor(request, note, status=400, sign_form=form)
     try:
-        signed = note_sign(note=note, version=form.cleaned_data["version"], signed_by=user)
+        signed = note_sign(
+            note=note,
+            version=form.cleaned_data["version"],
+            signed_by=user,
+            acknowledge_flags=bool(form.cleaned_data.get("acknowledge_flags")),
+        )
     except NoteLocked as locked:
         return _render_editor(request, locked.current, status=409, action_error="This note is already signed.")
     except NoteConflict as stale:
@@ -358,8 +370,80 @@ def sign_note(request: HttpRequest, pk: UUID) -> HttpResponse:
                 "Review the current text below, then sign."
             ),
         )
+    except NoteFlagsUnresolved as flagged:
+        return _render_editor(
+            request,
+            flagged.current,
+            status=409,
+            action_error="The note was not signed: it has flags to review. Acknowledge them below to sign.",
+        )
     messages.success(request, "Note signed. It is now read-only. Add an addendum for anything that follows.")
     return _done(request, signed, "#note")
+
+
+def _flag_refused(request: HttpRequest, note: Note, error: Exception, what: str) -> HttpResponse:
+    """The editor page saying why a fix or a dismissal was not made."""
+    if isinstance(error, NoteLocked):
+        return _render_editor(
+            request, error.current, status=409, action_error=f"The {what} was not made: the note is signed."
+        )
+    if isinstance(error, NoteConflict):
+        return _render_editor(
+            request,
+            error.current,
+            status=409,
+            action_error=(
+                f"The {what} was not made: the note changed (now version {error.current.version}) after you opened "
+                "it. Look at the flag again below."
+            ),
+        )
+    if isinstance(error, FlagUnavailable):
+        return _render_editor(
+            request, error.current, status=409, action_error=f"The {what} was not made: {error.reason}"
+        )
+    raise error
+
+
+@require_http_methods(["POST"])
+def fix_flag(request: HttpRequest, pk: UUID) -> HttpResponse:
+    """The one-click fix: the transcript's words in place of the statement's, saved as a new version."""
+    user = signed_in_user(request)
+    note = _visible_note(request, pk)
+    form = FlagForm(request.POST)
+    if not form.is_valid():
+        return _render_editor(
+            request, note, status=400, action_error="The fix was not made: reload the note and try again."
+        )
+    try:
+        fixed = note_fix_flag(note=note, version=form.cleaned_data["version"], place=form.place(), author=user)
+    except (NoteLocked, NoteConflict, FlagUnavailable) as refused:
+        return _flag_refused(request, note, refused, "fix")
+    messages.success(request, f"Replaced with the transcript's words — version {fixed.version}")
+    return _done(request, fixed, "#note")
+
+
+@require_http_methods(["POST"])
+def dismiss_flag(request: HttpRequest, pk: UUID) -> HttpResponse:
+    """A flag dismissed with a reason: kept, shown as dismissed, no longer one to review."""
+    user = signed_in_user(request)
+    note = _visible_note(request, pk)
+    form = FlagDismissForm(request.POST)
+    if not form.is_valid():
+        errors = form.errors.get("reason")
+        reason = errors[0] if errors else "reload the note and try again."
+        return _render_editor(request, note, status=400, action_error=f"The flag was not dismissed: {reason}")
+    try:
+        dismissed = note_dismiss_flag(
+            note=note,
+            version=form.cleaned_data["version"],
+            place=form.place(),
+            reason=form.cleaned_data["reason"],
+            author=user,
+        )
+    except (NoteLocked, NoteConflict, FlagUnavailable) as refused:
+        return _flag_refused(request, note, refused, "dismissal")
+    messages.success(request, f"Flag dismissed — version {dismissed.version}")
+    return _done(request, dismissed, "#note")
 
 
 @require_http_methods(["POST"])
@@ -403,7 +487,7 @@ def export_note(request: HttpRequest, pk: UUID) -> HttpResponse:
 @require_http_methods(["GET"])
 def revision_list(request: HttpRequest, pk: UUID) -> HttpResponse:
     note = _visible_note(request, pk)
-    revisions = note.revisions.defer("sections").select_related("author").order_by("-version")
+    revisions = note.revisions.defer("sections", "flags").select_related("author").order_by("-version")
     return render(request, "notes/revisions.html", {"note": note, "session": note.session, "revisions": revisions})
 
 

@@ -8,12 +8,14 @@ and a segment's ``cited_by`` the statements citing it, so the page also works, w
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from notes.content import Flag, FlagKind, NoteContent, Section, Statement
+from notes.content import Dismissal, Flag, FlagKind, FlagPlace, NoteContent, Section, Statement
+from notes.faithfulness.fixes import replacement
 from notes.statements import statements_of
 from sessions.media import format_duration
 from sessions.models import Transcript
@@ -50,10 +52,32 @@ class FlagView:
     # The transcript's words behind the flag: as said, else the text of the segments it points to.
     words: str
     evidence: tuple[int, ...]
+    # Where the flag is, for the forms that act on it; None when it cannot be acted on from the page (an edited
+    # flag, or a statement shown from text that no longer matches its stored statements).
+    place: FlagPlace | None = None
+    # What the one-click fix puts in place of ``written``; "" when there is no fix.
+    fix: str = ""
+    written: str = ""
+    dismissal: Dismissal | None = None
+    # Unique on the page: the ids of the flag's forms and fields start with it.
+    dom_id: str = ""
 
     @property
     def needs_review(self) -> bool:
-        return self.kind != FlagKind.EDITED
+        return self.kind != FlagKind.EDITED and self.dismissal is None
+
+    @property
+    def can_act(self) -> bool:
+        return self.place is not None and self.needs_review
+
+    @property
+    def dismissed_at(self) -> dt.datetime | None:
+        if self.dismissal is None:
+            return None
+        try:
+            return dt.datetime.fromisoformat(self.dismissal.at)
+        except ValueError:
+            return None
 
 
 @dataclass(frozen=True)
@@ -105,10 +129,25 @@ class SectionView:
 class Workspace:
     sections: list[SectionView]
     segments: list[SegmentView]
+    # Flags about the note as a whole (a risk said in the visit that the note leaves out).
+    note_flags: list[FlagView] = field(default_factory=list)
 
     @property
     def review_count(self) -> int:
         return sum(section.review_count for section in self.sections)
+
+    @property
+    def note_review_count(self) -> int:
+        return sum(1 for flag in self.note_flags if flag.needs_review)
+
+    @property
+    def actionable_flags(self) -> list[FlagView]:
+        """The flags the page offers to fix or dismiss: each needs a form of its own outside the note's editor."""
+        flags = [flag for flag in self.note_flags if flag.can_act]
+        for section in self.sections:
+            for statement in section.statements:
+                flags.extend(flag for flag in statement.flags if flag.can_act)
+        return flags
 
     @property
     def edited_count(self) -> int:
@@ -142,21 +181,44 @@ def _words(ids: Iterable[int], segments: dict[int, SegmentView]) -> str:
 _STATEMENT_LABELS = {FlagKind.UNSUPPORTED: "Unsupported"}
 
 
-def _flag_view(flag: Flag, segments: dict[int, SegmentView]) -> FlagView:
+def _flag_view(
+    flag: Flag, segments: dict[int, SegmentView], *, place: FlagPlace | None = None, dom_id: str = ""
+) -> FlagView:
+    # Stored notes cite integer segment ids only (NoteContent.from_json refuses others).
+    evidence = tuple(i for i in flag.evidence if isinstance(i, int))
     return FlagView(
         kind=flag.kind.value,
         label=_STATEMENT_LABELS.get(flag.kind, flag.kind.label),
         message=flag.message,
-        words=flag.said or _words(flag.evidence, segments),
-        evidence=flag.evidence,
+        words=flag.said or _words(evidence, segments),
+        evidence=evidence,
+        place=place if flag.kind != FlagKind.EDITED else None,
+        fix=replacement(flag),
+        written=flag.written,
+        dismissal=flag.dismissal,
+        dom_id=dom_id,
     )
 
 
 def _statement_view(
-    statement: Statement, *, dom_id: str, number: int, segments: dict[int, SegmentView], has_transcript: bool
+    statement: Statement,
+    *,
+    dom_id: str,
+    number: int,
+    segments: dict[int, SegmentView],
+    has_transcript: bool,
+    place: tuple[str, int] | None = None,
 ) -> StatementView:
     cited = [i for i in statement.evidence if i in segments] if has_transcript else list(statement.evidence)
-    flags = [_flag_view(flag, segments) for flag in statement.flags]
+    flags = [
+        _flag_view(
+            flag,
+            segments,
+            place=FlagPlace(place[0], place[1], position) if place is not None else None,
+            dom_id=f"{dom_id}-f{position}",
+        )
+        for position, flag in enumerate(statement.flags)
+    ]
     problem = ""
     if not cited and not flags:
         problem = MISSING_REASON if statement.evidence else UNCITED_REASON
@@ -184,13 +246,17 @@ def build_workspace(
     sections: list[SectionView] = []
     for section in content.sections if content is not None else ():
         sections.append(_section_view(section, by_id, has_transcript=transcript is not None, fields=fields or {}))
+    note_flags = [
+        _flag_view(flag, by_id, place=FlagPlace("", None, position), dom_id=f"note-flag-{position}")
+        for position, flag in enumerate(content.flags if content is not None else ())
+    ]
     for section_view in sections:
         for statement in section_view.statements:
             for segment_id, _ in statement.evidence:
                 if segment_id in by_id:
                     label = f"{section_view.heading}, statement {statement.number}"
                     by_id[segment_id].cited_by.append((statement.dom_id, label))
-    return Workspace(sections=sections, segments=segments)
+    return Workspace(sections=sections, segments=segments, note_flags=note_flags)
 
 
 def _section_view(
@@ -198,6 +264,8 @@ def _section_view(
 ) -> SectionView:
     dom_id = _section_dom_id(section.key)
     statements: Sequence[Statement] = statements_of(section)
+    # A statement shown as stored can be acted on by its place; one matched again from changed text cannot.
+    stored = {id(statement): index for index, statement in enumerate(section.statements)}
     return SectionView(
         key=section.key,
         heading=section.heading,
@@ -209,6 +277,7 @@ def _section_view(
                 number=number,
                 segments=segments,
                 has_transcript=has_transcript,
+                place=(section.key, stored[id(statement)]) if id(statement) in stored else None,
             )
             for number, statement in enumerate(statements, start=1)
         ],

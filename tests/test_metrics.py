@@ -157,3 +157,26 @@ def test_readyz_reports_the_queue(client, alice, practice, django_capture_on_com
     body = client.get(reverse("readyz")).json()
     assert body["queue"]["depth"] == 1
     assert 0 <= body["queue"]["oldest_age_seconds"] < 60
+
+
+def test_flags_the_checker_raises_are_counted_by_kind(scrape, alice, practice, settings, monkeypatch):
+    from jobs.services import job_start
+    from jobs.tasks import run_job
+    from sessions.services import recording_replace
+    from tests.conftest import AUDIO
+    from tests.factories import ClinicalSessionFactory
+    from tests.jobs.test_pipeline import _SlippingDrafter
+
+    settings.AI_MODE = "stub"
+    monkeypatch.setattr("jobs.pipeline.draft.get_drafter", _SlippingDrafter)
+    before = scrape()
+    session = ClinicalSessionFactory(practice=practice, clinician=alice, note_type="medical")
+    recording_replace(
+        session=session, upload_path=AUDIO / "dialogue_short.webm", original_filename="a.webm", uploaded_by=alice
+    )
+    run_job(str(job_start(session=session, requested_by=alice).pk))
+    after = scrape()
+
+    for kind in ("medication", "negation"):
+        name = "sessionscribe_faithfulness_flags_total"
+        assert _value(after, name, kind=kind) == _value(before, name, kind=kind) + 1

@@ -3,8 +3,9 @@
 The drafting model returns sections of statements, each citing transcript segment ids. Here they become the
 note's content (notes.content.NoteContent), once: a citation of a segment that does not exist is dropped; a
 statement left with no valid citation is kept with an ``unsupported`` flag, so the clinician reviews it
-before signing. The draft never overwrites a note the clinician has edited (notes.services.note_apply_draft
-decides).
+before signing. Then the faithfulness checker compares every statement with the transcript and flags what it
+finds said differently or not at all, per statement and for the note (notes.checking.check_draft). The draft
+never overwrites a note the clinician has edited (notes.services.note_apply_draft decides).
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from jobs.pipeline.transcripts import segments_from_transcript
 from jobs.providers.base import DraftResult, DraftSection, DraftStatement
 from jobs.providers.factory import get_drafter
 from jobs.runner import Lease, PermanentFailure
+from notes.checking import check_draft
 from notes.content import Flag, NoteContent, Section, Statement
+from notes.faithfulness.metrics import record_flags
 from notes.services import NoteTemplateUnavailable, note_apply_draft
 from sessions.models import Transcript
 
@@ -44,9 +47,10 @@ def stage_draft(job: Job, lease: Lease) -> str | None:
     lease.load()
     try:
         draft = drafted_content(template, result, valid_ids={int(s["id"]) for s in transcript.segments})
+        checked = check_draft(draft, transcript.segments)
         note_apply_draft(
             session=job.session,
-            draft=draft,
+            draft=checked.content,
             draft_ref=str(job.pk),
             model=result.model,
             prompt_version=result.prompt_version,
@@ -59,6 +63,7 @@ def stage_draft(job: Job, lease: Lease) -> str | None:
         raise PermanentFailure(
             "BAD_DRAFT", "The drafted note could not be used. Retry, or write the note by hand."
         ) from None
+    record_flags(checked.raised)
     return None
 
 

@@ -21,6 +21,7 @@ from jobs.audio.stitch import ChunkTranscript, filter_segments, stitch_chunks
 from jobs.metering import TRANSCRIBED_BY
 from jobs.models import Artifact, Job
 from jobs.pipeline.files import scratch_dir
+from jobs.pipeline.inventions import drop_invented_segments
 from jobs.pipeline.transcripts import (
     result_from_json,
     result_to_json,
@@ -124,7 +125,7 @@ def _submit(
 
 def _commit_transcript(job: Job, results: list[tuple[ChunkPlan, TranscriptionResult]]) -> None:
     stitched = stitch_chunks(ChunkTranscript(chunk=plan, segments=result.segments) for plan, result in results)
-    kept = filter_segments(stitched)
+    kept = drop_invented_segments(job, filter_segments(stitched))
     # Ids are renumbered after filtering so that the drafting model sees 0..n-1 without gaps.
     segments = [{**segment, "id": number} for number, segment in enumerate(segment_dicts(kept))]
     first = results[0][1]

@@ -1,13 +1,14 @@
 """A deterministic faithfulness checker: a note's statements against the transcript of the visit.
 
-Pure Python, no Django models, no network and no model weights. See ``checker`` for the flags it raises.
+Pure Python, no Django models, no network and no model weights. See ``checker`` for the flags it raises; they
+are ``notes.content.Flag`` values, of the kinds ``notes.content.FlagKind`` defines.
 """
 
 from __future__ import annotations
 
+from notes.content import Flag, FlagKind
 from notes.faithfulness.checker import (
-    Flag,
-    FlagKind,
+    CHECKED_KINDS,
     NoteCheck,
     StatementCheck,
     check_note,
@@ -23,6 +24,7 @@ from notes.faithfulness.transcript import (
 )
 
 __all__ = [
+    "CHECKED_KINDS",
     "Flag",
     "FlagKind",
     "NoteCheck",

@@ -16,25 +16,35 @@ drug lexicon is loaded (once per process).
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
 import difflib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from math import log
 from typing import Any
 
+from notes.content import Flag, FlagKind, SegmentId
 from notes.faithfulness.drugs import DrugMention, find_drugs
 from notes.faithfulness.findings import FINDING_STEMS, is_clinical
 from notes.faithfulness.laterality import BOTH, REGION_OF, SideMention, find_sides, sides_in_answer
 from notes.faithfulness.negation import Polarity, answer_kind, text_polarities
 from notes.faithfulness.note import NoteSection, NoteStatement, split_note
-from notes.faithfulness.numbers import MONTHS, Quantity, all_quantities, compatible, describe, same_amount
+from notes.faithfulness.numbers import (
+    MONTHS,
+    Quantity,
+    all_quantities,
+    compatible,
+    describe,
+    is_rating,
+    same_amount,
+    scores_out_of_ten,
+)
 from notes.faithfulness.risk import omitted_risks
 from notes.faithfulness.text import BOILERPLATE, STOPWORDS, SYNONYMS, Token, stem, tokenize, word_list
 from notes.faithfulness.transcript import (
     Occurrence,
-    SegmentId,
     SegmentLike,
     TranscriptIndex,
     as_segments,
@@ -50,25 +60,16 @@ _UNIT_WORDS = frozenset(
 )
 
 
-class FlagKind(StrEnum):
-    MEDICATION = "medication"
-    DOSE = "dose"
-    NUMBER = "number"
-    LATERALITY = "laterality"
-    NEGATION = "negation"
-    UNSUPPORTED = "unsupported"
-    OMITTED_RISK = "omitted_risk"
-
-
-@dataclass(frozen=True, slots=True)
-class Flag:
-    kind: FlagKind
-    message: str  # for the clinician
-    evidence: tuple[SegmentId, ...] = ()  # transcript segments behind the flag
-    said: str = ""  # the transcript's words as said, for a one-click fix; "" when nothing was said
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"kind": str(self.kind), "message": self.message, "evidence": list(self.evidence), "said": self.said}
+# The kinds the checker raises (``edited`` is the note editor's): per statement, then per note.
+CHECKED_KINDS = (
+    FlagKind.MEDICATION,
+    FlagKind.DOSE,
+    FlagKind.NUMBER,
+    FlagKind.LATERALITY,
+    FlagKind.NEGATION,
+    FlagKind.UNSUPPORTED,
+    FlagKind.OMITTED_RISK,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +103,7 @@ class _Item:
     polarity: Polarity
     text: str  # as written in the note
     complaint: bool = False  # a body system named with a vague complaint: "urinary issues"
+    label: tuple[str, ...] = ()  # the words of a leading label ("Cervical spine exam:"), a weaker context
 
 
 # Words that never say where or when a finding is.
@@ -173,7 +175,20 @@ _VAGUE_COMPLAINTS = frozenset(
     )
 )
 # A finding a visit says in other words: tenderness is "does it hurt when i press".
-_SAID_AS = {"tender": "pain"}
+_SAID_AS = {"tender": ("pain",), "pain": ("tender",)}
+_SIDES = frozenset({"left", "right"})
+_CLAUSE_BREAKS = frozenset({"but", "however", "although", "whereas", ".", ";", "?", "!"})
+# Words that say when, which tell one mention of a finding from another ("in the past six months").
+_WHEN = frozenset({"month", "week", "year", "day", "past", "recent", "recently", "yesterday", "night", "morning"})
+# Words that say a finding is about somewhere else than the statement's.
+_OPPOSITE = {
+    "left": "right",
+    "right": "left",
+    "medial": "lateral",
+    "lateral": "medial",
+    "upper": "lower",
+    "lower": "upper",
+}
 _NORMAL_WORDS = frozenset({"normal", "clear", "fine", "good", "unremarkable", "regular", "great"})
 
 
@@ -188,6 +203,7 @@ class _Statement:
     cited: list[int]  # turn indices
     aligned: list[int] = field(default_factory=list)  # turn indices, best first
     stems: frozenset[str] = frozenset()  # the words that say what the statement is about
+    items: list[_Item] | None = None  # the findings it affirms or denies, read once
 
 
 def check_note(
@@ -262,7 +278,8 @@ def _dedupe(flags: Iterable[Flag]) -> list[Flag]:
 
 
 def _quote(text: str) -> str:
-    return "“" + " ".join(text.split()) + "”"
+    # Closing punctuation stays out: the message's own sentence ends after the quote.
+    return "“" + " ".join(text.split()).rstrip(" .,;:") + "”"
 
 
 @dataclass(slots=True)
@@ -275,22 +292,34 @@ class _Context:
     note_drugs: set[str] = field(default_factory=set)
     prefixes: frozenset[str] = frozenset()  # the first four and five letters of every word said
     months: frozenset[int] = frozenset()  # months named in the visit, 1-12
+    digit_dates: frozenset[tuple[int, int]] = frozenset()  # (month, year) of dates said as digits
     numbers: frozenset[float] = frozenset()  # every amount said, for dates
+    layouts: dict[int, tuple[dict[str, list[int]], list[int]]] = field(default_factory=dict)  # see _layout
 
     @classmethod
     def build(cls, index: TranscriptIndex) -> _Context:
         sides: list[tuple[int, SideMention]] = []
         quantities: list[tuple[int, Quantity]] = []
         words: set[str] = set()
+        ratings = [is_rating(turn.tokens) for turn in index.turns]
         for position, turn in enumerate(index.turns):
             sides.extend((position, mention) for mention in find_sides(turn.tokens))
             if position > 0 and index.turns[position - 1].segment.speaker != turn.segment.speaker:
                 previous = index.turns[position - 1].tokens
                 sides.extend((position, mention) for mention in sides_in_answer(previous, turn.tokens))
             quantities.extend((position, quantity) for quantity in turn.quantities)
+            if ratings[position] or (position > 0 and ratings[position - 1]):
+                # "rate your pain?" — "like a four": the note writes 4/10
+                quantities.extend((position, score) for score in scores_out_of_ten(turn.tokens))
             words.update(token.text for token in turn.tokens if token.is_word)
         segment_ids = {str(turn.segment.id): position for position, turn in enumerate(index.turns)}
         months = frozenset(MONTHS.index(word) + 1 for word in words if word in MONTHS)
+        # Dates said as digits ("date of birth 08/01/1980") say their month only with their year.
+        digit_dates = frozenset(
+            (int(match.group(1)), _full_year(match.group(3)))
+            for turn in index.turns
+            for match in _DATE.finditer(turn.segment.text)
+        )
         numbers = frozenset(q.low for _turn, q in quantities) | frozenset(
             float(token.text) for turn in index.turns for token in turn.tokens if _PLAIN_NUMBER.fullmatch(token.text)
         )
@@ -298,7 +327,15 @@ class _Context:
             word[:length] for word in words | set(index.by_stem) for length in (4, 5) if len(word) >= length
         )
         return cls(
-            index, sides, quantities, frozenset(words), segment_ids, prefixes=prefixes, months=months, numbers=numbers
+            index,
+            sides,
+            quantities,
+            frozenset(words),
+            segment_ids,
+            prefixes=prefixes,
+            months=months,
+            digit_dates=digit_dates,
+            numbers=numbers,
         )
 
     # -- preparation -------------------------------------------------------------------------------------------
@@ -349,7 +386,7 @@ class _Context:
         negations = self._negations(statement)
         flags.extend(negations)
         if not negations:  # a finding the visit contradicts is not also "unsupported"
-            flags.extend(self._unsupported(statement))
+            flags.extend(self._unsupported(statement) or self._only_asked(statement))
         return flags
 
     def _near(self, statement: _Statement) -> list[int]:
@@ -369,7 +406,7 @@ class _Context:
                 message = f"The note says {written}; the transcript says {said}."
             else:
                 message = f"The note names {mention.text}, which nobody says in the transcript."
-            flags.append(Flag(FlagKind.MEDICATION, message, tuple(evidence), said))
+            flags.append(Flag(FlagKind.MEDICATION, message, tuple(evidence), said, written=written if said else ""))
         return flags
 
     def _misheard(self, name: str) -> bool:
@@ -391,7 +428,11 @@ class _Context:
         return str(mention.text)
 
     def _said_instead(self, statement: _Statement, named: set[str]) -> tuple[str, list[SegmentId]]:
-        """A drug said near what the statement talks about and named nowhere in the note: what it likely meant."""
+        """A drug said near what the statement talks about and named nowhere in the note: what it likely meant.
+
+        In a turn the statement cites, a drug the note names elsewhere also counts ("limit ibuprofen" in the plan
+        does not make "taking ibuprofen 400 milligrams", cited for "taking naproxen 500 mg", something else).
+        """
         for turn_index in self._near(statement)[:3]:
             turn = self.index.turns[turn_index]
             for mention in turn.drugs:
@@ -399,6 +440,12 @@ class _Context:
                     continue
                 said = self._with_dose(turn.tokens, turn.segment.text, turn.quantities, mention)
                 return said, [turn.segment.id]
+        for turn_index in statement.cited:
+            turn = self.index.turns[turn_index]
+            for mention in turn.drugs:
+                if mention.canonical not in named:
+                    said = self._with_dose(turn.tokens, turn.segment.text, turn.quantities, mention)
+                    return said, [turn.segment.id]
         return "", [self.index.turns[t].segment.id for t in self._near(statement)[:1]]
 
     # dose and number ----------------------------------------------------------------------------------------
@@ -408,10 +455,29 @@ class _Context:
         for quantity in statement.quantities:
             if quantity.is_vague:
                 continue
-            flag = self._check_quantity(statement, quantity)
+            flag = self._check_range(statement, quantity) if quantity.is_range else None
+            flag = flag or self._check_quantity(statement, quantity)
             if flag is not None:
                 flags.append(flag)
         return flags
+
+    def _check_range(self, statement: _Statement, quantity: Quantity) -> Flag | None:
+        """A range the note writes ("3 to 5 pounds") needs both its ends said: one number said inside it ("3
+        pounds") does not back its other end. A range said with the same ends backs it whole."""
+        if any(said.is_range and same_amount(quantity, said) for _turn, said in self.quantities):
+            return None
+        for end in (quantity.low, quantity.high):
+            single = dataclasses.replace(quantity, low=end, high=end, is_range=False)
+            backed = any(
+                not said.is_vague
+                and compatible(single, said)
+                and same_amount(single, said)
+                and self._in_context(statement, turn, said)
+                for turn, said in self.quantities
+            )
+            if not backed:
+                return self._check_quantity(statement, single)
+        return None
 
     def _drug_before(self, statement: _Statement, quantity: Quantity) -> DrugMention | None:
         """The drug an amount belongs to: "lisinopril 40 mg", "40 mg of lisinopril"."""
@@ -464,6 +530,7 @@ class _Context:
                         f"The note says {note_words}; the transcript says {words}.",
                         (source.segment.id,),
                         words,
+                        written=note_words,
                     )
             if anchored:
                 if any(same_amount(quantity, said) for _turn, said in anchored):
@@ -479,7 +546,10 @@ class _Context:
             anchored = self._quantities_near_words(statement, quantity)
             if not anchored or any(same_amount(quantity, said) for _turn, said in anchored):
                 return None
-            closest = set(self._near(statement)[:3])
+            # The number said in a turn the statement rests on stands, unless that turn gives another number
+            # next to the statement's own words ("within about a month ... come back in six weeks" for a note's
+            # "follow up in 4 weeks").
+            closest = set(statement.cited or self._near(statement)[:1]) - {turn for turn, _said in anchored}
             if any(turn in closest for turn, _said in matches):
                 return None
             turn, said = anchored[0]
@@ -508,17 +578,29 @@ class _Context:
         return Flag(kind, f"The note says {written}; the transcript never gives that number.", evidence, "")
 
     def _dates(self, statement: _Statement) -> list[Flag]:
-        """Dates written 10/10/2020 or 04/2021: the month, day and year must each have been said."""
+        """Dates written 10/10/2020, 04/2021 or 04/10: the month and day must have been said.
+
+        A visit names the month ("back in April") and rarely the year, which a note takes from when the visit
+        took place; so a year the visit never says is flagged only with a month or day it never says either.
+        "4/10" with a one-digit month is a score out of ten, read with the other numbers.
+        """
         flags: list[Flag] = []
         for match in _DATE.finditer(statement.text):
-            month, day, year = int(match.group(1)), match.group(2), match.group(3)
-            full_year = int(year) if len(year) == 4 else 2000 + int(year)
+            first, middle, last = match.group(1), match.group(2), match.group(3)
+            if middle is None and len(last) == 2:
+                if len(first) < 2:
+                    continue  # "4/10", "2/10": a score
+                month, day, year = int(first), last, None
+            else:
+                month, day, year = int(first), middle, last
             missing = []
-            if not 1 <= month <= 12 or month not in self.months:
+            full_year = _full_year(year) if year is not None else None
+            said_as_digits = any(m == month and (full_year is None or y == full_year) for m, y in self.digit_dates)
+            if not 1 <= month <= 12 or not (month in self.months or said_as_digits):
                 missing.append(MONTHS[month - 1].capitalize() if 1 <= month <= 12 else f"month {month}")
             if day is not None and int(day) not in self.numbers:
                 missing.append(f"day {int(day)}")
-            if full_year not in self.numbers:
+            if missing and full_year is not None and full_year not in self.numbers:
                 missing.append(str(full_year))
             if missing:
                 evidence = tuple(self.index.turns[t].segment.id for t in self._near(statement)[:1])
@@ -551,6 +633,7 @@ class _Context:
             f"The note says {written}{about}; the transcript says {said_text}.",
             (source.segment.id,),
             said_text,
+            written=written,
         )
 
     def _dose_of_another_drug(
@@ -614,19 +697,34 @@ class _Context:
         return found
 
     def _age_from_birth_year(self, quantity: Quantity) -> bool:
-        """An age the note worked out from a date of birth said in the visit."""
+        """An age the note worked out from a year of birth said in the visit.
+
+        The age puts the visit in the year of birth plus the age (or one after, before the birthday): not in the
+        future, and not before a later year the visit speaks of ("my heart attack in 2018").
+        """
         if any(said.dimension == "age" for _turn, said in self.quantities):
             return False
-        return any(
-            said.dimension == "year" and 1900 <= said.low <= 2030 and 2000 <= said.low + quantity.low <= 2035
-            for _turn, said in self.quantities
+        this_year = datetime.datetime.now(tz=datetime.UTC).year
+        years = sorted(
+            {
+                int(said.low)
+                for _turn, said in self.quantities
+                if said.dimension == "year" and 1900 <= said.low <= this_year
+            }
         )
+        for birth in years:
+            later = [year for year in years if year > birth]
+            earliest_visit = max(later) if later else birth
+            if earliest_visit - 1 <= birth + quantity.low <= this_year:
+                return True
+        return False
 
     # laterality ---------------------------------------------------------------------------------------------
 
     def _laterality(self, statement: _Statement) -> list[Flag]:
         flags: list[Flag] = []
         for mention in statement.sides:
+            mostly = ""  # how often each side is said, when that is what decides
             said = [(turn, other) for turn, other in self.sides if other.part == mention.part]
             region = REGION_OF.get(mention.part)
             neighbours = False
@@ -650,11 +748,26 @@ class _Context:
                 # Both sides come up in the visit ("the right knee is swollen, the left looks fine"): the side
                 # said about what this statement describes decides.
                 context = statement.stems - {mention.part, "left", "right", "both", "bilateral", "bilaterally"}
-                scores = self._side_scores(context, same + opposite)
+                scores = self._side_scores(context, same + opposite, self._polarity_of_words(statement))
                 best_same = max(scores[: len(same)], default=0)
                 scored = list(zip(scores[len(same) :], opposite, strict=True))
-                if not scored or max(score for score, _said in scored) <= max(best_same, 1 if neighbours else 0):
+                best_opposite = max((score for score, _said in scored), default=0)
+                if not scored:
                     continue
+                if best_opposite <= max(best_same, 1 if neighbours else 0):
+                    # Nothing said near either side tells them apart: the side the visit keeps coming back to
+                    # ("my right leg", "right leg pain, right leg pain?" after one slip of "left") decides.
+                    same_turns = {turn for turn, _o in same}
+                    opposite_turns = {turn for turn, _o in opposite}
+                    if (
+                        neighbours
+                        or best_opposite < best_same
+                        or not (
+                            len(opposite_turns) >= 2 * len(same_turns) and len(opposite_turns) - len(same_turns) >= 2
+                        )
+                    ):
+                        continue
+                    mostly = f" in {len(opposite_turns)} turns, and the {mention.side} in {len(same_turns)}"
                 _score, (turn, other) = max(scored, key=lambda item: item[0])
                 said = [(turn, other)]
             else:
@@ -662,27 +775,48 @@ class _Context:
             words = self.index.words(Occurrence(turn, max(other.position, 0)), 0, 4) if other.position >= 0 else ""
             part = statement.tokens[mention.part_position].text
             written = f"{statement.tokens[mention.position].text} {part}"
+            first, last = sorted((mention.position, mention.part_position))
+            # The side and its body part as the note writes them ("right lower extremity"), for a fix.
+            span = statement.text[statement.tokens[first].start : statement.tokens[last].end]
             said_side = "both sides" if other.side == BOTH else f"the {other.side}"
             flags.append(
                 Flag(
                     FlagKind.LATERALITY,
-                    f"The note says {written}; the transcript says {said_side}: {_quote(words)}.",
+                    f"The note says {written}; the transcript says {said_side}{mostly}: {_quote(words)}.",
                     tuple(sorted({self.index.turns[t].segment.id for t, _o in said}, key=str)),
                     other.side if other.side != BOTH else "bilateral",
+                    written=span if mention.position < mention.part_position else "",
                 )
             )
         return flags
 
-    def _side_scores(self, context: frozenset[str], said: list[tuple[int, SideMention]]) -> list[int]:
-        """For each side said, how many of a statement's words are said closer to it than to another side."""
+    def _polarity_of_words(self, statement: _Statement) -> dict[str, Polarity]:
+        """The polarity a statement gives each finding it names ("pain" affirmed in "left knee pain")."""
+        return {
+            token.stem: polarity
+            for token, polarity in zip(statement.tokens, statement.polarities, strict=True)
+            if token.is_word and is_clinical(token.stem)
+        }
+
+    def _side_scores(
+        self, context: frozenset[str], said: list[tuple[int, SideMention]], polarity: dict[str, Polarity]
+    ) -> list[int]:
+        """For each side said, how many of a statement's words are said closer to it than to another side.
+
+        A finding counts only when the visit says it the way the statement does: "left knee pain" is backed by
+        "my left knee hurts", not by "does your left knee hurt?" nor "my left knee doesn't hurt".
+        """
         scores = [0] * len(said)
         by_turn: dict[int, list[int]] = {}
         for number, (turn, _mention) in enumerate(said):
             by_turn.setdefault(turn, []).append(number)
         for turn, numbers in by_turn.items():
             tokens = self.index.turns[turn].tokens
+            polarities = self.index.turns[turn].polarities
             for position, token in enumerate(tokens):
                 if token.stem not in context:
+                    continue
+                if token.stem in polarity and polarities[position] is not polarity[token.stem]:
                     continue
                 distances = [
                     (abs(position - said[n][1].position) if said[n][1].position >= 0 else 0, n) for n in numbers
@@ -696,10 +830,23 @@ class _Context:
 
     def _items(self, statement: _Statement) -> list[_Item]:
         """The findings a statement affirms or denies, each with the words around it that say where or when."""
+        if statement.items is None:
+            statement.items = self._read_items(statement)
+        return statement.items
+
+    def _read_items(self, statement: _Statement) -> list[_Item]:
         tokens = statement.tokens
         drug_positions = {p for mention in statement.drugs for p in range(mention.start, mention.end)}
         items: list[_Item] = []
-        seen: set[tuple[str, Polarity]] = set()
+        seen: set[tuple[str, Polarity, tuple[str, ...]]] = set()
+        label = _label_end(tokens)
+        label_words = tuple(
+            dict.fromkeys(
+                t.stem
+                for t in tokens[:label]
+                if t.is_word and t.text not in STOPWORDS and t.stem not in BOILERPLATE and not is_clinical(t.stem)
+            )
+        )
         position = 0
         while position < len(tokens):
             token = tokens[position]
@@ -712,11 +859,8 @@ class _Context:
                 and (is_clinical(token.stem) or self._system_complaint(tokens, position))
                 and polarity is not Polarity.OPEN
                 and position not in drug_positions
-                and (token.stem, polarity) not in seen
             ):
-                seen.add((token.stem, polarity))
                 context = []
-                label = _label_end(tokens)
                 for other in sorted(
                     (*range(max(position - 5, 0), position), *range(last + 1, min(last + 6, len(tokens)))),
                     key=lambda p: abs(p - position),
@@ -726,22 +870,32 @@ class _Context:
                         other >= label
                         and word.is_word
                         and word.stem != token.stem
-                        and word.text not in STOPWORDS
-                        and word.stem not in BOILERPLATE
-                        and word.text not in _NOT_CONTEXT
                         and word.stem not in context
+                        and (
+                            word.text in _SIDES
+                            or word.stem in _WHEN
+                            or (
+                                word.text not in STOPWORDS
+                                and word.stem not in BOILERPLATE
+                                and word.text not in _NOT_CONTEXT
+                            )
+                        )
                     ):
-                        context.append(word.stem)
-                complaint = not is_clinical(token.stem)
-                items.append(
-                    _Item(
-                        token.stem,
-                        tuple(context[:3]),
-                        polarity,
-                        statement.text[token.start : tokens[last].end],
-                        complaint,
+                        context.append(word.stem)  # "right ankle pain", "lost weight in the past 6 months"
+                # "neck pain, but no radicular pain": the same finding about two things is two items.
+                key = (token.stem, polarity, tuple(sorted(context[:3])))
+                if key not in seen:
+                    seen.add(key)
+                    items.append(
+                        _Item(
+                            token.stem,
+                            tuple(context[:3]),
+                            polarity,
+                            statement.text[token.start : tokens[last].end],
+                            not is_clinical(token.stem),
+                            label_words,
+                        )
                     )
-                )
             position = last + 1
         return items
 
@@ -753,8 +907,14 @@ class _Context:
         return any(token.stem in _VAGUE_COMPLAINTS for token in nearby)
 
     def _occurrences(self, item: _Item, near: Sequence[int]) -> list[Occurrence]:
-        """Where the transcript says an item's finding, about the same thing when it can tell."""
-        found = self.index.by_stem.get(item.key, [])
+        """Where the transcript says an item's finding, about the same thing when it can tell.
+
+        Occurrences that settle the finding (said, or asked and answered) are preferred to questions left open;
+        among them, those that share the most of the statement's words, the nearer the better ("no pain with
+        pronation" over "pain with supination"), and never one said about the opposite ("medial" for a note's
+        "lateral", the other side).
+        """
+        found = list(self.index.by_stem.get(item.key, []))
         if item.complaint:
             # "sleeping like a log" is not about "sleep disturbance": only the system said with a complaint counts.
             found = [
@@ -765,26 +925,78 @@ class _Context:
                     for t in self.index.turns[o.turn].tokens[max(o.position - 6, 0) : o.position + 7]
                 )
             ]
-        if not found and item.key in _SAID_AS:
-            found = self.index.by_stem.get(_SAID_AS[item.key], [])  # "does it hurt when i press?" for tenderness
-        if item.context:
-            # The occurrences that share the most of the statement's words ("bony tenderness to palpation of the
-            # foot" over "tenderness to palpation on the lateral side").
-            scored = []
-            for occurrence in found:
-                turn = self.index.turns[occurrence.turn]
-                window = {t.stem for t in turn.tokens[max(occurrence.position - 8, 0) : occurrence.position + 9]}
-                if self._answers(occurrence.turn):
-                    window |= self.index.turns[occurrence.turn - 1].stems  # "no weakness" answers "... in your legs?"
-                scored.append((sum(stem_ in window for stem_ in item.context), occurrence))
-            best = max((score for score, _o in scored), default=0)
-            relevant = [occurrence for score, occurrence in scored if score and score == best]
-            # A finding the visit mentions often ("pain") but never about this statement's subject ("back pain"
-            # for "no pain with palpation of the abdomen") leaves nothing to compare; one it mentions once or
-            # twice ("nausea") is about the same thing.
-            found = relevant or (found if len({o.turn for o in found}) <= 3 else [])
+        for related in _SAID_AS.get(item.key, ()):
+            # tenderness is "does it hurt when i press?"; pain on palpation is "tenderness"
+            found.extend(self.index.by_stem.get(related, []))
+        context = item.context
+        if context:
+            scored = [(self._relevance(occurrence, context), occurrence) for occurrence in found]
+            if item.label and not any(score > 0 for score, _o in scored):
+                context = item.label  # "Cervical spine exam: tenderness": the label says where
+                scored = [(self._relevance(occurrence, context), occurrence) for occurrence in found]
+            found = self._most_relevant(scored)
         cited = [occurrence for occurrence in found if occurrence.turn in near]
         return cited or list(found)
+
+    def _most_relevant(self, scored: list[tuple[float, Occurrence]]) -> list[Occurrence]:
+        settled = [(score, o) for score, o in scored if self.index.polarity(o) is not Polarity.OPEN]
+        pool = settled if any(score > 0 for score, _o in settled) else scored
+        best = max((score for score, _o in pool), default=0.0)
+        if best > 0:
+            return [occurrence for score, occurrence in pool if score >= best * 0.75]
+        # A finding the visit mentions often ("pain") but never about this statement's subject ("back pain" for
+        # "no pain with palpation of the abdomen") leaves nothing to compare; one it mentions once or twice
+        # ("nausea") is about the same thing.
+        found = [occurrence for _score, occurrence in scored]
+        return found if len({o.turn for o in found}) <= 3 else []
+
+    def _relevance(self, occurrence: Occurrence, context: tuple[str, ...]) -> float:
+        """How much of a statement's context is said next to an occurrence: each word counts the more the nearer
+        it is, and a word said against it ("medial" for "lateral", the other side) takes its share away."""
+        positions, breaks = self._layout(occurrence.turn)
+        here = occurrence.position
+        nearest: dict[str, int] = {}
+        for word in {*context, *(_OPPOSITE.get(word, "") for word in context)}:
+            best = None
+            for position in positions.get(word, ()):
+                if abs(position - here) > 10:
+                    continue
+                first, last = (position, here) if position < here else (here, position)
+                # A word past "but" or the end of a sentence is about something else: "my left knee doesn't hurt,
+                # but my right knee hurts" puts "left" with the first "hurt" and "right" with the second.
+                distance = last - first + 8 * (breaks[last] - breaks[min(first + 1, last)])
+                best = distance if best is None else min(best, distance)
+            if best is not None:
+                nearest[word] = best
+        score = 0.0
+        for word in context:
+            opposite = _OPPOSITE.get(word, "")
+            if opposite in nearest and (word not in nearest or nearest[opposite] < nearest[word]):
+                score -= 1.0 / (1.0 + nearest[opposite] / 4.0)  # "my right knee hurts" for "left knee pain"
+            elif word in nearest:
+                score += 1.0 / (1.0 + nearest[word] / 4.0)
+        if score <= 0 and self._answers(occurrence.turn):
+            # "no weakness" answers "... in your legs?": the question says what it is about
+            asked = self.index.turns[occurrence.turn - 1].stems
+            for word in context:
+                if word in asked:
+                    score += 0.5
+                elif _OPPOSITE.get(word, "") in asked:
+                    score -= 0.5
+        return score
+
+    def _layout(self, turn: int) -> tuple[dict[str, list[int]], list[int]]:
+        """Where each stem stands in a turn, and how many clause breaks come before each position (read once)."""
+        layout = self.layouts.get(turn)
+        if layout is None:
+            tokens = self.index.turns[turn].tokens
+            positions: dict[str, list[int]] = {}
+            breaks = [0]
+            for position, token in enumerate(tokens):
+                positions.setdefault(token.stem, []).append(position)
+                breaks.append(breaks[-1] + (token.text in _CLAUSE_BREAKS))
+            layout = self.layouts[turn] = (positions, breaks)
+        return layout
 
     def _answers(self, turn: int) -> bool:
         """Whether a turn answers the one before it, said by someone else, with a yes or a no."""
@@ -820,6 +1032,28 @@ class _Context:
                 message = f"The note says {item.text} is present; in the transcript it is denied: {_quote(said)}."
             flags.append(Flag(FlagKind.NEGATION, message, evidence, said))
         return flags
+
+    def _only_asked(self, statement: _Statement) -> list[Flag]:
+        """A finding the note affirms that the visit only asks about ("any vomiting?" with no answer that says
+        yes): nothing in the transcript supports it."""
+        for item in self._items(statement):
+            if item.polarity is not Polarity.AFFIRMED or item.complaint:
+                continue
+            found = list(self.index.by_stem.get(item.key, []))
+            for related in _SAID_AS.get(item.key, ()):
+                found.extend(self.index.by_stem.get(related, []))
+            if found and all(self.index.polarity(o) is Polarity.OPEN for o in found):
+                first = found[0]
+                said = self.index.words(first)
+                return [
+                    Flag(
+                        FlagKind.UNSUPPORTED,
+                        f"The note says {item.text} is present; the transcript only asks about it: {_quote(said)}.",
+                        tuple(self.index.evidence_of(first)),
+                        said,
+                    )
+                ]
+        return []
 
     def _said_normal(self, item: _Item) -> Flag | None:
         """An abnormal finding the note affirms for an organ the visit called normal ("lungs are clear")."""
@@ -860,7 +1094,11 @@ class _Context:
         phrases: list[tuple[str, tuple[str, ...]]] = []
         position = 0
         while position < len(tokens):
-            length = max((len(p) for p in _ASSERTING if tuple(words[position : position + len(p)]) == p), default=0)
+            length = (
+                max((len(p) for p in _ASSERTING if tuple(words[position : position + len(p)]) == p), default=0)
+                if words[position] in _ASSERTING_STARTS
+                else 0
+            )
             if not length or statement.polarities[position] is not Polarity.AFFIRMED:
                 position += 1
                 continue
@@ -932,7 +1170,7 @@ class _Context:
                 and statement.polarities[position] is Polarity.AFFIRMED
                 and token.stem in FINDING_STEMS
                 and not self._said_loosely(token.stem)
-                and not (token.stem in _SAID_AS and self._said_loosely(_SAID_AS[token.stem]))
+                and not any(self._said_loosely(related) for related in _SAID_AS.get(token.stem, ()))
             ):
                 phrase = statement.text[token.start : tokens[last].end]
                 if phrase not in missing:
@@ -999,6 +1237,7 @@ _ASSERTING = (
     ("there", "is"),
     ("there", "are"),
 )
+_ASSERTING_STARTS = frozenset(phrase[0] for phrase in _ASSERTING)
 # How notes frame what was said: never themselves a finding that needs saying.
 _FRAMING = frozenset(
     stem(word)
@@ -1016,6 +1255,10 @@ _FRAMING = frozenset(
 )
 _PHRASE_END = frozenset({".", ";", ":", "?", "!", "but", "which", "that", "since", "because", "although", "however"})
 _ITEM_SPLIT = frozenset({",", "and", "or", "with", "when", "while", "after", "in", "on", "at", "from", "to", "for"})
+
+
+def _full_year(year: str) -> int:
+    return int(year) if len(year) == 4 else 2000 + int(year)
 
 
 def _label_end(tokens: Sequence[Token]) -> int:

@@ -123,79 +123,100 @@ def _canonical(name: str) -> str:
     return _SAME_DRUG.get(bare, bare or name)
 
 
+@dataclass(frozen=True, slots=True)
+class Lexicon:
+    """Drug names → canonical drug, compact: one string key per name (its words joined by spaces), the
+    canonical names shared, and the longest name starting with each first word, so that reading a text costs
+    one dictionary look-up per word that cannot start a drug name."""
+
+    names: dict[str, str]
+    starts: dict[str, int]
+
+    def canonical(self, words: Sequence[str]) -> str | None:
+        return self.names.get(" ".join(words))
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
+_MISSING = ""
+_PLAIN = re.compile(r"[a-z0-9 ]+\Z")
+
+
 @cache
-def lexicon() -> dict[tuple[str, ...], str]:
-    """Drug names as word tuples → canonical name. Loaded once per process (about two seconds)."""
-    table: dict[tuple[str, ...], str] = {}
+def lexicon() -> Lexicon:
+    """The drug lexicon, read from the package's dictionary the first time it is asked for and kept for the life
+    of the process (well under a second; the pipeline's worker and the web process each read it once)."""
+    names: dict[str, str] = {}
     path = _dictionary_path()
     if path is not None and path.exists():
         with bz2.open(path, "rb") as handle:
             data = pickle.load(handle)  # noqa: S301 - the package's own dictionary, not user input
-        for variant, canonicals in data["drug_variant_to_canonical"].items():
-            if not canonicals:
+        # 107,000 names share 18,000 canonical drugs: each canonical is cleaned once.
+        canonicals: dict[str, str] = {}
+        for variant, entries in data["drug_variant_to_canonical"].items():
+            if not entries:
                 continue
-            canonical = str(canonicals[0])
-            if any(hint in canonical for hint in _CLASS_HINTS) or (canonical.endswith("s") and " " in canonical):
+            raw = str(entries[0])
+            canonical = canonicals.get(raw)
+            if canonical is None:
+                excluded = any(hint in raw for hint in _CLASS_HINTS) or (raw.endswith("s") and " " in raw)
+                canonical = canonicals[raw] = _MISSING if excluded else _canonical(raw)
+            if canonical is _MISSING:
                 continue
-            words = tuple(_words(str(variant)))
+            lowered = str(variant).lower()
+            words = lowered.split() if _PLAIN.match(lowered) else _words(lowered)
             if not words or len(words) > 4:
                 continue
             if len(words) == 1 and (len(words[0]) < 4 or words[0] in STOPWORDS or words[0] in _NOT_DRUGS):
                 continue
-            if " ".join(words) in _NOT_DRUGS:
+            key = " ".join(words)
+            if key in _NOT_DRUGS:
                 continue
-            table[words] = _canonical(canonical)
+            names[key] = canonical
     for name, canonical in _EXTRA_NAMES.items():
-        table[tuple(_words(name))] = _canonical(canonical)
-    return table
+        names[" ".join(_words(name))] = _canonical(canonical)
+    starts: dict[str, int] = {}
+    for key in names:
+        words = key.split(" ")
+        first = words[0].split("-")[0]
+        starts[first] = max(starts.get(first, 0), len(words) + words[0].count("-") * 2)
+    return Lexicon(names, starts)
 
 
 def _words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+(?:['-][a-z0-9]+)*|-", text.lower())
 
 
-@cache
-def _starts() -> dict[str, int]:
-    """The first word of every drug name, with the most words a name starting with it has."""
-    starts: dict[str, int] = {}
-    for key in lexicon():
-        first = key[0].split("-")[0]
-        starts[first] = max(starts.get(first, 0), len(key) + key[0].count("-") * 2)
-    return starts
-
-
 def find_drugs(tokens: Sequence[Token], source: str = "") -> list[DrugMention]:
     """Drug names in a token list, longest name first, each resolved to its canonical drug."""
     table = lexicon()
-    starts = _starts()
+    names, starts = table.names, table.starts
     words = [token.text for token in tokens]
     found: list[DrugMention] = []
-    index = 0
-    while index < len(words):
-        longest = starts.get(words[index], 0) if tokens[index].is_word else 0
-        if not longest:
-            index += 1
+    after = 0  # where the last name found ends
+    for index in [i for i, word in enumerate(words) if word in starts and tokens[i].is_word]:
+        if index < after:
             continue
+        longest = starts[words[index]]
         for length in range(min(longest, len(words) - index), 0, -1):
-            key = tuple(words[index : index + length])
+            key = words[index : index + length]
             if key[-1] == "-":
                 continue
-            canonical = table.get(tuple(word for word in key if word != "-") if "-" in key else key)
+            canonical = names.get(" ".join(word for word in key if word != "-"))
             if canonical is None and "-" in key:
-                canonical = table.get(("-".join(word for word in key if word != "-"),))
+                canonical = names.get("-".join(word for word in key if word != "-"))
             if canonical is None:
                 continue
             text = source[tokens[index].start : tokens[index + length - 1].end] if source else " ".join(key)
             found.append(DrugMention(canonical, index, index + length, text))
-            index += length
+            after = index + length
             break
-        else:
-            index += 1
     return found
 
 
 def is_drug_word(word: str) -> bool:
-    return (word.lower(),) in lexicon()
+    return word.lower() in lexicon().names
 
 
 def display_name(canonical: str) -> str:

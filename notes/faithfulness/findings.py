@@ -64,6 +64,11 @@ FINDING_CONCEPTS = frozenset(
         "effusion",
         "pain",
         "pop",
+        "myalgia",
+        "dysuria",
+        "heartburn",
+        "night_sweats",
+        "hemoptysis",
     }
 )
 
@@ -86,7 +91,7 @@ FINDING_STEMS = FINDING_CONCEPTS | frozenset(
         claudication wound wounds scar swelling bruising induration fluctuance warmth drooping droop facial
         slurred aphasia ataxia vertigo hematoma hernia spotting cramping pallor diaphoresis tachycardia
         bradycardia arrhythmia hypoxia fatigue malaise weakness numbness tingling nosebleed epistaxis
-        petechiae purpura urticaria hives
+        petechiae purpura urticaria hives mass masses rebound guarding abnormality abnormalities
         """
     )
 )

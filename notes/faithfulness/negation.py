@@ -214,6 +214,9 @@ _PERSONS = frozenset(
         "they've",
     }
 )
+_POSSESSIVES = frozenset({"my", "your"})
+_SELF_NEGATING = frozenset({"afebrile", "nontender", "asymptomatic"})
+_CLAUSE_SUBJECTS = frozenset({"he", "she", "they", "i", "we"})
 # A written list runs long ("denies fever, chills, nausea, vomiting, ..."); speech has no commas to end a clause,
 # so a spoken scope is short and stops at a new subject.
 _MAX_SCOPE_WRITTEN = 30
@@ -288,6 +291,14 @@ _PRE_NEGATION_TABLE = _table(_PRE_NEGATION)
 _PSEUDO_TABLE = _table(_PSEUDO)
 _UNCERTAIN_TABLE = _table(_UNCERTAIN)
 _QUESTION_CUE_TABLE = _table(_QUESTION_CUES)
+# Cues that also start statements: "you had a heart attack in 2018", "you've been having some trouble swallowing".
+# Without a question mark they ask only when a yes or a no answers them.
+_WEAK_CUES = frozenset({("you", "have"), ("you", "having"), ("you", "had"), ("you've",), ("you're",), ("you", "been")})
+_STRONG_CUE_TABLE = _table([cue for cue in _QUESTION_CUES if cue not in _WEAK_CUES])
+
+
+# Words that can begin a pseudo-negation, an uncertainty or a negation: every other word is skipped at once.
+_TRIGGER_STARTS = frozenset(_PSEUDO_TABLE) | frozenset(_UNCERTAIN_TABLE) | frozenset(_PRE_NEGATION_TABLE)
 
 
 def _split_negation(word: str) -> bool:
@@ -301,6 +312,9 @@ def text_polarities(tokens: Sequence[Token], *, spoken: bool = False) -> list[Po
     index = 0
     while index < len(words):
         word = words[index]
+        if word not in _TRIGGER_STARTS and not _split_negation(word):
+            index += 1
+            continue
         pseudo = _longest(words, index, _PSEUDO_TABLE)
         if pseudo:
             index += pseudo
@@ -333,12 +347,18 @@ def text_polarities(tokens: Sequence[Token], *, spoken: bool = False) -> list[Po
                 break
             if current == "associated" and end + 1 < len(words) and words[end + 1] == "with":
                 break  # "no numbness associated with her pain"
-            if mark is Polarity.NEGATED and current == "some":
-                break  # "no fever, some chills"
+            if mark is Polarity.NEGATED and current == "some" and end > start:
+                break  # "no fever, some chills"; but "denies some nausea" denies the nausea
             if current in ("and", ",") and end + 1 < len(words) and words[end + 1] in _SUBJECTS:
                 break
-            if spoken and mark is Polarity.NEGATED and end - start >= 2 and current in _PERSONS:
-                break
+            if not spoken and end - start >= 2 and current in _CLAUSE_SUBJECTS:
+                break  # "could not walk as he was forced to stand there": a new clause
+            if current == "as" and words[end - 1] != "such":
+                break  # "no pain as long as ..." ends; "no symptoms such as fever" does not
+            if current in ("just", "only") and end > start:
+                break  # "no weakness, just the numbing"
+            if spoken and mark is Polarity.NEGATED and end - start >= 2 and current in _PERSONS - _POSSESSIVES:
+                break  # a new subject starts a new clause; "my" in "no pain in my knee" does not
             if spoken and current in (",", "or"):
                 limit += 4  # a spoken list: "not had any weight loss or gain, headaches, bone pain, ..."
             if mark is Polarity.NEGATED and _longest(words, end, _PSEUDO_TABLE):
@@ -348,6 +368,13 @@ def text_polarities(tokens: Sequence[Token], *, spoken: bool = False) -> list[Po
             if polarities[position] is Polarity.AFFIRMED:
                 polarities[position] = mark
         index = start
+    # Words that deny by themselves: "afebrile", "nontender", "non-tender".
+    for index, word in enumerate(words):
+        if word in _SELF_NEGATING or (word == "non" and index + 1 < len(words)):
+            last = index if word != "non" else index + 1 + (words[index + 1] == "-")
+            for target in range(index, min(last + 1, len(words))):
+                if polarities[target] is Polarity.AFFIRMED:
+                    polarities[target] = Polarity.NEGATED
     # "X: negative", "McMurray's test was negative", "chills: none", "satellitosis: not identified": negate back
     # to the clause's start.
     for index, word in enumerate(words):
@@ -357,8 +384,15 @@ def text_polarities(tokens: Sequence[Token], *, spoken: bool = False) -> list[Po
                 _negate_back(words, polarities, index)
         if word in _POST_NEGATION and index > 0:
             follows = words[index + 1] if index + 1 < len(words) else "."
-            if follows not in _PUNCT_END | _SUBJECTS | _TERMINATIONS | {",", "and", "but", "on", "bilaterally"}:
-                continue
+            stated = words[index - 1] in ("is", "was", "were", "are", "be", "been", "came", "comes")
+            if not stated and follows not in _PUNCT_END | _SUBJECTS | _TERMINATIONS | {
+                ",",
+                "and",
+                "but",
+                "on",
+                "bilaterally",
+            }:
+                continue  # "the test is negative just checking": said of the test, whatever follows
             _negate_back(words, polarities, index)
     return polarities
 
@@ -383,6 +417,11 @@ class TurnPolarity:
 
 def answer_kind(tokens: Sequence[Token]) -> Polarity | None:
     """Whether a turn begins with yes or no; None when it is not a yes/no answer."""
+    raw = [token.text for token in tokens[:4]]
+    if raw[:3] == ["uh", "-", "uh"]:
+        return Polarity.NEGATED  # "uh-uh"
+    if raw[:3] in (["uh", "-", "huh"], ["mm", "-", "hmm"], ["mhm"], ["uh", "-", "hmm"]):
+        return Polarity.AFFIRMED
     words = [token.text for token in tokens if token.text not in {",", ".", "-", "uh", "um", "oh", "well"}]
     if not words:
         return None
@@ -392,8 +431,15 @@ def answer_kind(tokens: Sequence[Token]) -> Polarity | None:
         return Polarity.AFFIRMED
     if first in _YES:
         return Polarity.AFFIRMED
-    if first in _NO or (first == "not" and second == "really"):
-        return Polarity.NEGATED
+    if first in _NO or (first == "not" and second == "really") or _split_negation(first):
+        return Polarity.NEGATED  # "no", "not really", "don't think so", "haven't noticed"
+    if first == "i" and second == "think" and words[2:3] == ["so"]:
+        return Polarity.AFFIRMED
+    if first == "i" and second in ("get", "got", "notice", "noticed", "feel", "felt"):
+        third = words[2] if len(words) > 2 else ""
+        return None if third in ("fine", "good", "great", "okay", "better") else Polarity.AFFIRMED
+    if first in ("kind", "kinda", "somewhat", "slightly") or (first == "once" and second == "in"):
+        return Polarity.AFFIRMED
     if first == "i" and second in ("do", "have", "did", "am", "was", "had"):
         third = words[2] if len(words) > 2 else ""
         return Polarity.NEGATED if third in ("n't", "not", "never") else Polarity.AFFIRMED
@@ -419,7 +465,7 @@ def _is_question(words: Sequence[str], start: int, end: int) -> tuple[bool, int]
     while body_end > start and words[body_end - 1] in _TAGS | {","}:
         body_end -= 1  # "..., okay?" asks for agreement, not about what came before
         tagged = True
-    has_cue = any(_asks(words, i) for i in range(start, body_end))
+    has_cue = any(words[i] in _QUESTION_CUE_TABLE and _asks(words, i) for i in range(start, body_end))
     asked = marked and (has_cue or (not tagged and body_end - start <= 12))
     return asked, body_end
 
@@ -458,16 +504,34 @@ def _question_span(tokens: Sequence[Token]) -> tuple[int, int] | None:
     cues = [
         i
         for i in range(max(start, body_end - _QUESTION_WINDOW), body_end)
-        if _asks(words, i) and not _closes_question(words, i)
+        if words[i] in _QUESTION_CUE_TABLE and _asks(words, i) and not _closes_question(words, i)
     ]
     return (cues[-1], body_end) if cues else None
 
 
-def _asks(words: Sequence[str], index: int) -> bool:
-    """Whether a question word starts a question here: "does it hurt", not "it does n't hurt"."""
-    length = _longest(words, index, _QUESTION_CUE_TABLE)
+def _asks(words: Sequence[str], index: int, *, strong: bool = False) -> bool:
+    """Whether a question word starts a question here: "does it hurt", not "it does n't hurt", and not the "any"
+    of a denial ("i have n't had any fevers"). ``strong``: only the cues that never start a statement."""
+    length = _longest(words, index, _STRONG_CUE_TABLE if strong else _QUESTION_CUE_TABLE)
+    if not length:
+        return False
     following = words[index + length] if index + length < len(words) else ""
-    return bool(length) and following not in ("n't", "not") and not words[index].endswith("n't")
+    if words[index].startswith("any") and not _asks_with_any(words, index):
+        return False
+    return following not in ("n't", "not") and not words[index].endswith("n't")
+
+
+def _asks_with_any(words: Sequence[str], index: int) -> bool:
+    """Whether an "any" asks ("and any fever", "some other symptoms any joint pain"), and not in a denial ("i have
+    n't had any fevers", "no fractures or any misalignment") nor in what a speaker says of themselves ("when i
+    put any pressure on it")."""
+    before = words[max(index - 8, 0) : index]
+    if any(word in _DENIAL_WORDS or _split_negation(word) for word in before):
+        return False
+    return not any(word in ("i", "i'm", "i've", "i'd") for word in words[max(index - 3, 0) : index])
+
+
+_DENIAL_WORDS = frozenset({"no", "not", "n't", "never", "without", "denies", "denied", "deny"})
 
 
 def _closes_question(words: Sequence[str], index: int) -> bool:
@@ -487,7 +551,7 @@ def _first_cue(tokens: Sequence[Token]) -> int | None:
         return None
     start, end = spans[-1]
     for i in range(max(start, end - _QUESTION_WINDOW), end):
-        if _asks(words, i):
+        if words[i] in _STRONG_CUE_TABLE and _asks(words, i, strong=True):
             return i
     return None
 
@@ -497,9 +561,35 @@ def _open_questions(tokens: Sequence[Token], polarities: list[Polarity]) -> None
     words = [token.text for token in tokens]
     for start, end in sentence_spans(tokens):
         asked, body_end = _is_question(words, start, end)
-        if asked:
+        if asked and not _presupposes(words, start, body_end):
             for position in range(start, body_end):
                 polarities[position] = Polarity.OPEN
+
+
+_ANSWER_FILLERS = frozenset({"really", "much", "nothing", "none", "never", "not", "no", "nope", "think", "noticed"})
+_WH_WORDS = frozenset({"which", "where", "when", "why", "how", "what", "what's", "whats"})
+_FILLERS = frozenset({"so", "and", "okay", "ok", "um", "uh", "well", "alright", "now", "then", ","})
+
+
+def _presupposes(words: Sequence[str], start: int, end: int) -> bool:
+    """Whether a question takes what it names as given: "which knee hurts?", "how long have you had the cough?",
+    "can you rate your pain?" ask about a pain and a cough the visit already has; "what about chest pain?" asks
+    whether there is one."""
+    position = start
+    while position < end and words[position] in _FILLERS:
+        position += 1
+    if position >= end:
+        return False
+    if words[position] in ("can", "could", "would") and words[position + 1 : position + 2] == ["you"]:
+        return position + 2 < end and words[position + 2] in _TELLING
+    if words[position] not in _WH_WORDS:
+        return False
+    following = words[position + 1] if position + 1 < end else ""
+    return following not in ("about", "else")
+
+
+# "Can you rate your pain?", "could you describe the pain?": a request to say more about what is there.
+_TELLING = frozenset({"rate", "describe", "tell", "show", "point", "explain"})
 
 
 def transcript_polarities(turns: Sequence[tuple[str, Sequence[Token]]]) -> list[TurnPolarity]:
@@ -537,11 +627,14 @@ def transcript_polarities(turns: Sequence[tuple[str, Sequence[Token]]]) -> list[
             if first is not None and first < start:
                 start = first
         answered_stems = {token.stem for token in answer_tokens if token.is_word and token.text not in STOPWORDS}
-        mentions_some = any(
-            tokens[position].stem in answered_stems
-            for position in range(start, end)
-            if tokens[position].is_word and tokens[position].text not in STOPWORDS
-        )
+        asked_stems = {
+            tokens[p].stem for p in range(start, end) if tokens[p].is_word and tokens[p].text not in STOPWORDS
+        }
+        mentions_some = bool(answered_stems & asked_stems)
+        if kind is Polarity.NEGATED and answered_stems <= asked_stems | _ANSWER_FILLERS:
+            # "no, not really darker" to "any blood in your urine ... has it been darker": a no that only
+            # repeats the question's words answers all of it
+            mentions_some = False
         polarities = result[index].polarities
         for position in range(start, end):
             token = tokens[position]
@@ -559,13 +652,36 @@ def transcript_polarities(turns: Sequence[tuple[str, Sequence[Token]]]) -> list[
             else:
                 polarities[position] = Polarity.AFFIRMED
             result[index].answered_by[position] = answer_index
+    for (_speaker, tokens), turn in zip(turns, result, strict=True):
+        _answered_within(tokens, turn.polarities)
     return result
 
 
+def _answered_within(tokens: Sequence[Token], polarities: list[Polarity]) -> None:
+    """A question and its answer run together in one turn, as a speech-to-text model without speaker turns
+    writes them: "any chest pain or shortness of breath or anything like that no no nothing" denies what it
+    asked."""
+    words = [token.text for token in tokens]
+    for position in range(3, len(words) - 1):
+        if words[position - 3 : position] != ["anything", "like", "that"] or words[position] not in ("no", "nope"):
+            continue
+        if words[position + 1] not in ("no", "nope", "nothing", "not", "never", ","):
+            continue
+        first = next(
+            (i for i in range(max(position - _QUESTION_WINDOW, 0), position) if _asks(words, i, strong=True)), None
+        )
+        if first is None:
+            continue
+        for asked in range(first, position):
+            if polarities[asked] is Polarity.OPEN:
+                polarities[asked] = Polarity.NEGATED
+
+
 def _leave_open(turn: TurnPolarity, start: int, end: int, tokens: Sequence[Token]) -> None:
+    words = [token.text for token in tokens]
     asked = any(token.text == "?" for token in tokens[start:end]) or any(
-        _longest([token.text for token in tokens], position, _QUESTION_CUE_TABLE) for position in range(start, end)
+        _asks(words, position, strong=True) for position in range(start, end)
     )
-    if asked:
+    if asked and not _presupposes(words, start, end):
         for position in range(start, end):
             turn.polarities[position] = Polarity.OPEN

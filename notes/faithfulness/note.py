@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from notes.faithfulness.transcript import SegmentId
+from notes.content import SegmentId
 
 _MARKDOWN_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
 _COLON_HEADING = re.compile(r"^\s*([A-Za-z][A-Za-z /&()'-]{1,60}):\s*$")

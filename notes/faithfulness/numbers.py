@@ -172,7 +172,7 @@ _PERIOD_WORDS = {
 
 
 # Words that can begin a number or a frequency; every other word is skipped at once.
-_STARTS = frozenset({*_UNITS_WORDS, *_TENS_WORDS, *_ORDINALS, *_VAGUE, "a", "an", "half"})
+_STARTS = frozenset({*_UNITS_WORDS, *_TENS_WORDS, *_ORDINALS, *_VAGUE, "a", "an", "half", "point"})
 _FREQUENCY_STARTS = frozenset(
     {
         "once",
@@ -300,13 +300,39 @@ class _Reader:
             if word == "-" and seen and _number_word(self.word(position + 1)) is not None and current % 10 == 0:
                 position += 1  # twenty-five
                 continue
+            if seen and current % 100 >= 20 and current % 10 == 0 and _ORDINALS.get(word, 10) < 10:
+                current += _ORDINALS[word]  # "twenty fourth"
+                position += 1
             break
         if not seen:
             return None
         return total + current, position
 
+    def _decimals(self, index: int) -> tuple[str, int]:
+        """The digits said one by one from ``index`` ("five", "zero five") and the index after them."""
+        decimals = ""
+        position = index
+        while len(decimals) < 3 and (digit := _UNITS_WORDS.get(self.word(position))) is not None and digit < 10:
+            decimals += str(digit)
+            position += 1
+        return decimals, position
+
+    def _spaced(self, index: int) -> bool:
+        """Whether the token at ``index`` stands apart from both neighbours (" . " between two numbers)."""
+        tokens = self.tokens
+        return (
+            0 < index < len(tokens) - 1
+            and tokens[index].start > tokens[index - 1].end
+            and tokens[index + 1].start > tokens[index].end
+        )
+
     def value_at(self, index: int) -> _Value | None:
         word = self.word(index)
+        if word == "point" and _UNITS_WORDS.get(self.word(index + 1), 10) < 10:
+            # "point five centimeters"
+            decimals, position = self._decimals(index + 1)
+            number = float(f"0.{decimals}")
+            return _Value(number, number, index, position, spoken=True)
         digits = _digits(word)
         if digits is not None:
             end = index + 1
@@ -351,16 +377,18 @@ class _Reader:
             follow = self.spoken_integer(end)
             if follow is not None and 10 <= follow[0] <= 99:
                 value, end = 2000 + follow[0], follow[1]  # "twenty twenty one": a year
-        if self.word(end) == "." and _UNITS_WORDS.get(self.word(end + 1), 10) < 10 and self.word(end + 2) in _UNITS:
-            # "twelve . five milligrams": a speech-to-text model's way of writing "twelve point five"
-            number = float(f"{value}.{_UNITS_WORDS[self.word(end + 1)]}")
-            return _Value(number, number, index, end + 2, spoken=True)
+        if (
+            self.word(end) == "."
+            and _UNITS_WORDS.get(self.word(end + 1), 10) < 10
+            and (self.word(end + 2) in _UNITS or self._spaced(end))
+        ):
+            # "twelve . five milligrams", "seven . three": a speech-to-text model's (or a tokenised transcript's)
+            # way of writing "twelve point five"
+            decimals, position = self._decimals(end + 1)
+            number = float(f"{value}.{decimals}")
+            return _Value(number, number, index, position, spoken=True)
         if self.word(end) == "point":
-            decimals = ""
-            position = end + 1
-            while (digit := _UNITS_WORDS.get(self.word(position))) is not None and digit < 10:
-                decimals += str(digit)
-                position += 1
+            decimals, position = self._decimals(end + 1)
             if decimals:
                 number = float(f"{value}.{decimals}")
                 return _Value(number, number, index, position, spoken=True)
@@ -430,14 +458,23 @@ def read_quantities(tokens: Sequence[Token], source: str = "") -> list[Quantity]
                 stop += 2
             skip_until = stop
             continue
+        spoken_pair = (
+            following is not None
+            and following.start == end
+            and value.spoken
+            and following.spoken
+            and 0 < following.low - value.low <= 4
+            and following.low < 20
+            and reader.word(following.end) in _UNITS
+        )
         if (
             following is not None
-            and words[end : following.start] in (["to"], ["-"], ["or"])
+            and (words[end : following.start] in (["to"], ["-"], ["or"]) or spoken_pair)
             and not following.is_vague_word
             and following.low > value.low
             and not value.small_word
         ):
-            # "1 to 2 beers", "six to eight hours": a range, both ends said
+            # "1 to 2 beers", "six to eight hours", "six eight weeks maybe": a range, both ends said
             rest = read_quantities(tokens[following.start :], "")
             head = rest[0] if rest and rest[0].start == 0 else None
             if head is not None and head.second is None and head.dimension not in ("age", "grade"):
@@ -530,6 +567,9 @@ def read_quantities(tokens: Sequence[Token], source: str = "") -> list[Quantity]
             continue
         unit = ""
         stop = end
+        if word_after == "or" and reader.word(end + 1) == "so" and reader.word(end + 2) in _UNITS:
+            stop += 2  # "six or so weeks"
+            word_after = reader.word(stop)
         if (word_after == "i" and reader.word(end + 1) == "u") or (
             word_after == "international" and reader.word(end + 1) in ("unit", "units")
         ):
@@ -671,9 +711,66 @@ def read_frequencies(tokens: Sequence[Token]) -> list[Quantity]:
     return found
 
 
+_RATING_CUES = frozenset({"rate", "rating", "scale", "level", "score"})
+
+
+def is_rating(tokens: Sequence[Token]) -> bool:
+    """Whether a turn asks for or gives a rating out of ten ("can you rate your pain", "on a scale")."""
+    if any(token.stem in _RATING_CUES for token in tokens):
+        return True
+    words = [token.text for token in tokens]
+    return any(word == "out" and words[i + 1 : i + 3] in (["of", "ten"], ["of", "10"]) for i, word in enumerate(words))
+
+
+def scores_out_of_ten(tokens: Sequence[Token]) -> list[Quantity]:
+    """The bare numbers of a rating ("it's like a four", "goes down to a one"), each as a score out of ten.
+
+    Read only where a rating is asked or given: elsewhere "one" is a pronoun and "four" may be anything.
+    """
+    found: list[Quantity] = []
+    words = [token.text for token in tokens]
+    for position, word in enumerate(words):
+        value = _digits(word)
+        if value is None:
+            value = float(_UNITS_WORDS[word]) if word in _UNITS_WORDS and word != "oh" else None
+        if value is None or not 0 <= value <= 10:
+            continue
+        following = words[position + 1] if position + 1 < len(words) else ""
+        if following in _UNITS or following in ("year", "years", "-", "o'clock", "times"):
+            continue
+        found.append(Quantity(value, value, "", "ratio", position, position + 1, second=10.0))
+    return found
+
+
+# Doses a drug's everyday name says by itself: "baby aspirin" is aspirin 81 mg.
+_IMPLIED_DOSES: dict[tuple[str, ...], tuple[float, str]] = {
+    ("baby", "aspirin"): (81.0, "mg"),
+    ("low", "dose", "aspirin"): (81.0, "mg"),
+    ("low", "-", "dose", "aspirin"): (81.0, "mg"),
+}
+
+
+_IMPLIED_STARTS = frozenset(phrase[0] for phrase in _IMPLIED_DOSES)
+
+
+def implied_doses(tokens: Sequence[Token]) -> list[Quantity]:
+    """The doses named by a drug's everyday name, placed just before the drug's name."""
+    words = [token.text for token in tokens]
+    found = []
+    for position, word in enumerate(words):
+        if word not in _IMPLIED_STARTS:
+            continue
+        for phrase, (amount, unit) in _IMPLIED_DOSES.items():
+            if tuple(words[position : position + len(phrase)]) == phrase:
+                canonical, dimension, _factor = _UNITS[unit]
+                end = position + len(phrase) - 1
+                found.append(Quantity(amount, amount, canonical, dimension, position, end))
+    return found
+
+
 def all_quantities(tokens: Sequence[Token], source: str = "") -> list[Quantity]:
     """Quantities and the frequencies said in words, ordered by position."""
-    quantities = read_quantities(tokens, source) + read_frequencies(tokens)
+    quantities = read_quantities(tokens, source) + read_frequencies(tokens) + implied_doses(tokens)
     quantities.sort(key=lambda quantity: quantity.start)
     return quantities
 

@@ -11,9 +11,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from notes.content import SegmentId
 from notes.faithfulness.negation import Polarity
 from notes.faithfulness.text import Token, word_list
-from notes.faithfulness.transcript import SegmentId, TranscriptIndex
+from notes.faithfulness.transcript import TranscriptIndex
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +121,8 @@ def _non_adherence(tokens: Sequence[Token], polarities: Sequence[Polarity], name
     """Where a turn says a medication is not being taken: "i forget to take my pills", "ran out of insulin"."""
     words = [token.text for token in tokens]
     for position, word in enumerate(words):
+        if word not in _NON_ADHERENCE_VERBS and word not in _TAKING and word != "stopped":
+            continue
         window = range(position + 1, min(position + 8, len(words)))
         about_medication = any(
             tokens[other].stem == "medication" or words[other] in _MEDICATION_WORDS for other in window

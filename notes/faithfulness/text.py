@@ -25,7 +25,8 @@ _TOKEN_RE = re.compile(
 _ALNUM_RE = re.compile(r"[a-z]+\d+[a-z0-9]*", re.IGNORECASE)
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass sets each field through object.__setattr__, and a visit has thousands of tokens.
+@dataclass(slots=True)
 class Token:
     text: str  # lower-cased as written
     start: int  # character offsets in the source text
@@ -35,27 +36,26 @@ class Token:
     is_number: bool = False
 
 
-def _token(text: str, start: int, end: int, stem_: str) -> Token:
-    return Token(
-        text,
-        start,
-        end,
-        stem_,
-        is_word=text[:1].isalpha() or text.startswith("n'"),
-        is_number=text[:1].isdigit() or (text[:1] == "." and len(text) > 1),
-    )
-
-
 _PATTERN = re.compile(_ALNUM_RE.pattern + "|" + _TOKEN_RE.pattern, re.IGNORECASE)
+
+
+@lru_cache(maxsize=65536)
+def _classify(raw: str) -> tuple[str, bool, bool]:
+    """A token's stem, whether it is a word and whether it is a number."""
+    first = raw[:1]
+    return stem(raw), first.isalpha() or raw.startswith("n'"), first.isdigit() or (first == "." and len(raw) > 1)
 
 
 def tokenize(text: str) -> list[Token]:
     """Words, numbers and punctuation with their offsets; synonym phrases carry their concept as stem."""
-    tokens = [
-        _token(raw, match.start(), match.end(), stem(raw))
-        for match in _PATTERN.finditer(text)
-        for raw in (match.group(0).lower().replace("\u2019", "'"),)
-    ]
+    tokens = []
+    lowered = text.lower()
+    if len(lowered) != len(text):
+        lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)  # keep the offsets
+    for match in _PATTERN.finditer(lowered.replace("\u2019", "'")):
+        raw = match.group(0)
+        stem_, is_word, is_number = _classify(raw)
+        tokens.append(Token(raw, match.start(), match.end(), stem_, is_word, is_number))
     return apply_synonyms(tokens)
 
 
@@ -226,16 +226,38 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "winded",
         "out of breath",
         "can't catch my breath",
+        "catch my breath",
+        "catch your breath",
+        "winded easily",
     ),
-    "fever": ("fever", "fevers", "febrile", "feverish", "running a temperature"),
+    "fever": (
+        "fever",
+        "fevers",
+        "febrile",
+        "feverish",
+        "running a temperature",
+        "had a temperature",
+        "have a temperature",
+        "afebrile",
+    ),
     "chill": ("chills", "chill", "rigors"),
     "nausea": ("nausea", "nauseous", "nauseated", "queasy", "sick to my stomach", "sick to your stomach"),
-    "vomit": ("vomiting", "vomit", "vomited", "throwing up", "throw up", "threw up", "emesis", "puking"),
+    "vomit": ("vomiting", "vomit", "vomited", "throwing up", "throw up", "threw up", "thrown up", "emesis", "puking"),
     "diarrhea": ("diarrhea", "loose stools", "loose stool", "watery stools", "runny stools"),
     "constipat": ("constipation", "constipated", "hard stools"),
     "abdomen": ("abdominal", "abdomen", "belly", "stomach", "tummy"),
     "headache": ("headache", "headaches", "head ache", "head hurts", "head pain", "cephalgia"),
-    "dizzy": ("dizziness", "dizzy", "lightheaded", "light headed", "lightheadedness", "vertigo", "woozy"),
+    "dizzy": (
+        "dizziness",
+        "dizzy",
+        "lightheaded",
+        "light headed",
+        "lightheadedness",
+        "vertigo",
+        "woozy",
+        "room spinning",
+        "room is spinning",
+    ),
     "fatigue": (
         "fatigue",
         "fatigued",
@@ -251,7 +273,40 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     ),
     "edema": ("edema", "swelling", "swollen", "swell", "swelled", "puffy", "puffiness", "fluid retention"),
     "erythema": ("erythema", "erythematous", "redness", "reddened"),
-    "tender": ("tender", "tenderness", "pain to palpation", "pain on palpation", "ttp"),
+    "tender": (
+        "tender",
+        "tenderness",
+        "pain to palpation",
+        "pain on palpation",
+        "pain with palpation",
+        "ttp",
+        "nontender",
+        "non tender",
+    ),
+    "dysuria": (
+        "dysuria",
+        "burning with urination",
+        "burning when i pee",
+        "burning when you pee",
+        "burns when i pee",
+        "burns when you pee",
+        "painful urination",
+        "pain with urination",
+        "pain when i pee",
+        "hurts to pee",
+        "hurts when i pee",
+    ),
+    "night_sweats": (
+        "night sweats",
+        "sweating at night",
+        "sweats at night",
+        "sweaty at night",
+        "wake up sweating",
+        "waking up sweating",
+        "woke up sweating",
+    ),
+    "hemoptysis": ("hemoptysis", "coughing up blood", "cough up blood", "coughed up blood"),
+    "heartburn": ("heartburn", "heart burn", "acid reflux", "reflux", "indigestion", "gerd"),
     "pain": (
         "pain",
         "pains",
@@ -293,6 +348,9 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "fluttering",
         "flutter",
         "skipped beats",
+        "heart beating fast",
+        "fast heartbeat",
+        "heart skipping",
     ),
     "numb": ("numbness", "numb"),
     "tingl": ("tingling", "tingly", "pins and needles", "paresthesia", "paresthesias"),
@@ -304,6 +362,15 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "can't sleep",
         "cannot sleep",
         "unable to sleep",
+        "hard to sleep",
+        "hard time sleeping",
+        "problems sleeping",
+        "affecting my sleep",
+        "keeps me up at night",
+        "kept me up",
+        "keeping me up",
+        "wakes me up",
+        "waking up at night",
     ),
     "suicidal_ideation": (
         "suicidal ideation",
@@ -385,7 +452,16 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "oxygen levels",
     ),
     "urin": ("urine", "urinary", "urination", "urinate", "urinating", "pee", "peeing"),
-    "hematuria": ("hematuria", "blood in the urine", "blood in my urine", "blood in your urine"),
+    "hematuria": (
+        "hematuria",
+        "blood in the urine",
+        "blood in my urine",
+        "blood in your urine",
+        "blood in my pee",
+        "blood in your pee",
+        "blood when i pee",
+        "blood when you pee",
+    ),
     "sleep": ("sleep", "sleeping", "slept"),
     "exercis": ("exercise", "exercising", "working out", "work out", "workout", "workouts", "gym"),
     "medication": (
@@ -417,9 +493,47 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "changes in vision",
         "changes in your vision",
     ),
-    "weight_loss": ("weight loss", "lost weight", "losing weight", "lose weight"),
-    "weight_gain": ("weight gain", "gained weight", "gaining weight", "put on weight"),
-    "chest_pain": ("chest pain", "chest pains", "chest discomfort", "chest pressure", "chest tightness", "angina"),
+    "weight_loss": (
+        "weight loss",
+        "lost weight",
+        "losing weight",
+        "lose weight",
+        "lost some weight",
+        "lost a little weight",
+        "lost a lot of weight",
+        "lost a bit of weight",
+        "losing some weight",
+        "dropped weight",
+    ),
+    "weight_gain": (
+        "weight gain",
+        "gained weight",
+        "gaining weight",
+        "put on weight",
+        "gained some weight",
+        "gained a little weight",
+        "gained a lot of weight",
+        "put on some weight",
+    ),
+    "myalgia": ("myalgia", "myalgias", "body aches", "body ache", "muscle aches", "muscle ache", "achy all over"),
+    "chest_pain": (
+        "chest pain",
+        "chest pains",
+        "chest discomfort",
+        "chest pressure",
+        "chest tightness",
+        "angina",
+        "chest hurts",
+        "chest hurt",
+        "chest hurting",
+        "pain in my chest",
+        "pain in your chest",
+        "pain in the chest",
+        "tightness in my chest",
+        "tightness in your chest",
+        "pressure in my chest",
+        "pressure in your chest",
+    ),
     "ear": ("ear", "ears", "otic"),
     "eye": ("eye", "eyes", "ocular"),
     "nasal": ("nasal", "nose"),
@@ -455,6 +569,10 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "blood in stool",
         "blood in my stool",
         "blood in the stool",
+        "blood in your stool",
+        "blood in the stools",
+        "blood in my stools",
+        "blood in your stools",
         "bloody stool",
         "bloody stools",
         "rectal bleeding",
@@ -471,7 +589,18 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "physical_therapy": ("physical therapy", "physiotherapy"),
     "injury": ("injury", "injuries", "injured", "injure", "injuring", "trauma", "traumatic"),
     "pop": ("pop", "popped", "popping", "snap", "snapped"),
-    "follow_up": ("follow up", "follow-up", "followup", "come back", "see you back"),
+    "follow_up": (
+        "follow up",
+        "follow-up",
+        "followup",
+        "come back",
+        "see you back",
+        "see you again",
+        "come see me",
+        "come back and see me",
+        "recheck",
+        "check back",
+    ),
 }
 
 
@@ -488,6 +617,10 @@ def _build_synonyms() -> dict[tuple[str, ...], str]:
 
 _SYNONYM_PHRASES = _build_synonyms()
 _LONGEST_PHRASE = max((len(stems) for stems in _SYNONYM_PHRASES), default=1)
+# The longest phrase starting with each stem: most tokens start none, and cost one look-up.
+_PHRASE_STARTS: dict[str, int] = {}
+for _stems in _SYNONYM_PHRASES:
+    _PHRASE_STARTS[_stems[0]] = max(_PHRASE_STARTS.get(_stems[0], 0), len(_stems))
 
 
 def apply_synonyms(tokens: list[Token]) -> list[Token]:
@@ -497,23 +630,22 @@ def apply_synonyms(tokens: list[Token]) -> list[Token]:
     """
     kept = [position for position, token in enumerate(tokens) if token.text != "-"]
     stems = [tokens[position].stem for position in kept]
-    out = list(tokens)
     index = 0
     while index < len(kept):
-        for length in range(min(_LONGEST_PHRASE, len(kept) - index), 0, -1):
+        longest = _PHRASE_STARTS.get(stems[index], 0)
+        for length in range(min(longest, len(kept) - index), 0, -1):
             concept = _SYNONYM_PHRASES.get(tuple(stems[index : index + length]))
             if concept is None:
                 continue
             for position in kept[index : index + length]:
-                token = tokens[position]
                 # The function words of a phrase ("of" in "shortness of breath") become part of the concept
                 # too, so that a phrase counts once however many words it has.
-                out[position] = Token(token.text, token.start, token.end, concept, token.is_word, token.is_number)
+                tokens[position].stem = concept
             index += length
             break
         else:
             index += 1
-    return out
+    return tokens
 
 
 # --- word classes ---------------------------------------------------------------------------------------------

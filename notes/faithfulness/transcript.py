@@ -15,12 +15,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from notes.content import SegmentId
 from notes.faithfulness.drugs import DrugMention, find_drugs
 from notes.faithfulness.negation import Polarity, transcript_polarities
 from notes.faithfulness.numbers import Quantity, all_quantities
 from notes.faithfulness.text import STOPWORDS, Token, tokenize
-
-SegmentId = int | str
 
 _TURN_RE = re.compile(r"^\s*\[([^\]]{1,40})\]\s*(.*)$")
 

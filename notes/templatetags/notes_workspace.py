@@ -7,7 +7,7 @@ from typing import Any
 from django import template
 from django.urls import reverse
 
-from notes.forms import AddendumForm, NoteEditForm, NoteSignForm, section_field_name
+from notes.forms import AddendumForm, NoteEditForm, section_field_name, sign_form_for
 from notes.models import Note
 from notes.views import RETURN_TO_SESSION
 from notes.workspace import build_workspace
@@ -36,10 +36,12 @@ def review_workspace(
         "other_notes": [n for n in notes if n is not note],
         "form": form,
         "workspace": build_workspace(note.content if note else None, transcript, fields=fields),
-        "sign_form": NoteSignForm(initial={"version": note.version}) if note is not None else None,
+        "sign_form": sign_form_for(note) if note is not None else None,
         "addenda": list(note.addenda.select_related("author")) if note is not None and note.is_signed else [],
         "addendum_form": AddendumForm(),
         "return_to": RETURN_TO_SESSION,
+        # Flags are fixed and dismissed on a draft; a signed note's flags are shown as they were.
+        "flag_actions": note is not None and not note.is_signed,
         "recording": recording,
         "audio_url": audio_url,
         "transcript": transcript,

@@ -127,7 +127,11 @@
     }
   });
 
-  form.addEventListener("input", function () {
+  form.addEventListener("input", function (event) {
+    // A flag's dismissal reason sits among the statements but belongs to its own form.
+    if (event.target && event.target.form && event.target.form !== form) {
+      return;
+    }
     dirty = true;
   });
 

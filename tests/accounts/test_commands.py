@@ -7,6 +7,7 @@ from django.core.management import CommandError, call_command
 
 from accounts.models import ApiKey, Membership, Practice, User
 from jobs.models import Job
+from notes.models import Note
 from sessions.models import ClinicalSession, Recording
 
 pytestmark = pytest.mark.django_db
@@ -81,12 +82,13 @@ def test_create_api_key_refuses_an_unknown_practice(db):
         call_command("create_api_key", "nope", "--name", "x", stdout=io.StringIO())
 
 
-def test_seed_demo_creates_a_practice_clinician_and_a_recorded_session_once():
+def test_seed_demo_creates_a_practice_clinician_and_a_recorded_session_once(settings):
+    settings.AI_MODE = "stub"
     output = _run("seed_demo")
     assert "clinician@demo.sessionscribe.test" in output
     _run("seed_demo")
     practice = Practice.objects.get(slug="demo-practice")
-    session = ClinicalSession.objects.get(practice=practice)
+    session = ClinicalSession.objects.get(practice=practice, client_label="Demo client A")
     recording = Recording.objects.get(session=session)
     assert recording.duration_seconds == pytest.approx(132, abs=0.5)
     assert Job.objects.filter(session=session).count() == 1
@@ -97,3 +99,27 @@ def test_seed_demo_creates_a_practice_clinician_and_a_recorded_session_once():
     clinician = User.objects.get(email="clinician@demo.sessionscribe.test")
     assert clinician.check_password("sessionscribe-demo")
     assert User.objects.get(email="staff@demo.sessionscribe.test").is_staff
+
+
+def test_seed_demo_adds_a_session_whose_draft_shows_the_checker_with_deliberate_slips(settings):
+    settings.AI_MODE = "stub"
+    output = _run("seed_demo")
+    assert "Faithfulness checker example" in output
+    assert "deliberate slips" in output
+    _run("seed_demo")
+
+    example = ClinicalSession.objects.get(client_label="Demo client B (faithfulness checker example)")
+    note = Note.objects.get(session=example)
+    flags = {(flag.kind.value, flag.said) for flag in note.content.unresolved_flags}
+    assert ("medication", "ibuprofen 400 milligrams") in flags
+    assert any(kind == "negation" for kind, _said in flags)
+    assert note.flag_counts == {"medication": 1, "negation": 1}
+    # The demo's other session is drafted by the stub as it is: faithfully, with nothing flagged.
+    assert ClinicalSession.objects.filter(practice=example.practice).count() == 2
+
+
+def test_seed_demo_makes_no_checker_example_without_the_simulated_providers(settings):
+    settings.AI_MODE = "off"
+    output = _run("seed_demo")
+    assert "Faithfulness checker example" not in output
+    assert not ClinicalSession.objects.filter(client_label__contains="checker example").exists()

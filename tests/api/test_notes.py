@@ -259,12 +259,22 @@ def test_a_drafted_note_reads_with_each_statements_evidence_and_flags(api, alice
         {
             "text": "Sertraline 100 mg.",
             "evidence": [4],
-            "flags": [{"kind": "dose", "message": "The transcript says 50 mg.", "evidence": [4]}],
+            "flags": [
+                {
+                    "kind": "dose",
+                    "message": "The transcript says 50 mg.",
+                    "evidence": [4],
+                    "said": "fifty milligrams",
+                    "dismissed": None,
+                }
+            ],
         },
         {
             "text": "Lives alone.",
             "evidence": [],
-            "flags": [{"kind": "unsupported", "message": UNCITED_MESSAGE, "evidence": []}],
+            "flags": [
+                {"kind": "unsupported", "message": UNCITED_MESSAGE, "evidence": [], "said": "", "dismissed": None}
+            ],
         },
     ]
 
@@ -278,5 +288,88 @@ def test_a_note_stored_before_statements_carried_flags_reads_with_them(api, alic
     assert (assessment["evidence"], assessment["flags"]) == ([3, 5], ["unsupported"])
     assert [statement["flags"] for statement in assessment["statements"]] == [
         [],
-        [{"kind": "unsupported", "message": UNCITED_MESSAGE, "evidence": []}],
+        [{"kind": "unsupported", "message": UNCITED_MESSAGE, "evidence": [], "said": "", "dismissed": None}],
     ]
+
+
+# --- flags to review at signing --------------------------------------------------------------------
+
+
+def _flagged_note(session) -> Note:
+    dose = Flag(
+        FlagKind.DOSE, "The note says 100 mg; the transcript says fifty milligrams.", (4,), said="fifty milligrams"
+    )
+    risk = Flag(FlagKind.OMITTED_RISK, "In the visit, the patient affirmed suicidal ideation.", (7,), said="sometimes")
+    content = NoteContent(
+        sections=(
+            Section.from_statements(
+                key="subjective",
+                heading="Subjective",
+                statements=(Statement("Takes sertraline 100 mg.", (4,), (dose,)), Statement("Sleeps well.", (5,))),
+            ),
+            Section(key="objective", heading="Objective", text=""),
+            Section(key="assessment", heading="Assessment", text=""),
+            Section(key="plan", heading="Plan", text=""),
+        ),
+        flags=(risk,),
+    )
+    return note_apply_draft(session=session, draft=content, draft_ref="job-1", model="m", prompt_version="v1")
+
+
+def test_a_note_reads_with_its_own_flags_and_each_flags_words_said(api, alice_session):
+    note = _flagged_note(alice_session)
+
+    body = api.get(f"/api/v1/notes/{note.pk}").json()
+
+    assert body["flags"] == [
+        {
+            "kind": "omitted_risk",
+            "message": "In the visit, the patient affirmed suicidal ideation.",
+            "evidence": [7],
+            "said": "sometimes",
+            "dismissed": None,
+        }
+    ]
+    assert body["sections"][0]["statements"][0]["flags"][0]["said"] == "fifty milligrams"
+
+
+def test_signing_a_note_with_flags_to_review_is_a_409_naming_them(api, alice_session):
+    note = _flagged_note(alice_session)
+
+    response = api.post_json(f"/api/v1/notes/{note.pk}/sign", {"version": 1})
+
+    assert response.status_code == 409
+    error = response.json()["error"]
+    assert error["code"] == "conflict"
+    assert "acknowledge_flags" in error["message"]
+    assert error["details"]["flags"] == [
+        {
+            "kind": "dose",
+            "message": "The note says 100 mg; the transcript says fifty milligrams.",
+            "evidence": [4],
+            "said": "fifty milligrams",
+            "section": "subjective",
+            "statement": 0,
+        },
+        {
+            "kind": "omitted_risk",
+            "message": "In the visit, the patient affirmed suicidal ideation.",
+            "evidence": [7],
+            "said": "sometimes",
+            "section": None,
+            "statement": None,
+        },
+    ]
+    assert Note.objects.get(pk=note.pk).status == Note.Status.DRAFT
+
+
+def test_signing_with_the_flags_acknowledged_signs_and_records_the_acknowledgement(api, alice_session, alice):
+    note = _flagged_note(alice_session)
+
+    response = api.post_json(f"/api/v1/notes/{note.pk}/sign", {"version": 1, "acknowledge_flags": True})
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "signed"
+    meta = NoteRevision.objects.get(note=note, version=1).meta
+    assert [flag["kind"] for flag in meta["acknowledged_flags"]] == ["dose", "omitted_risk"]
+    assert meta["acknowledged_by"] == str(alice.pk)

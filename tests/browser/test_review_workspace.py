@@ -232,7 +232,7 @@ def test_flagged_statements_say_why_in_place_and_to_a_screen_reader(
     expect(page.locator("#review-summary")).to_contain_text("2 statements to check")
     flagged = page.locator(".statement", has_text="Takes sertraline 100 mg daily.")
     expect(flagged).to_contain_text("Dose: The transcript says 50 mg, the note 100 mg.")
-    expect(flagged).to_have_accessible_description(re.compile(r"Dose: .*Transcript: “fifty milligrams”"))
+    expect(flagged).to_have_accessible_description(re.compile(r"Dose: .*Said: “fifty milligrams”"))
     uncited = page.locator(".statement", has_text="History of panic disorder.")
     expect(uncited).to_have_accessible_description(re.compile(r"Nothing in the transcript is cited"))
     fine = page.locator(".statement", has_text="Sleeps about four hours a night.")

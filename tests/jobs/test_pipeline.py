@@ -194,3 +194,110 @@ def test_a_worker_claiming_a_job_clears_temporary_files_a_killed_worker_left(ali
     assert default_storage.exists(kept)
     job.refresh_from_db()
     assert job.status == Job.Status.SUCCEEDED
+
+
+# --- the faithfulness checker in the pipeline --------------------------------------------------------
+
+
+class _SlippingDrafter:
+    """The demo drafter, with the demo's deliberate slips made in what it writes."""
+
+    model = "stub-drafter"
+
+    def draft(self, *, template, segments):
+        from jobs.management.commands.seed_demo import with_deliberate_slips
+        from jobs.providers.stub import StubDrafter
+
+        return with_deliberate_slips(StubDrafter().draft(template=template, segments=segments))
+
+
+def test_the_draft_stage_stores_the_checkers_flags_on_each_statement(alice, recorded_session, settings, monkeypatch):
+    settings.AI_MODE = "stub"
+    monkeypatch.setattr("jobs.pipeline.draft.get_drafter", _SlippingDrafter)
+    session = recorded_session()
+
+    job = _run(session, alice)
+
+    assert job.status == Job.Status.SUCCEEDED, job.error_message
+    note = Note.objects.get(session=session)
+    flagged = {
+        statement.text: [(flag.kind.value, flag.said) for flag in statement.flags]
+        for section in note.content.sections
+        for statement in section.statements
+        if statement.flags
+    }
+    assert flagged == {
+        "Reports taking naproxen 500 mg twice a day, and it helps a little.": [
+            ("medication", "ibuprofen 400 milligrams")
+        ],
+        "Reports a fever; denies neck stiffness.": [("negation", "No, I haven't had any fever or neck stiffness.")],
+    }
+    assert note.flag_counts == {"medication": 1, "negation": 1}
+    session.refresh_from_db()
+    assert session.review_state == ClinicalSession.ReviewState.NEEDS_REVIEW
+
+
+def test_the_demo_pipelines_faithful_draft_carries_no_flags(alice, recorded_session, settings):
+    settings.AI_MODE = "stub"
+    session = recorded_session()
+
+    _run(session, alice)
+
+    note = Note.objects.get(session=session)
+    assert note.content.unresolved_flags == ()
+    assert note.flag_counts == {}
+
+
+class _InventingTranscriber:
+    """Whisper over a recording with quiet stretches: stock phrases where nobody spoke, with a high no-speech
+    probability; and a real "thank you" that was said."""
+
+    model = "whisper-1"
+
+    def transcribe(self, path, *, language=None, duration=None):
+        from jobs.providers.base import Segment, TranscriptionResult
+
+        said = [
+            ("I have had a headache for three days.", 0.02),
+            ("Thank you for watching.", 0.85),
+            ("Thank you.", 0.91),
+            ("Thank you, doctor, that helps.", 0.05),
+        ]
+        step = (duration or 8.0) / len(said)
+        segments = tuple(
+            Segment(id=i, start=i * step, end=(i + 1) * step, text=text, no_speech_prob=p, avg_logprob=-0.3)
+            for i, (text, p) in enumerate(said)
+        )
+        return TranscriptionResult(
+            text=" ".join(t for t, _p in said),
+            language="en",
+            duration=duration or 8.0,
+            segments=segments,
+            model=self.model,
+        )
+
+
+def test_segments_invented_over_silence_are_dropped_before_the_transcript_is_saved(
+    alice, recorded_session, settings, monkeypatch
+):
+    settings.AI_MODE = "stub"
+    monkeypatch.setattr("jobs.pipeline.transcribe.get_transcriber", _InventingTranscriber)
+    session = recorded_session("jfk.flac")
+
+    job = _run(session, alice)
+
+    assert job.status == Job.Status.SUCCEEDED, job.error_message
+    texts = [segment["text"] for segment in Transcript.objects.get(session=session).segments]
+    assert "Thank you for watching." not in texts
+    assert "Thank you." not in texts
+    assert "Thank you, doctor, that helps." in texts
+    assert [segment["id"] for segment in Transcript.objects.get(session=session).segments] == list(range(len(texts)))
+    events = list(job.events.filter(stage=Job.Stage.TRANSCRIBE).values_list("message", flat=True))
+    assert "2 segments dropped as likely speech-to-text inventions" in events
+
+
+def test_a_transcript_with_nothing_invented_records_no_drop(alice, recorded_session, settings):
+    settings.AI_MODE = "stub"
+    job = _run(recorded_session(), alice)
+
+    assert not job.events.filter(message__contains="speech-to-text invention").exists()

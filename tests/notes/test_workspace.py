@@ -108,7 +108,7 @@ def test_flagged_and_uncited_statements_are_marked_with_the_reason_and_the_words
     assert "needs-review" not in classes["note-subjective-s1"]
     flagged = html.split('id="note-subjective-s2"', 1)[1].split("</li>", 1)[0]
     assert "Dose:</strong> The transcript says 50 mg." in flagged
-    assert "Transcript: “fifty milligrams”" in flagged
+    assert "Said: “fifty milligrams”" in flagged
     uncited = html.split('id="note-subjective-s3"', 1)[1].split("</li>", 1)[0]
     assert "Unsupported:</strong> Nothing in the transcript is cited" in uncited
     assert "2 statements to check" in html
@@ -189,7 +189,7 @@ def test_segment_times_play_the_recording_from_their_start(alice_client, alice, 
 
 
 def test_a_signed_note_shows_who_signed_and_its_addenda_on_the_session_page(alice_client, drafted, alice, bob):
-    note_sign(note=drafted, version=1, signed_by=alice)
+    note_sign(note=drafted, version=1, signed_by=alice, acknowledge_flags=True)
     note_add_addendum(note=drafted, text="Client called back.", author=alice)
 
     html = _detail(alice_client, drafted.session)

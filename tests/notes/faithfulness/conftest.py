@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from notes.content import Flag
 from notes.faithfulness import NoteCheck, check_note_text, parse_transcript
-from notes.faithfulness.checker import Flag
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 

@@ -60,7 +60,8 @@ def test_an_unpunctuated_question_answered_no_is_a_denial():
 def test_a_question_nobody_answered_settles_nothing():
     visit = "[doctor] any fever ? and how is the knee doing ?\n[patient] it's sore ."
     assert kinds_for(visit, "ROS\nDenies fever.", "Denies") == set()
-    assert kinds_for(visit, "ROS\nReports fever.", "Reports") == set()
+    # Asked and never answered: nothing contradicts a fever, and nothing supports one either.
+    assert kinds_for(visit, "ROS\nReports fever.", "Reports") == {"unsupported"}
 
 
 def test_yes_to_one_of_two_questions_leaves_the_other_open():

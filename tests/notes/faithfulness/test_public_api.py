@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from notes.faithfulness import FlagKind, Segment, TranscriptFormatError, check_note, parse_transcript
+from notes.content import Flag as StoredFlag
+from notes.content import FlagKind
+from notes.faithfulness import CHECKED_KINDS, Flag, Segment, TranscriptFormatError, check_note, parse_transcript
 from notes.faithfulness.numbers import same_amount
 from tests.notes.faithfulness.test_numbers import only
 
@@ -18,7 +20,7 @@ VISIT = [
 
 
 def test_flag_kinds_keep_the_apis_names():
-    assert [str(kind) for kind in FlagKind] == [
+    assert [str(kind) for kind in CHECKED_KINDS] == [
         "medication",
         "dose",
         "number",
@@ -27,6 +29,11 @@ def test_flag_kinds_keep_the_apis_names():
         "unsupported",
         "omitted_risk",
     ]
+    assert set(CHECKED_KINDS) == set(FlagKind) - {FlagKind.EDITED}
+
+
+def test_the_checker_and_stored_notes_share_one_flag_type():
+    assert Flag is StoredFlag
 
 
 def test_sections_as_tuples_with_cited_segments():
