@@ -47,7 +47,8 @@ def test_rotation_moves_every_value_to_the_new_key_so_the_old_one_can_go(setting
     output = _reencrypt("--batch-size", "1")
     # then everything is under B, and reads the same with B alone
     assert _raw_key_ids() == {crypto.key_id(key_b)}
-    assert "Re-encrypted 9 values" in output
+    # one value per encrypted column of the rows made: 9 of content, and the note's and its revision's own flags
+    assert "Re-encrypted 11 values" in output
     assert "notes.Note.sections: 1 of 1 re-encrypted" in output
     settings.FIELD_ENCRYPTION_KEYS = [key_b]
     assert read_back(rows) == before
@@ -74,7 +75,7 @@ def test_a_dry_run_counts_what_is_left_and_changes_nothing(settings, alice, prac
     output = _reencrypt("--dry-run")
 
     assert "sessions.Transcript.segments: 1 to re-encrypt" in output
-    assert "9 values would be re-encrypted" in output
+    assert "11 values would be re-encrypted" in output
     assert _raw_key_ids() == {crypto.key_id(key_a)}
 
 

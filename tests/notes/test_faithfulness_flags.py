@@ -409,7 +409,7 @@ def test_the_migration_counts_the_flags_of_the_notes_already_there(alice_session
     from tests.factories import NoteFactory
     from tests.notes.factories import draft_sections
 
-    migration = importlib.import_module("notes.migrations.0007_flag_counts_of_existing_notes")
+    migration = importlib.import_module("notes.migrations.0010_flag_counts_of_existing_notes")
     older = NoteFactory(session=alice_session, sections=draft_sections(unsupported={"plan": "Lives alone."}))
     plain = NoteFactory(session=bob_session, sections=draft_sections())
     Note.objects.update(flag_counts={})
