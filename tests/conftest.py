@@ -10,9 +10,12 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.test import Client
+from pytest_django.fixtures import Settings
 
 from accounts.models import Membership, Practice, User
 from tests.factories import MembershipFactory, PracticeFactory, UserFactory
+from tests.support.redis_broker import RedisBroker, redis_broker_for_test
+from tests.support.s3 import MotoS3Server, S3Bucket, bucket_create, moto_s3_session
 
 FIXTURES = Path(__file__).parent / "fixtures"
 AUDIO = FIXTURES / "audio"
@@ -45,6 +48,30 @@ def _empty_cache() -> None:
 def _clean_media_root() -> Iterator[None]:
     yield
     shutil.rmtree(settings.MEDIA_ROOT, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def moto_s3() -> Iterator[tuple[MotoS3Server, dict[str, object]]]:
+    """One moto S3 server for the test session (per xdist worker), started the first time a test asks."""
+    yield from moto_s3_session()
+
+
+@pytest.fixture
+def s3_bucket(moto_s3: tuple[MotoS3Server, dict[str, object]], settings: Settings) -> Iterator[S3Bucket]:
+    """A fresh bucket on the moto server, and the app's default storage pointed at it with the options
+    config.settings gives S3 in production."""
+    server, template = moto_s3
+    bucket = bucket_create(server, template)
+    settings.STORAGES = {**settings.STORAGES, "default": bucket.storage}
+    yield bucket
+    bucket.empty_and_delete()
+
+
+@pytest.fixture
+def redis_broker(monkeypatch: pytest.MonkeyPatch) -> Iterator[RedisBroker]:
+    """django-q2's Redis broker on a database number of this test process's own, emptied before and after;
+    skipped, saying why, when no Redis answers."""
+    yield from redis_broker_for_test(monkeypatch)
 
 
 @pytest.fixture

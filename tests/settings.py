@@ -37,6 +37,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         **DATABASES["default"]["OPTIONS"],
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF; PRAGMA foreign_keys=ON;",
     }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A test database of this process's own name: two runs on one server at once (two checkouts, CI beside a
+    # developer) would otherwise drop and recreate each other's test_<name> mid-run.
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}
 
 # Long enough that no heartbeat fires during an ordinary test; the fault-injection tests shorten it.
 JOB_LEASE_SECONDS = 120

@@ -91,12 +91,23 @@ def kill_cluster(process: subprocess.Popen[bytes]) -> None:
 
 
 def stop_cluster(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
+    stop_clusters([process])
+
+
+def stop_clusters(processes: list[subprocess.Popen[bytes]]) -> None:
+    """Stop clusters as systemd's ``KillMode=mixed`` does: SIGTERM to each cluster's main process only, which stops
+    its pusher, lets its workers finish and exits (in about two seconds when idle); all at once, then wait. SIGTERM
+    sent to a cluster's whole process group kills the sentinel under the main process, which then never exits;
+    whatever is left after the wait is killed."""
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=15)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            kill_cluster(process)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
 
 
 def wait_until(condition: Callable[[], bool], *, timeout: float, what: str) -> None:
