@@ -17,7 +17,7 @@ from django_q.tasks import async_task
 
 from jobs.models import Artifact, Job, JobEvent
 from jobs.services import JobAlreadyActive, job_start
-from sessions.models import Transcript
+from sessions.models import ClinicalSession, Transcript
 from sessions.services import recording_replace
 from tests.factories import ClinicalSessionFactory
 from tests.support.synthetic_audio import write_wav
@@ -42,22 +42,32 @@ def _in_thread(work, errors: list[BaseException]) -> threading.Thread:
     return thread
 
 
+def _recorded_sessions(alice, folder) -> list[ClinicalSession]:
+    practice = alice.memberships.get().practice
+    sessions = []
+    for number in range(SESSIONS):
+        # Every recording differs, so that each is a recording of its own.
+        audio = write_wav(folder / f"s{number}.wav", [(1.0 + number / 1000, -20.0)])
+        session = ClinicalSessionFactory(practice=practice, clinician=alice, note_type="soap")
+        recording_replace(session=session, upload_path=audio, original_filename="a.wav", uploaded_by=alice)
+        sessions.append(session)
+    return sessions
+
+
 def test_two_clusters_on_one_database_broker_and_bucket_run_every_job_exactly_once(
     alice, redis_broker, s3_bucket, settings, tmp_path
 ):
     # The simulated providers: a worker's first job then costs it no SDK import, which keeps the test to seconds
     # (tests/jobs/test_concurrency.py counts the live providers' requests over 200 sessions on the ORM broker).
     settings.AI_MODE = "stub"
-    practice = alice.memberships.get().practice
-    sessions = []
-    for number in range(SESSIONS):
-        # Every recording differs, so that each is transcribed exactly once.
-        audio = write_wav(tmp_path / f"s{number}.wav", [(1.0 + number / 1000, -20.0)])
-        session = ClinicalSessionFactory(practice=practice, clinician=alice, note_type="soap")
-        recording_replace(session=session, upload_path=audio, original_filename="a.wav", uploaded_by=alice)
-        sessions.append(session)
+    # The clusters start while the recordings are stored.
     shared = {"REDIS_URL": redis_broker.url, "Q_WORKERS": "2", **s3_bucket.env}
     clusters = [start_cluster(**shared), start_cluster(**shared)]
+    try:
+        sessions = _recorded_sessions(alice, tmp_path)
+    except BaseException:
+        stop_clusters(clusters)
+        raise
 
     errors: list[BaseException] = []
     overlaps: list[object] = []

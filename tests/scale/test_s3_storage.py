@@ -31,6 +31,7 @@ from tests.conftest import AUDIO
 from tests.factories import ClinicalSessionFactory
 from tests.support.media_recorder import live_webm, parts_at_clusters
 from tests.support.s3 import bucket_create, production_s3_storage
+from tests.support.synthetic_audio import write_wav
 
 pytestmark = pytest.mark.django_db
 
@@ -81,6 +82,21 @@ def test_an_uploaded_recording_is_one_encrypted_object_in_the_bucket(api, alice,
     assert s3_bucket.read(recording.file.name) == (AUDIO / "dialogue_short.mp3").read_bytes()
     assert response.json()["sha256"] == _sha256(s3_bucket.read(recording.file.name))
     assert s3_bucket.head(recording.file.name)["ServerSideEncryption"] == "AES256"
+
+
+def test_a_recording_larger_than_one_put_is_uploaded_in_parts_and_encrypted_too(alice, s3_bucket, tmp_path):
+    # Five minutes of 16 kHz WAV, 9.6 MB: over boto3's 8 MB threshold, so a multipart upload.
+    audio = write_wav(tmp_path / "long.wav", [(300.0, -20.0)])
+    session = _session(alice)
+
+    recording = recording_replace(session=session, upload_path=audio, original_filename="long.wav", uploaded_by=alice)
+
+    head = s3_bucket.head(recording.file.name)
+    # A multipart object's ETag is the digest of its parts' digests, with their count.
+    assert head["ETag"].strip('"').endswith("-2")
+    assert head["ContentLength"] == audio.stat().st_size
+    assert head["ServerSideEncryption"] == "AES256"
+    assert _sha256(s3_bucket.read(recording.file.name)) == recording.sha256
 
 
 def test_a_replaced_recording_leaves_only_the_new_object(api, alice, s3_bucket, django_capture_on_commit_callbacks):

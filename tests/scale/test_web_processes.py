@@ -126,47 +126,55 @@ def test_two_gunicorn_workers_share_the_load_and_metrics_sum_every_process(
         ALLOWED_HOSTS="127.0.0.1,localhost",
         VAR_DIR=str(tmp_path / "var"),
     )
-    # As a deployment does before starting the web processes: the pages' static files, with their manifest.
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True
+    # As a deployment does before starting the web processes: the pages' static files, with their manifest (the
+    # error pages need it). It runs while the processes start.
+    collectstatic = subprocess.Popen(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=ROOT, env=env
     )
     session = ClinicalSessionFactory(practice=alice.memberships.get().practice, clinician=alice, note_type="soap")
     recording_replace(session=session, upload_path=AUDIO / "jfk.flac", original_filename="jfk.flac", uploaded_by=alice)
     saves = "sessionscribe_storage_seconds_count"
 
-    with gunicorn(env, tmp_path / "gunicorn.log") as web:
-        # Concurrent readiness probes (each one storage save) until both workers have answered some.
-        probes = 0
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            for _ in range(10):
-                statuses = list(pool.map(lambda _: web.request("/readyz")[0], range(16)))
-                assert statuses == [200] * 16
-                probes += 16
-                if web.workers <= set(_per_process(metrics_dir, saves, operation="save")):
-                    break
-        by_worker = _per_process(metrics_dir, saves, operation="save")
-        assert web.workers <= set(by_worker), f"requests reached only {set(by_worker)} of {web.workers}"
-        assert sum(by_worker.values()) == probes
-
-        # A job started through the web tier and run by the worker, which writes to the same folder.
-        cluster = start_cluster(**s3_bucket.env, PROMETHEUS_MULTIPROC_DIR=str(metrics_dir))
-        try:
+    # The worker writes its metrics to the same folder as the web processes.
+    cluster = start_cluster(**s3_bucket.env, PROMETHEUS_MULTIPROC_DIR=str(metrics_dir))
+    try:
+        with gunicorn(env, tmp_path / "gunicorn.log") as web:
+            # A job started through the web tier, run by the worker meanwhile.
             status, body = web.request(
                 f"/api/v1/sessions/{session.pk}/jobs", method="POST", headers={"Authorization": f"Bearer {alice_key}"}
             )
             assert status == 202, body
             job_id = json.loads(body)["id"]
+
+            # Concurrent readiness probes (one storage save each) until both web workers have answered some.
+            probes = 0
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                for _ in range(10):
+                    statuses = list(pool.map(lambda _: web.request("/readyz")[0], range(16)))
+                    assert statuses == [200] * 16
+                    probes += 16
+                    if web.workers <= set(_per_process(metrics_dir, saves, operation="save")):
+                        break
+            by_process = _per_process(metrics_dir, saves, operation="save")
+            assert web.workers <= set(by_process), f"requests reached only {set(by_process)} of {web.workers}"
+            assert sum(by_process[pid] for pid in web.workers) == probes
+
             wait_until(
                 lambda: Job.objects.get(pk=job_id).status == Job.Status.SUCCEEDED, timeout=60, what="the job to run"
             )
-        finally:
+            # Stopped, the cluster has written all it counted.
             stop_cluster(cluster)
-
-        assert web.request("/metrics")[0] == 404
-        assert web.request("/metrics", headers={"Authorization": "Bearer wrong"})[0] == 404
-        status, scraped = web.request("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
-        assert status == 200
-        text = scraped.decode()
+            assert collectstatic.wait(timeout=60) == 0
+            assert web.request("/metrics")[0] == 404
+            assert web.request("/metrics", headers={"Authorization": "Bearer wrong"})[0] == 404
+            status, scraped = web.request("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+            assert status == 200
+            text = scraped.decode()
+    finally:
+        stop_cluster(cluster)
+        if collectstatic.poll() is None:
+            collectstatic.kill()
+            collectstatic.wait()
 
     jobs = "sessionscribe_jobs_total"
     queued_in = _per_process(metrics_dir, jobs, status="queued")
