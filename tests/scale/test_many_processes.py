@@ -44,7 +44,7 @@ def _in_thread(work, errors: list[BaseException]) -> threading.Thread:
 
 def _recorded_sessions(alice, folder) -> list[ClinicalSession]:
     practice = alice.memberships.get().practice
-    sessions = []
+    sessions: list[ClinicalSession] = []
     for number in range(SESSIONS):
         # Every recording differs, so that each is a recording of its own.
         audio = write_wav(folder / f"s{number}.wav", [(1.0 + number / 1000, -20.0)])
