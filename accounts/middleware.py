@@ -100,6 +100,9 @@ _SETUP_URL_NAMES = frozenset(
     {
         "mfa_index",
         "mfa_activate_totp",
+        "mfa_add_webauthn",
+        "mfa_list_webauthn",
+        "mfa_reauthenticate_webauthn",
         "mfa_view_recovery_codes",
         "mfa_generate_recovery_codes",
         "mfa_download_recovery_codes",
@@ -124,9 +127,11 @@ class RequiredMfaMiddleware:
                 raise PermissionDenied("Your practice requires two-factor authentication; set it up first.")
             if not self._is_setup_page(request):
                 messages.warning(
-                    request, "Your practice requires two-factor authentication. Set up an authenticator app to go on."
+                    request,
+                    "Your practice requires two-factor authentication. Set up an authenticator app or add a passkey "
+                    "to go on.",
                 )
-                return redirect("mfa_activate_totp")
+                return redirect("mfa_index")
         return self.get_response(request)
 
     @staticmethod

@@ -1,7 +1,8 @@
 """Security events in the audit trail: logins, failed logins, logouts, two-factor changes.
 
 Django's authentication signals carry them (the login page, the admin's and django-allauth's alike); django-allauth's
-MFA signals, when its MFA app is installed, carry the two-factor changes. Connected by ``AccountsConfig.ready``.
+MFA signals, when its MFA app is installed, carry the two-factor changes, and ``authenticator_renamed`` the one it
+has no signal for (a passkey renamed, ``accounts.mfa_forms``). Connected by ``AccountsConfig.ready``.
 """
 
 from __future__ import annotations
@@ -11,12 +12,18 @@ from typing import Any
 
 from django.apps import apps
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.dispatch import Signal
 
 from accounts.audit import audit_record
 from accounts.models import AuditEvent, User
 from accounts.tenancy import current_membership
 
 Action = AuditEvent.Action
+
+# Sent, as allauth's MFA signals are (request, user, authenticator), when a passkey is renamed.
+authenticator_renamed = Signal()
+# How the audit trail names each kind of authenticator.
+_KINDS = {"webauthn": "passkey"}
 
 
 def _practice_id(user: User) -> Any:
@@ -68,6 +75,7 @@ def _on_authenticator_change(change: str) -> Any:
         if not isinstance(user, User):
             return
         kind = str(getattr(authenticator, "type", "") or "authenticator")
+        kind = _KINDS.get(kind, kind)
         audit_record(
             action=Action.MFA_CHANGE,
             actor=user,
@@ -94,6 +102,7 @@ def connect_security_events() -> None:
             (mfa_signals.authenticator_added, "added"),
             (mfa_signals.authenticator_removed, "removed"),
             (mfa_signals.authenticator_reset, "reset"),
+            (authenticator_renamed, "renamed"),
         ):
             receiver = _on_authenticator_change(change)
             # Signals hold receivers weakly: these closures are kept alive here.

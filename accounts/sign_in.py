@@ -24,8 +24,8 @@ def session_clocks_start(sender: Any, request: HttpRequest | None, user: Any, **
 
 
 def other_sessions_end(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
-    """A second factor was added, removed or its recovery codes renewed: every other session of the account ends
-    (its stamp is part of each session's check), and this one carries on."""
+    """A second factor was added, removed or renamed, or its recovery codes renewed: every other session of the
+    account ends (its stamp is part of each session's check), and this one carries on."""
     if not isinstance(user, User):
         return
     user.rotate_session_stamp()

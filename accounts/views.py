@@ -328,8 +328,8 @@ class PracticeSettingsForm(forms.ModelForm[Practice]):
         model = Practice
         fields = ["name", "time_zone", "require_mfa"]
         help_texts = {
-            "require_mfa": "Every member must set up an authenticator app; those without one are asked to before "
-            "anything else. Set it up for yourself first."
+            "require_mfa": "Every member must set up a second factor (an authenticator app or a passkey); those "
+            "without one are asked to before anything else. Set one up for yourself first."
         }
 
     def __init__(self, *args: Any, owner: User, **kwargs: Any) -> None:

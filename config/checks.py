@@ -1,14 +1,27 @@
-"""Start-up validation of the configuration: every message names the variable to set."""
+"""Start-up validation of the configuration: every message names the variable to set.
+
+Two tags of our own mark the checks that judge what a running server or worker would do: ``SERVING`` (mail, the AI
+providers, Stripe, download links) and ``ENCRYPTION_KEYS`` (the keys of the encrypted columns). ``manage.py check``,
+``check --deploy``, ``runserver``, ``qcluster`` and every other command run them, and so does the WSGI/ASGI
+application when a server such as gunicorn loads it (``refuse_unsafe_configuration``). The commands that only read
+or write the schema skip them (``config.management.schema_commands``): ``makemigrations --check`` needs no
+production environment. A check registered under one of these tags must carry no other tag, or those commands would
+run it for the other one.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import Error, Tags, Warning, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register, run_checks
+from django.core.exceptions import ImproperlyConfigured
 
 from config import crypto
 from config.env import PROBLEMS
+
+SERVING = "sessionscribe_serving"
+ENCRYPTION_KEYS = "sessionscribe_encryption_keys"
 
 
 @register(Tags.compatibility)
@@ -44,7 +57,7 @@ def check_production_secrets(app_configs: Any = None, **kwargs: Any) -> list[Err
     return messages
 
 
-@register(Tags.compatibility)
+@register(SERVING)
 def check_providers(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     messages: list[Error] = []
     if settings.AI_MODE == "live":
@@ -88,7 +101,7 @@ _UNSAFE_MAIL_BACKENDS = {
 }
 
 
-@register(Tags.security)
+@register(SERVING)
 def check_production_choices(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     """With DEBUG off (production), what the demo chooses for itself must be chosen explicitly."""
     if settings.DEBUG:
@@ -124,7 +137,7 @@ def check_production_choices(app_configs: Any = None, **kwargs: Any) -> list[Err
     return messages
 
 
-@register(Tags.security)
+@register(ENCRYPTION_KEYS)
 def check_field_encryption_keys(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     """The PHI columns are encrypted under FIELD_ENCRYPTION_KEYS: without usable keys nothing may start."""
     keys = list(settings.FIELD_ENCRYPTION_KEYS)
@@ -157,3 +170,17 @@ def check_field_encryption_keys(app_configs: Any = None, **kwargs: Any) -> list[
             )
         )
     return messages
+
+
+def refuse_unsafe_configuration() -> None:
+    """What ``runserver`` and ``qcluster`` refuse, refused when a WSGI or ASGI server loads the application: gunicorn
+    runs no system checks, so without this a production web process would serve with mail going to the log or no
+    encryption keys. Only the configuration checks run (a few milliseconds); ImproperlyConfigured stops the worker
+    from booting, and gunicorn then exits."""
+    messages: list[CheckMessage] = run_checks(tags=[Tags.compatibility, SERVING, ENCRYPTION_KEYS])
+    errors = [message for message in messages if message.is_serious() and not message.is_silenced()]
+    if errors:
+        raise ImproperlyConfigured(
+            "The configuration is refused (manage.py check says the same):\n"
+            + "\n".join(str(error) for error in errors)
+        )

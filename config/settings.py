@@ -250,7 +250,18 @@ ACCOUNT_RATE_LIMITS = {
     # Failed passwords are counted by axes, per address and account together, in the database.
     "login_failed": None,
 }
-MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# Secrets of the second factors are stored encrypted under FIELD_ENCRYPTION_KEYS (config/mfa_encryption.py).
+MFA_ADAPTER = "accounts.allauth_adapter.MFAAdapter"
+# Second factors: an authenticator app (TOTP), passkeys and security keys (WebAuthn, through fido2), recovery codes.
+MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
+# A passkey that checks a fingerprint, face or PIN itself signs in alone, from the login page.
+MFA_PASSKEY_LOGIN_ENABLED = True
+# MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN stays off everywhere: it would accept a passkey answer made for any origin.
+# Passkeys need HTTPS, or http://localhost (which browsers and fido2 accept as secure) for the demo and the tests.
+MFA_FORMS = {
+    "add_webauthn": "accounts.mfa_forms.AddPasskeyForm",
+    "edit_webauthn": "accounts.mfa_forms.EditPasskeyForm",
+}
 MFA_TOTP_ISSUER = "Sessionscribe"
 MFA_RECOVERY_CODE_COUNT = 10
 

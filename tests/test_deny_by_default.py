@@ -39,6 +39,9 @@ PUBLIC_ROUTES = {
     "account_reset_password",
     "account_inactive",
     "account_logout",
+    # Signing in with a passkey alone: the passkey's signature over the server's challenge is the credential (allauth
+    # limits the attempts per address). A GET without JSON is sent to the login page.
+    "mfa_login_webauthn",
     # Prometheus scrapes with a bearer token, not a login; without the right token it is a 404 (docs/operations.md).
     "metrics",
 }
@@ -51,6 +54,7 @@ PUBLIC_ROUTE_STATUS = {
     "admin:login": 302,
     # Without METRICS_TOKEN's bearer the endpoint does not exist.
     "metrics": 404,
+    "mfa_login_webauthn": 302,
 }
 
 _SAMPLES = {"uuid": str(uuid.uuid4()), "int": "1", "slug": "x", "str": "x", "path": "x"}

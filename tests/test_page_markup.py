@@ -12,6 +12,8 @@ from django.urls import reverse
 
 from accounts.services import invitation_create
 from formats.services import format_create
+from tests.factories import TEST_PASSWORD
+from tests.support.passkeys import stored_passkey
 
 pytestmark = pytest.mark.django_db
 
@@ -85,3 +87,44 @@ def test_the_invitation_page_references_only_ids_that_exist(client, practice, al
     response = client.post(path.group(1), {"full_name": "", "password1": "x", "password2": "y"})
     assert response.status_code == 400
     _check(response.content.decode())
+
+
+def test_the_two_factor_and_passkey_pages_reference_only_ids_that_exist_and_hold_no_script(alice, alice_client):
+    """The passkey pages hand their options to static/js/passkeys.js in data- attributes: no inline script, not
+    even allauth's JSON blocks."""
+    authenticator, _ = stored_passkey(alice)
+    pages = [
+        ("get", reverse("mfa_index"), None),
+        ("get", reverse("mfa_add_webauthn"), None),
+        ("post", reverse("mfa_add_webauthn"), {"name": "x", "credential": "{}"}),
+        ("get", reverse("mfa_list_webauthn"), None),
+        ("get", reverse("mfa_edit_webauthn", kwargs={"pk": authenticator.pk}), None),
+        ("post", reverse("mfa_edit_webauthn", kwargs={"pk": authenticator.pk}), {"name": ""}),
+        ("get", reverse("mfa_remove_webauthn", kwargs={"pk": authenticator.pk}), None),
+        ("get", reverse("mfa_reauthenticate_webauthn"), None),
+        ("get", reverse("mfa_activate_totp"), None),
+        ("get", reverse("account_reauthenticate"), None),
+    ]
+    for method, url, data in pages:
+        response = getattr(alice_client, method)(url, data or {})
+        assert response.status_code in {200, 400}, (url, response.status_code)
+        html = response.content.decode()
+        _check(html)
+        if "data-passkey=" in html:
+            assert "/static/js/passkeys.js" in html, url
+
+
+def test_the_login_and_second_step_pages_reference_only_ids_that_exist_and_hold_no_script(client, alice):
+    stored_passkey(alice)
+    login = client.get(reverse("accounts:login")).content.decode()
+    _check(login)
+    assert 'data-passkey="login"' in login
+    client.post(reverse("accounts:login"), {"login": "alice@alder.test", "password": TEST_PASSWORD})
+    second_step = client.get(reverse("mfa_authenticate"))
+    assert second_step.status_code == 200
+    _check(second_step.content.decode())
+    assert 'data-passkey="authenticate"' in second_step.content.decode()
+    refused = client.post(reverse("mfa_authenticate"), {"credential": "{}"})
+    _check(refused.content.decode())
+    wrong_code = client.post(reverse("mfa_authenticate"), {"code": "000000"})
+    _check(wrong_code.content.decode())

@@ -103,6 +103,12 @@ NON_PHI_ROUTES = {
     "mfa_view_recovery_codes": "the member's own recovery codes",
     "mfa_generate_recovery_codes": "second-factor changes are audited by allauth's signals",
     "mfa_download_recovery_codes": "the member's own recovery codes",
+    "mfa_list_webauthn": "the member's own passkeys: names and dates",
+    "mfa_add_webauthn": "second-factor changes are audited by allauth's signals",
+    "mfa_edit_webauthn": "renaming a passkey is audited by accounts.security_events.authenticator_renamed",
+    "mfa_remove_webauthn": "second-factor changes are audited by allauth's signals",
+    "mfa_reauthenticate_webauthn": "confirms the member's passkey",
+    "mfa_login_webauthn": "logins are audited by the authentication signals",
     "metrics": "counts and timings without labels of a practice or a client",
 }
 

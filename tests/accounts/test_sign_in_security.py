@@ -153,7 +153,10 @@ def test_a_member_of_a_practice_requiring_two_factor_is_sent_to_set_it_up_first(
     practice.save()
     response = bob_client.get(reverse("clinical_sessions:list"))
     assert response.status_code == 302
-    assert response["Location"] == reverse("mfa_activate_totp")
+    # To the two-factor page, which offers an authenticator app and passkeys alike.
+    assert response["Location"] == reverse("mfa_index")
+    assert bob_client.get(reverse("mfa_activate_totp")).status_code == 200
+    assert bob_client.get(reverse("mfa_add_webauthn")).status_code == 200
     api = bob_client.get("/api/v1/sessions")
     assert api.status_code == 403
     assert api.json()["error"]["code"] == "permission_denied"

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+from django.template.loader import get_template
 from django.urls import reverse
 
 from tests.api.conftest import ApiClient
@@ -53,6 +54,29 @@ def test_no_template_writes_inline_script_handlers_or_style(path):
     assert not re.search(r"<script(?![^>]*\bsrc=)", html), "an inline <script>: move it to static/js/"
     assert not re.search(r"<[a-zA-Z][^>]*\son[a-z]+\s*=", html), "an on…= handler: attach it from static/js/"
     assert not re.search(r"<[a-zA-Z][^>]*\sstyle\s*=", html), "a style= attribute: use a class in static/css/"
+
+
+# django-allauth's own templates for these pages write inline <script> blocks (JSON data and its onload hook): every
+# one of them that a route can render is this project's instead, which the test above reads.
+ALLAUTH_PAGES_WITH_SCRIPTS = [
+    "account/login.html",
+    "account/reauthenticate.html",
+    "mfa/authenticate.html",
+    "mfa/reauthenticate.html",
+    "mfa/index.html",
+    "mfa/recovery_codes/index.html",
+    "mfa/webauthn/add_form.html",
+    "mfa/webauthn/authenticator_list.html",
+    "mfa/webauthn/edit_form.html",
+    "mfa/webauthn/authenticator_confirm_delete.html",
+    "mfa/webauthn/reauthenticate.html",
+]
+
+
+@pytest.mark.parametrize("name", ALLAUTH_PAGES_WITH_SCRIPTS)
+def test_the_allauth_pages_render_the_projects_templates(name):
+    origin = Path(get_template(name).origin.name)  # type: ignore[attr-defined]  # Django's backend has one
+    assert origin.is_relative_to(TEMPLATES), f"{name} comes from {origin}"
 
 
 # --- The API's envelope, whatever DEBUG says -------------------------------------------------------

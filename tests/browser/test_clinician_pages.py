@@ -75,7 +75,7 @@ def test_clinician_logs_in_creates_a_session_and_uploads_its_recording_with_prog
     expect(page).to_have_url(re.compile(r"/accounts/login/"))
     page.locator("[name=login]").fill("alice@alder.test")
     page.locator("[name=password]").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("button", name="Log in", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Sessions")
 
     page.goto("/sessions/new/")

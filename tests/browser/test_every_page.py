@@ -18,6 +18,7 @@ from sessions.services import recording_replace
 from tests.browser.conftest import NewContext, PageProblems, log_in
 from tests.conftest import AUDIO
 from tests.factories import ClinicalSessionFactory
+from tests.support.passkeys import stored_passkey
 
 pytestmark = pytest.mark.browser
 
@@ -107,9 +108,17 @@ def test_every_page_of_an_owner_fits_a_phone_and_passes_axe(
     ApiKey.objects.create(
         practice=processed_session.practice, name="EHR sync", prefix="abcd1234", key_hash="0" * 64, created_by=alice
     )
+    passkey, _ = stored_passkey(alice)
+    passkey_pages = [
+        "/accounts/2fa/webauthn/",
+        "/accounts/2fa/webauthn/add/",
+        f"/accounts/2fa/webauthn/keys/{passkey.pk}/edit/",
+        f"/accounts/2fa/webauthn/keys/{passkey.pk}/remove/",
+        "/accounts/2fa/webauthn/reauthenticate/",
+    ]
     context = new_context()
     log_in(context, alice, live_server)
-    found = _check(context, _pages(processed_session), page_problems)
+    found = _check(context, _pages(processed_session) + passkey_pages, page_problems)
     assert found == [], "\n".join(found)
 
 

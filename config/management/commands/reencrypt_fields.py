@@ -1,4 +1,5 @@
-"""``reencrypt_fields``: every encrypted column under the newest of FIELD_ENCRYPTION_KEYS, so older keys can go.
+"""``reencrypt_fields``: every encrypted column under the newest of FIELD_ENCRYPTION_KEYS, so older keys can go, and
+the second-factor secrets inside django-allauth's authenticators with them (``config.mfa_encryption``).
 
 Values already under the newest key are recognised by their prefix in the database and never read. The others are
 decrypted with their own key and written under the newest, in batches that are each one transaction: the command may
@@ -8,6 +9,7 @@ be interrupted at any point and run again, and it goes on where it stopped. A va
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.apps import apps
@@ -15,7 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
-from config import crypto
+from config import crypto, mfa_encryption
 from config.column_encryption import BATCH_SIZE, Column, Unreadable, count, rewrite
 from config.encrypted_fields import EncryptedTextField
 
@@ -74,6 +76,20 @@ class Command(BaseCommand):
                 self.stdout.write(f"{column.label}: {pending} to re-encrypt")
                 continue
             rewritten += self._reencrypt(column, pending, newest.newest_prefix, batch_size, unreadable)
+        authenticators = mfa_encryption.authenticator_model()
+        pending = mfa_encryption.pending(authenticators) if authenticators is not None else 0
+        if pending:
+            outstanding += pending
+            if options["dry_run"]:
+                self.stdout.write(f"{mfa_encryption.LABEL}: {pending} to re-encrypt")
+            else:
+                rewritten += mfa_encryption.rewrite(
+                    authenticators,
+                    mfa_encryption.under_newest_key,
+                    batch_size=batch_size,
+                    on_batch=self._progress(mfa_encryption.LABEL, pending),
+                    unreadable=unreadable,
+                )
 
         key = f"the newest key (id {newest.newest_id})"
         if not outstanding:
@@ -91,22 +107,25 @@ class Command(BaseCommand):
                 f"\n{shown}" + (f"\n  … and {more} more" if more > 0 else "")
             )
 
-    def _reencrypt(
-        self, column: Column, pending: int, prefix: str, batch_size: int, unreadable: list[Unreadable]
-    ) -> int:
+    def _progress(self, label: str, pending: int) -> Callable[[int], None]:
         done = 0
 
         def progress(changed: int) -> None:
             nonlocal done
             done += changed
-            self.stdout.write(f"{column.label}: {done} of {pending} re-encrypted")
+            self.stdout.write(f"{label}: {done} of {pending} re-encrypted")
 
+        return progress
+
+    def _reencrypt(
+        self, column: Column, pending: int, prefix: str, batch_size: int, unreadable: list[Unreadable]
+    ) -> int:
         return rewrite(
             connection,
             column,
             crypto.rotate,
             batch_size=batch_size,
             not_under_prefix=prefix,
-            on_batch=progress,
+            on_batch=self._progress(column.label, pending),
             unreadable=unreadable,
         )

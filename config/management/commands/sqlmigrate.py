@@ -1,0 +1,12 @@
+"""Django's ``sqlmigrate``, without the checks of a running server's configuration
+(config.management.schema_commands)."""
+
+from __future__ import annotations
+
+from django.core.management.commands.sqlmigrate import Command as DjangoCommand
+
+from config.management.schema_commands import SkipsServingChecks
+
+
+class Command(SkipsServingChecks, DjangoCommand):
+    """Django's command; only its system checks differ."""
