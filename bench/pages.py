@@ -601,11 +601,11 @@ def report(result: dict[str, Any], label: str) -> tuple[str, list[list[str]]]:
     return label, [header, *rows]
 
 
-def sqlite_api_list(repeat: int) -> dict[str, Any]:
+def sqlite_api_list(repeat: int, sizes: str) -> dict[str, Any]:
     """The API list on SQLite at 1,000 and 5,000 sessions, in a subprocess (Django holds one database per run)."""
     env = {**os.environ, "DATABASE_URL": ""}
     out = subprocess.run(
-        [sys.executable, __file__, "--sizes", "1000,5000", "--repeat", str(repeat), "--json"],
+        [sys.executable, __file__, "--sizes", sizes, "--repeat", str(repeat), "--json"],
         env=env,
         capture_output=True,
         text=True,
@@ -614,7 +614,11 @@ def sqlite_api_list(repeat: int) -> dict[str, Any]:
     sys.stderr.write(out.stderr)
     if out.returncode != 0:
         raise SystemExit(f"the SQLite run failed ({out.returncode})")
-    return dict(json.loads(out.stdout))
+    result = dict(json.loads(out.stdout))
+    # JSON keeps object keys as strings: the sizes are numbers again.
+    for key in ("figures", "seconds", "rows"):
+        result[key] = {int(size): value for size, value in result[key].items()}
+    return result
 
 
 def main() -> None:
@@ -625,6 +629,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="rounds alternating between the sizes")
     parser.add_argument("--explain", action="store_true", help="print the plan of each list query at each size")
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--sqlite-sizes", default="1000,5000", help="session counts of the SQLite run")
     parser.add_argument("--no-sqlite", action="store_true", help="skip the SQLite API list at 1,000 and 5,000")
     options = parser.parse_args()
     sizes = [int(size) for size in options.sizes.split(",")]
@@ -644,7 +649,7 @@ def main() -> None:
     _, main_rows = report(result, result["database"])
     sqlite = None
     if not options.no_sqlite:
-        sqlite = sqlite_api_list(options.repeat)
+        sqlite = sqlite_api_list(options.repeat, options.sqlite_sizes)
         _, sqlite_rows = report(sqlite, sqlite["database"])
     if options.write:
         write_section("pages", markdown(result, main_rows, sqlite, sqlite_rows if sqlite else None))

@@ -94,6 +94,17 @@ def make_recording(path: Path, mib: int) -> float:
     return written / (SAMPLE_RATE * frame_bytes)
 
 
+def durable_copy(source: Path, target: Path) -> float:
+    started = time.perf_counter()
+    with source.open("rb") as reader, target.open("wb") as writer:
+        shutil.copyfileobj(reader, writer, MiB)
+        writer.flush()
+        os.fsync(writer.fileno())
+    seconds = time.perf_counter() - started
+    target.unlink()
+    return seconds
+
+
 # --- The server ---------------------------------------------------------------------------------------------
 
 
@@ -298,13 +309,9 @@ def main() -> None:
             file=sys.stderr,
         )
 
-        # Baseline: the same bytes copied on the same disk (cold-ish: the page cache holds the file either way).
-        copy = folder / "copy.wav"
-        started = time.perf_counter()
-        shutil.copyfile(recording, copy)
-        os.sync()
-        copy_seconds = time.perf_counter() - started
-        copy.unlink()
+        # Baseline: the same bytes copied on the same disk and made durable, as the storage does with the upload
+        # (the page cache holds the source either way). The best of three, as the disk is shared.
+        copy_seconds = min(durable_copy(recording, folder / "copy.wav") for _ in range(3))
 
         with throwaway_database() as database_url:
             database = "PostgreSQL" if connection.vendor == "postgresql" else "SQLite"
@@ -346,7 +353,11 @@ def main() -> None:
             f"+{above / MiB:.1f} MiB ({peak / idle['VmRSS']:.2f}x the rest)",
         ],
         ["worker high-water mark (VmHWM) after", f"{after['VmHWM'] / MiB:.1f} MiB", f"{sampler.samples} RSS samples"],
-        ["plain copy of the file on the same disk", f"{copy_seconds:.1f} s, {copy_throughput:.0f} MiB/s", "baseline"],
+        [
+            "plain copy of the file on the same disk (fsynced)",
+            f"{copy_seconds:.1f} s, {copy_throughput:.0f} MiB/s",
+            "baseline",
+        ],
         [
             "upload through the API (sent, stored, probed, hashed)",
             f"{seconds:.1f} s, {throughput:.0f} MiB/s",
