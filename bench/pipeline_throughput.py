@@ -1,7 +1,8 @@
 """Pipeline throughput: jobs per second with 1, 2 and 4 worker processes, providers answering at once.
 
 A real django-q2 cluster (``manage.py qcluster`` with ``Q_WORKERS`` set to 1, 2 or 4) runs the real pipeline on
-short recordings (the 30-second test fixture, each session its own copy) with the simulated providers
+short recordings (the two-minute test recording, as the browser's recorder makes it, remuxed with a title of
+its own for each session so that no transcript is reused) with the simulated providers
 (``AI_MODE=stub``: no network, no waiting, but the real audio preparation, stitching, drafting rules and
 faithfulness check). For each worker count, the cluster is started and warmed up with one job per worker, then
 N jobs are queued at once and timed until the last one has finished. The baseline is one worker, measured in the
@@ -41,6 +42,7 @@ import django  # noqa: E402
 
 django.setup()
 
+import av  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
@@ -105,13 +107,39 @@ def throwaway_database() -> Iterator[None]:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def recorded_sessions(count: int, practice, owner) -> list[ClinicalSession]:
+class Recordings:
+    """A distinct recording per session: the test recording remuxed (its Opus packets copied as they are) with a
+    title of its own, so that its bytes and digest differ. The pipeline reuses a transcript made of the very same
+    audio, and a benchmark of it must not; the audio itself is what the browser's recorder sends."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.made = 0
+
+    def next(self) -> Path:
+        self.made += 1
+        path = self.folder / f"visit-{self.made}.webm"
+        with av.open(str(AUDIO)) as source, av.open(str(path), mode="w", format="webm") as target:
+            target.metadata["title"] = f"bench visit {self.made}"
+            stream = source.streams.audio[0]
+            copy = target.add_stream_from_template(stream)
+            for packet in source.demux(stream):
+                if packet.dts is None:
+                    continue
+                packet.stream = copy
+                target.mux(packet)
+        return path
+
+
+def recorded_sessions(count: int, practice, owner, recordings: Recordings) -> list[ClinicalSession]:
     sessions = []
     for number in range(count):
         session = ClinicalSession.objects.create(
             practice=practice, clinician=owner, client_label=f"T-{number}", occurred_at=timezone.now(), note_type="soap"
         )
-        recording_replace(session=session, upload_path=AUDIO, original_filename="visit.webm", uploaded_by=owner)
+        path = recordings.next()
+        recording_replace(session=session, upload_path=path, original_filename="visit.webm", uploaded_by=owner)
+        path.unlink()
         sessions.append(session)
     return sessions
 
@@ -135,9 +163,9 @@ def provider_seconds(folder: Path) -> float:
     return total
 
 
-def run(workers: int, count: int, practice, owner, folder: Path) -> Run:
-    warm_sessions = recorded_sessions(workers, practice, owner)
-    sessions = recorded_sessions(count, practice, owner)
+def run(workers: int, count: int, practice, owner, folder: Path, recordings: Recordings) -> Run:
+    warm_sessions = recorded_sessions(workers, practice, owner, recordings)
+    sessions = recorded_sessions(count, practice, owner, recordings)
     metrics = folder / f"metrics-{workers}"
     metrics.mkdir()
     cluster = start_cluster(Q_WORKERS=str(workers), PROMETHEUS_MULTIPROC_DIR=str(metrics), LOG_LEVEL="error")
@@ -183,8 +211,9 @@ def main() -> None:
             database = "PostgreSQL" if connection.vendor == "postgresql" else "SQLite"
             practice = practice_create(name="Bench Pipeline Practice", owner_email="owner@pipeline.bench.test")
             owner = User.objects.get(email="owner@pipeline.bench.test")
+            recordings = Recordings(folder)
             for workers in counts:
-                result = run(workers, options.jobs, practice, owner, folder)
+                result = run(workers, options.jobs, practice, owner, folder, recordings)
                 runs.append(result)
                 print(
                     f"{workers} worker(s): {result.jobs} jobs in {result.seconds:.1f} s, "
@@ -229,9 +258,9 @@ def main() -> None:
             "pipeline",
             "\n".join(
                 [
-                    f"{options.jobs} jobs queued at once, each a 30-second recording, through a real django-q2 "
-                    f"cluster on {database} with the simulated providers (`AI_MODE=stub`), for each number of "
-                    f"worker processes; the speed-up is against {base.workers} worker in the same run. Job run time "
+                    f"{options.jobs} jobs queued at once, each a two-minute recording of its own, through a real "
+                    f"django-q2 cluster on {database} with the simulated providers (`AI_MODE=stub`), for each number "
+                    f"of worker processes; the speed-up is against {base.workers} worker in the same run. Job run time "
                     "is claimed-to-finished from the job rows; provider time is what the providers' own histogram "
                     f"measured; the overhead is the difference. The machine has {os.cpu_count()} cores, so more "
                     "workers than cores can only overlap waits on the database and the disk.",
