@@ -124,6 +124,12 @@ def proc_status(pid: int) -> dict[str, int]:
     return values
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def children(pid: int) -> list[int]:
     found = []
     for task in Path(f"/proc/{pid}/task").iterdir():
@@ -331,11 +337,13 @@ def main() -> None:
                     raise SystemExit(f"the warm-up upload answered {status}: {body}")
                 time.sleep(0.5)
                 idle = proc_status(worker)
+                cpu_before = cpu_seconds(worker)
                 sampler = Sampler(worker)
                 sampler.start()
                 status, body, seconds = upload(port, raw_key, str(sessions[1].pk), recording)
                 sampler.stop()
                 after = proc_status(worker)
+                cpu = cpu_seconds(worker) - cpu_before
                 if status != 201:
                     raise SystemExit(f"the upload answered {status}: {body}")
     finally:
@@ -362,6 +370,11 @@ def main() -> None:
             "upload through the API (sent, stored, probed, hashed)",
             f"{seconds:.1f} s, {throughput:.0f} MiB/s",
             f"{throughput / copy_throughput:.2f}x the copy's speed",
+        ],
+        [
+            "the worker's CPU time for the upload",
+            f"{cpu:.2f} s ({cpu / (size / MiB) * 100:.2f} s per 100 MiB)",
+            f"{cpu / seconds:.0%} of the upload's wall-clock time",
         ],
     ]
     print()

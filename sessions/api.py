@@ -416,8 +416,7 @@ class RecordingUpload(SessionScoped):
         uploaded = self._uploaded_file(request, limit)
         try:
             path = Path(uploaded.temporary_file_path())  # type: ignore[attr-defined]
-            # Hashed as it arrived (SizeLimitedUploadHandler); read again only if the handler somehow has no digest.
-            sha256 = self.upload_handler.sha256.get("file") or file_sha256(path)
+            sha256 = file_sha256(path)
             fingerprint = request_fingerprint(request, sha256, uploaded.name or "")
             return idempotent_response(
                 request=request,

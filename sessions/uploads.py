@@ -3,7 +3,6 @@ into memory, stops being kept once it passes the size limit, and is decoded befo
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,10 +41,6 @@ class SizeLimitedUploadHandler(TemporaryFileUploadHandler):
 
     A skipped file is drained rather than stored, so the client still gets our answer (a reset
     connection would show the clinician a bare network error instead of the size message).
-
-    Each file is hashed as it arrives: ``sha256`` holds the SHA-256 of every file received whole, by field name
-    (the last file of a name, as ``request.FILES.get`` gives it), which spares the recording a read of its own
-    just to hash it (bench/upload.py: about a quarter of a large upload's time).
     """
 
     def __init__(self, request: HttpRequest, *, max_bytes: int) -> None:
@@ -53,15 +48,10 @@ class SizeLimitedUploadHandler(TemporaryFileUploadHandler):
         self.max_bytes = max_bytes
         self.received = 0
         self.exceeded = False
-        self.sha256: dict[str, str] = {}
-        self._digest = hashlib.sha256()
-        self._field = ""
 
-    def new_file(self, field_name: str, *args: Any, **kwargs: Any) -> None:
+    def new_file(self, *args: Any, **kwargs: Any) -> None:
         self.received = 0
-        self._digest = hashlib.sha256()
-        self._field = field_name
-        super().new_file(field_name, *args, **kwargs)
+        super().new_file(*args, **kwargs)
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
         self.received += len(raw_data)
@@ -69,12 +59,7 @@ class SizeLimitedUploadHandler(TemporaryFileUploadHandler):
             self.exceeded = True
             self.file.close()
             raise SkipFile()
-        self._digest.update(raw_data)
         return super().receive_data_chunk(raw_data, start)
-
-    def file_complete(self, file_size: int) -> Any:
-        self.sha256[self._field] = self._digest.hexdigest()
-        return super().file_complete(file_size)
 
 
 @dataclass(frozen=True)
@@ -132,7 +117,6 @@ def recording_upload_receive(request: HttpRequest, session: ClinicalSession) -> 
             upload_path=Path(uploaded.temporary_file_path()),  # type: ignore[attr-defined]
             original_filename=uploaded.name or "recording",
             uploaded_by=signed_in_user(request),
-            sha256=handler.sha256.get("file", ""),
         )
     except MediaRejected as rejected:
         return UploadOutcome(stored=False, code=rejected.code, message=rejected.message)

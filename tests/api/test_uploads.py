@@ -33,24 +33,6 @@ def test_a_good_recording_is_stored_and_described(api, alice_session):
     assert set(body) == {"id", "filename", "content_type", "bytes", "sha256", "duration_seconds", "codec", "created_at"}
 
 
-def test_the_digest_is_the_files_own_hashed_as_it_arrived(api, alice_session, monkeypatch):
-    import hashlib
-
-    from sessions import api as sessions_api
-    from sessions import services
-
-    def no_second_read(path):
-        raise AssertionError(f"{path} read again to hash it")
-
-    monkeypatch.setattr(sessions_api, "file_sha256", no_second_read)
-    monkeypatch.setattr(services, "file_sha256", no_second_read)
-    response = _upload(api, alice_session, "dialogue_short.mp3")
-    assert response.status_code == 201
-    expected = hashlib.sha256((AUDIO / "dialogue_short.mp3").read_bytes()).hexdigest()
-    assert response.json()["sha256"] == expected
-    assert Recording.objects.get(session=alice_session).sha256 == expected
-
-
 def test_uploading_does_not_start_processing(api, alice_session):
     assert _upload(api, alice_session, "jfk.flac").status_code == 201
     assert not Job.objects.exists()
