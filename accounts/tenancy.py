@@ -33,6 +33,19 @@ def practice_ids_seen_whole_by(user: User | AnonymousUser) -> QuerySet[Membershi
     return memberships_of(user).filter(role__in=roles).values("practice_id")
 
 
+def practice_reach(user: User | AnonymousUser) -> tuple[list[Any], list[Any]]:
+    """The user's practices, read now: those seen whole (owner or admin) and those where the user sees only their
+    own work. Lists of ids, not a subquery: a query that names the one practice outright can walk an index on
+    (practice, date) in order and stop after a page, where ``practice_id IN (subquery)`` makes the database read and
+    sort every row the user may see."""
+    whole: list[Any] = []
+    own: list[Any] = []
+    roles = (Membership.Role.OWNER, Membership.Role.ADMIN)
+    for practice_id, role in memberships_of(user).order_by("practice_id").values_list("practice_id", "role"):
+        (whole if role in roles else own).append(practice_id)
+    return whole, own
+
+
 def current_membership(user: User | AnonymousUser) -> Membership | None:
     """The membership the pages work in: the user's first practice."""
     return memberships_of(user).select_related("practice").order_by("created_at").first()

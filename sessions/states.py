@@ -10,10 +10,11 @@ same thing without loading anything more per row.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, overload
 
 from django.db import models
-from django.db.models import Case, Q, QuerySet, Value, When
+from django.db.models import Case, Count, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from sessions.models import ClinicalSession, ClinicalSessionQuerySet
@@ -46,10 +47,16 @@ def _state_expression() -> Case:
     )
 
 
-def _today_expression() -> Case:
+def _today_bounds() -> tuple[dt.datetime, dt.datetime]:
+    """Where today begins and ends, in the current time zone."""
     today = timezone.localdate()
     start = timezone.make_aware(dt.datetime.combine(today, dt.time.min))
     end = timezone.make_aware(dt.datetime.combine(today + dt.timedelta(days=1), dt.time.min))
+    return start, end
+
+
+def _today_expression() -> Case:
+    start, end = _today_bounds()
     return Case(
         When(occurred_at__gte=start, occurred_at__lt=end, then=Value(True)),
         default=Value(False),
@@ -63,9 +70,77 @@ def with_state(sessions: ClinicalSessionQuerySet) -> QuerySet[Any]:
     return sessions.annotate(state=_state_expression(), is_today=_today_expression())
 
 
-def today_first(sessions: QuerySet[Any]) -> QuerySet[Any]:
-    """Today's sessions first, then the rest; each group newest first. Needs ``with_state``."""
-    return sessions.order_by("-is_today", "-occurred_at", "-created_at")
+class TodayFirst:
+    """The sessions as the list shows them, for Django's Paginator: today's first, then the rest, each group
+    newest first (so later days, then earlier ones).
+
+    Ordering by "is it today" would make the database read and sort every session the user may see before it
+    could return a page. The same order is three ranges of ``occurred_at`` one after the other (today, after
+    today, before today), each of which an index on (practice, occurred_at) reads in order: two queries count them,
+    and a page reads only the ranges it covers, ``LIMIT``/``OFFSET`` within each.
+    """
+
+    ORDER = ("-occurred_at", "-created_at")
+
+    def __init__(self, sessions: QuerySet[Any]) -> None:
+        self._start, self._end = start, end = _today_bounds()
+        self._sessions = sessions.order_by()
+        self._ranges = (
+            Q(occurred_at__gte=start, occurred_at__lt=end),
+            Q(occurred_at__gte=end),
+            Q(occurred_at__lt=start),
+        )
+        self._sizes: list[int] | None = None
+
+    def sizes(self) -> list[int]:
+        """How many sessions each range holds: today, after today, before today. The total is a plain count (an
+        index-only scan on PostgreSQL); today and later are counted over the range from today on, which the index
+        finds at once; before today is the rest."""
+        if self._sizes is None:
+            total = self._sessions.count()
+            recent = self._sessions.filter(occurred_at__gte=self._start).aggregate(
+                today=Count("pk", filter=Q(occurred_at__lt=self._end)),
+                later=Count("pk", filter=Q(occurred_at__gte=self._end)),
+            )
+            today, later = int(recent["today"] or 0), int(recent["later"] or 0)
+            self._sizes = [today, later, total - today - later]
+        return self._sizes
+
+    def count(self) -> int:
+        return sum(self.sizes())
+
+    def __len__(self) -> int:
+        return self.count()
+
+    @overload
+    def __getitem__(self, index: int) -> Any: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Any]: ...
+
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, int):
+            if index < 0:
+                index += self.count()
+            one = self[index : index + 1]
+            if not one:
+                raise IndexError(index)
+            return one[0]
+        if index.step not in (None, 1):
+            raise TypeError("TodayFirst is read in slices without a step")
+        first = max(index.start or 0, 0)
+        stop = self.count() if index.stop is None else index.stop
+        rows: list[Any] = []
+        offset = 0
+        for condition, size in zip(self._ranges, self.sizes(), strict=True):
+            low, high = max(first - offset, 0), min(stop - offset, size)
+            if low < high:
+                rows.extend(self._sessions.filter(condition).order_by(*self.ORDER)[low:high])
+            offset += size
+        return rows
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self[:])
 
 
 def session_state(session: ClinicalSession) -> SessionState:

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -21,7 +21,7 @@ from sessions.media import format_duration
 from sessions.models import ClinicalSession, ConsentScript, Recording, Transcript, max_upload_bytes
 from sessions.parts import part_max_bytes, recording_parts_state
 from sessions.services import session_create, session_delete, session_update
-from sessions.states import session_state, state_label, today_first, with_state
+from sessions.states import TodayFirst, session_state, state_label, with_state
 from sessions.uploads import UploadOutcome, recording_upload_receive
 
 PAGE_SIZE = 25
@@ -66,7 +66,7 @@ def session_list(request: HttpRequest) -> HttpResponse:
             sessions = sessions.filter(occurred_at__date__gte=data["date_from"])
         if data["date_to"]:
             sessions = sessions.filter(occurred_at__date__lte=data["date_to"])
-    page = Paginator(today_first(sessions), PAGE_SIZE).get_page(request.GET.get("page"))
+    page: Page[Any] = Paginator(TodayFirst(sessions), PAGE_SIZE).get_page(request.GET.get("page"))
     names = dict(choices)
     page.object_list = list(page.object_list)
     for session in page.object_list:
