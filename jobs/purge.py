@@ -228,6 +228,10 @@ def _per_practice_cutoff(
 ) -> Q:
     """``moment_field`` is past the retention of the row's practice: the days it chose in ``practice_field``
     (one of ``chosen``), else ``default`` (the server's setting)."""
+    if not chosen:
+        # No practice chose its own: the server's rule alone, with no join to the practice, which lets the database
+        # read the expired rows through their own index instead of walking practice → sessions → jobs → rows.
+        return default
     condition = Q(**{f"{practice_field}__isnull": True}) & default
     for days in chosen:
         condition |= Q(**{practice_field: days, f"{moment_field}__lte": now - dt.timedelta(days=days)})
