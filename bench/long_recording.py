@@ -1,0 +1,285 @@
+"""Long recordings from upload-complete to note-ready, through the real pipeline and a real worker.
+
+Recordings of 30 minutes, 2 hours and 4 hours of browser-style WebM/Opus are made by looping the real speech of
+``tests/fixtures/audio/dialogue_short.webm`` by stream copy. Each is stored as an upload is (the decode-probe of
+``recording_replace``), a job is started, and a real ``manage.py qcluster`` processes it with ``AI_MODE=live``
+against the loopback fakes of OpenAI (transcription: 1 s + 5 ms per second of audio sent, per request) and
+Anthropic (drafting: 3 s). The time measured is from the moment the upload is stored to the job's end, the note
+drafted and exported (``Job.finished_at``). Every length runs with ``TRANSCRIPTION_CONCURRENCY=8`` and, as the
+baseline in the same run, with one request at a time.
+
+Goals: with 8 requests allowed, within 1.5x of (the latency of transcribing one eighth of the audio + drafting), and
+at least 4x faster than one at a time (for 2 and 4 hours: at 30 minutes the fixed latencies leave at most 2.5x).
+The preparation of the 2-hour recording (the prepare stage and the cut of its chunks) is set against one PyAV
+stream copy of the whole file, measured here: within 2x.
+
+Always on a throwaway database and media folder: a temporary SQLite file, or, when DATABASE_URL names PostgreSQL,
+a database called ``test_long_recording_bench`` on that server.
+
+    .venv/bin/python bench/long_recording.py [--write] [--minutes 30,120,240] [--concurrency 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+
+import av
+import django
+
+django.setup()
+
+from common import table, write_section  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from accounts.models import Membership, Practice, User  # noqa: E402
+from jobs.models import Artifact, Job  # noqa: E402
+from jobs.services import job_start  # noqa: E402
+from sessions.models import ClinicalSession  # noqa: E402
+from sessions.services import recording_replace  # noqa: E402
+from tests.fakes.anthropic_server import FakeAnthropic  # noqa: E402
+from tests.fakes.openai_server import FakeOpenAI  # noqa: E402
+from tests.support.long_recording import make_long_recording  # noqa: E402
+from tests.support.workers import CLUSTER_LOG, start_cluster, stop_cluster  # noqa: E402
+
+SOURCE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "audio" / "dialogue_short.webm"
+REQUEST_SECONDS = 1.0
+PER_AUDIO_SECOND = 0.005
+DRAFT_SECONDS = 3.0
+FINISHED = (Job.Status.SUCCEEDED, Job.Status.FAILED, Job.Status.CANCELED)
+
+
+@dataclass
+class Run:
+    minutes: int
+    concurrency: int
+    seconds: float
+    chunks: int
+    prepare_seconds: float
+    cut_seconds: float
+
+    @property
+    def preparation(self) -> float:
+        return self.prepare_seconds + self.cut_seconds
+
+
+@contextmanager
+def throwaway_database() -> Iterator[None]:
+    configured = connection.settings_dict["NAME"]
+    if connection.vendor == "sqlite":
+        folder = tempfile.mkdtemp(prefix="sessionscribe-long-bench-")
+        test_name = str(Path(folder) / "bench.sqlite3")
+    else:
+        folder = ""
+        test_name = "test_long_recording_bench"
+    if test_name == configured:
+        raise SystemExit("refusing to use the configured database for a benchmark")
+    connection.settings_dict["TEST"] = {**connection.settings_dict.get("TEST", {}), "NAME": test_name}
+    original = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+    try:
+        yield
+    finally:
+        connection.close()
+        connection.creation.destroy_test_db(original, verbosity=0)
+        if folder:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def stream_copy_seconds(path: Path) -> float:
+    """One PyAV stream copy of the whole file into another of its kind: the bound for anything that reads it."""
+    target = Path(tempfile.mkdtemp(prefix="sessionscribe-copy-")) / "copy.webm"
+    try:
+        started = time.perf_counter()
+        with av.open(str(path)) as source, av.open(str(target), mode="w", format="webm") as output:
+            stream = source.streams.audio[0]
+            out = output.add_stream_from_template(stream)
+            for packet in source.demux(stream):
+                if packet.size:
+                    packet.stream = out
+                    output.mux(packet)
+        return time.perf_counter() - started
+    finally:
+        shutil.rmtree(target.parent, ignore_errors=True)
+
+
+def new_session(label: str) -> tuple[ClinicalSession, User]:
+    """A session in a practice of its own, so that no run reuses another's transcript of the same audio."""
+    practice = Practice.objects.create(name=f"Bench {label}", slug=f"bench-{label}")
+    user = User.objects.create_user(email=f"{label}@example.test")
+    Membership.objects.create(user=user, practice=practice, role=Membership.Role.CLINICIAN)
+    session = ClinicalSession.objects.create(
+        practice=practice, clinician=user, client_label=label, occurred_at=timezone.now(), note_type="soap"
+    )
+    return session, user
+
+
+def process(path: Path, label: str, *, timeout: float) -> tuple[Job, dt.datetime]:
+    """Store ``path`` as an upload is stored, start a job at once, wait for it to end; the job, and when the
+    upload was stored."""
+    session, user = new_session(label)
+    recording_replace(session=session, upload_path=path, original_filename=path.name, uploaded_by=user)
+    uploaded = timezone.now()
+    job = job_start(session=session, requested_by=user)
+    deadline = time.monotonic() + timeout
+    while Job.objects.filter(pk=job.pk, status__in=FINISHED).count() == 0:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{label}: the job did not finish in {timeout:.0f} s; see {CLUSTER_LOG}")
+        time.sleep(0.05)
+    job.refresh_from_db()
+    if job.status != Job.Status.SUCCEEDED:
+        raise SystemExit(f"{label}: the job ended {job.status}: {job.error_code} {job.error_message}")
+    return job, uploaded
+
+
+def measure(recordings: dict[int, Path], concurrency: int, *, warmup: Path) -> list[Run]:
+    settings.TRANSCRIPTION_CONCURRENCY = concurrency
+    cluster = start_cluster(Q_WORKERS="2")
+    try:
+        # Both workers of the cluster import the pipeline and open their connections before anything is timed.
+        for number in range(2):
+            process(warmup, f"warmup-{concurrency}-{number}", timeout=120)
+        runs = []
+        for minutes, path in recordings.items():
+            job, uploaded = process(path, f"run-{minutes}-{concurrency}", timeout=600)
+            assert job.finished_at is not None
+            assert job.started_at is not None
+            seconds = (job.finished_at - uploaded).total_seconds()
+            pickup = (job.started_at - uploaded).total_seconds()
+            chunks = Artifact.objects.filter(job=job, kind=Artifact.Kind.CHUNK_AUDIO).count()
+            run = Run(
+                minutes=minutes,
+                concurrency=concurrency,
+                seconds=seconds,
+                chunks=chunks,
+                prepare_seconds=float(job.timings.get("prepare", 0.0)),
+                cut_seconds=float(job.timings.get("cut", 0.0)),
+            )
+            stages = ", ".join([f"picked up {pickup:.2f}", *(f"{k} {v:.2f}" for k, v in job.timings.items())])
+            print(f"{minutes:4d} min, {concurrency} at once: {seconds:6.2f} s, {chunks} chunks ({stages})", flush=True)
+            runs.append(run)
+        return runs
+    finally:
+        stop_cluster(cluster)
+
+
+def bound(minutes: int, concurrency: int) -> float:
+    """Transcribing one ``concurrency``-th of the audio in one request, then drafting: the least a run can take."""
+    return REQUEST_SECONDS + PER_AUDIO_SECOND * minutes * 60 / concurrency + DRAFT_SECONDS
+
+
+def report(fast: list[Run], slow: list[Run], concurrency: int, copy_seconds: float, copy_minutes: int) -> str:
+    rows = []
+    goals = []
+    for run, base in zip(fast, slow, strict=True):
+        ratio = base.seconds / run.seconds
+        least = bound(run.minutes, concurrency)
+        rows.append(
+            [
+                f"{run.minutes} min",
+                f"{base.seconds:.1f} s ({base.chunks} chunks)",
+                f"{run.seconds:.1f} s ({run.chunks} chunks)",
+                f"{ratio:.2f}x",
+                f"{least:.1f} s",
+                f"{run.seconds / least:.2f}x",
+            ]
+        )
+        speed_goal = run.minutes >= 120
+        met = run.seconds <= 1.5 * least and (ratio >= 4 or not speed_goal)
+        goals.append(
+            f"- {run.minutes} min: {run.seconds:.1f} s is {run.seconds / least:.2f}x the bound (goal 1.5x)"
+            + (f", {ratio:.2f}x faster than one at a time (goal 4x)" if speed_goal else f", {ratio:.2f}x")
+            + f": {'met' if met else 'NOT met'}."
+        )
+    prepared = next(run for run in fast if run.minutes == copy_minutes)
+    prep_ratio = prepared.preparation / copy_seconds
+    goals.append(
+        f"- Preparation of {copy_minutes} min ({prepared.chunks} chunks): prepare stage "
+        f"{prepared.prepare_seconds:.2f} s + cut {prepared.cut_seconds:.2f} s = {prepared.preparation:.2f} s, "
+        f"against one stream copy of the file in {copy_seconds:.2f} s: {prep_ratio:.2f}x (goal 2x): "
+        f"{'met' if prep_ratio <= 2 else 'NOT met'}."
+    )
+    header = [
+        "recording",
+        "1 at a time",
+        f"{concurrency} at a time",
+        "speed-up",
+        f"bound: 1/{concurrency} + draft",
+        "against bound",
+    ]
+    return table(header, rows) + "\n\n" + "\n".join(goals)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--write", action="store_true", help="replace this benchmark's section of docs/performance.md")
+    parser.add_argument("--minutes", default="30,120,240", help="lengths of the recordings, in minutes")
+    parser.add_argument("--concurrency", type=int, default=8)
+    args = parser.parse_args()
+    lengths = [int(value) for value in args.minutes.split(",")]
+    folder = Path(tempfile.mkdtemp(prefix="sessionscribe-long-audio-"))
+    try:
+        recordings = {minutes: folder / f"{minutes}min.webm" for minutes in lengths}
+        for minutes, path in recordings.items():
+            make_long_recording(SOURCE, path, minutes)
+            print(f"made {path.name}: {path.stat().st_size / 1e6:.1f} MB", flush=True)
+        copy_minutes = 120 if 120 in lengths else max(lengths)
+        copy_seconds = min(stream_copy_seconds(recordings[copy_minutes]) for _ in range(3))
+        print(f"stream copy of {copy_minutes} min: {copy_seconds:.2f} s", flush=True)
+        with (
+            throwaway_database(),
+            FakeOpenAI(latency=REQUEST_SECONDS, latency_per_audio_second=PER_AUDIO_SECOND) as openai,
+            FakeAnthropic(latency=DRAFT_SECONDS) as anthropic,
+        ):
+            settings.AI_MODE = "live"
+            settings.OPENAI_API_KEY = openai.api_key
+            settings.OPENAI_BASE_URL = openai.base_url
+            settings.ANTHROPIC_API_KEY = anthropic.api_key
+            settings.ANTHROPIC_BASE_URL = anthropic.base_url
+            settings.DRAFTING_PROVIDER = "anthropic"
+            settings.DRAFTING_MODEL = "claude-sonnet-4-6"
+            settings.TRANSCRIPTION_MODEL = "whisper-1"
+            warmup = SOURCE
+            fast = measure(recordings, args.concurrency, warmup=warmup)
+            slow = measure(recordings, 1, warmup=warmup)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        # The media and static folders the test settings made for this process.
+        shutil.rmtree(settings.MEDIA_ROOT, ignore_errors=True)
+        shutil.rmtree(settings.STATIC_ROOT, ignore_errors=True)
+    markdown = report(fast, slow, args.concurrency, copy_seconds, copy_minutes)
+    print()
+    print(markdown)
+    if args.write:
+        write_section("long_recording", SECTION_INTRO + "\n\n" + markdown)
+
+
+SECTION_INTRO = """## Long recordings: upload to note
+
+`bench/long_recording.py` stores recordings of 30 minutes, 2 hours and 4 hours (WebM/Opus, real speech looped by
+stream copy, 6.3 kB/s) as an upload is stored, starts a job at once, and times it from the stored upload to the
+job's end (note drafted and exported), processed by a real `qcluster` with `AI_MODE=live` against the loopback
+fakes: transcription answers in 1 s + 5 ms per second of audio per request, drafting in 3 s. Each length runs with
+`TRANSCRIPTION_CONCURRENCY=8` and, as the baseline in the same run, with one request at a time (whisper-1: the
+fewest chunks its 25 MB limit allows). The bound is one request for an eighth of the audio, then the draft.
+
+```
+.venv/bin/python bench/long_recording.py [--write]
+```"""
+
+
+if __name__ == "__main__":
+    main()
