@@ -127,34 +127,38 @@ def new_session(label: str) -> tuple[ClinicalSession, User]:
     return session, user
 
 
-def process(path: Path, label: str, *, timeout: float) -> tuple[Job, dt.datetime]:
-    """Store ``path`` as an upload is stored, start a job at once, wait for it to end; the job, and when the
-    upload was stored."""
+def upload_and_start(path: Path, label: str) -> tuple[Job, dt.datetime]:
+    """Store ``path`` as an upload is stored and start a job at once: the job, and when the upload was stored."""
     session, user = new_session(label)
     recording_replace(session=session, upload_path=path, original_filename=path.name, uploaded_by=user)
     uploaded = timezone.now()
-    job = job_start(session=session, requested_by=user)
+    return job_start(session=session, requested_by=user), uploaded
+
+
+def wait_for(job: Job, *, timeout: float) -> Job:
     deadline = time.monotonic() + timeout
-    while Job.objects.filter(pk=job.pk, status__in=FINISHED).count() == 0:
+    while not Job.objects.filter(pk=job.pk, status__in=FINISHED).exists():
         if time.monotonic() > deadline:
-            raise SystemExit(f"{label}: the job did not finish in {timeout:.0f} s; see {CLUSTER_LOG}")
+            raise SystemExit(f"job {job.pk} did not finish in {timeout:.0f} s; see {CLUSTER_LOG}")
         time.sleep(0.05)
     job.refresh_from_db()
     if job.status != Job.Status.SUCCEEDED:
-        raise SystemExit(f"{label}: the job ended {job.status}: {job.error_code} {job.error_message}")
-    return job, uploaded
+        raise SystemExit(f"job {job.pk} ended {job.status}: {job.error_code} {job.error_message}")
+    return job
 
 
 def measure(recordings: dict[int, Path], concurrency: int, *, warmup: Path) -> list[Run]:
     settings.TRANSCRIPTION_CONCURRENCY = concurrency
     cluster = start_cluster(Q_WORKERS="2")
     try:
-        # Both workers of the cluster import the pipeline and open their connections before anything is timed.
-        for number in range(2):
-            process(warmup, f"warmup-{concurrency}-{number}", timeout=120)
+        # A job for each worker of the cluster at once, so that both have run the pipeline before anything is timed.
+        warmups = [upload_and_start(warmup, f"warmup-{concurrency}-{number}")[0] for number in range(2)]
+        for job in warmups:
+            wait_for(job, timeout=120)
         runs = []
         for minutes, path in recordings.items():
-            job, uploaded = process(path, f"run-{minutes}-{concurrency}", timeout=600)
+            job, uploaded = upload_and_start(path, f"run-{minutes}-{concurrency}")
+            job = wait_for(job, timeout=600)
             assert job.finished_at is not None
             assert job.started_at is not None
             seconds = (job.finished_at - uploaded).total_seconds()

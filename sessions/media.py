@@ -1,4 +1,4 @@
-"""Decode-probe of an uploaded file: is it audio we can use, how long, in what codec.
+"""Decode-probe of an uploaded file: is it audio we can use, how long, in what codec, how dense at its densest.
 
 Pure PyAV, no Django: trusted only after decoding, never from the extension or the declared type.
 A file is refused with a ``MediaRejected`` whose ``code`` is stable (for the API) and whose
