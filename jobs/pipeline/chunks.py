@@ -64,7 +64,8 @@ class Sizing:
 
 @dataclass(frozen=True)
 class Planned:
-    """The chunks as planned (their seams move a little when cut), and the byte rate if it had to be measured."""
+    """The chunks as planned (their seams move a little when cut), and the recording's byte rate if it had to be
+    measured."""
 
     chunks: list[ChunkPlan]
     suffix: str
@@ -148,15 +149,17 @@ class ChunkCutter:
         source = self.source
         path, target = source.path, stream_copy_target(source.container, source.codec)
         measured = None
-        bytes_per_second = source.peak_bytes_per_second
         if target is None:
             # Transcoded once, then cut like any other upload; its byte rate is that of the copy.
             path = transcode_to_opus(source.path, self.folder / "normalised.ogg")
             target = stream_copy_target("ogg", "opus")
             assert target is not None
-            bytes_per_second = None
-        if bytes_per_second is None:
+            bytes_per_second = audio_bytes_per_second(path)
+        elif source.peak_bytes_per_second is None:
+            # A recording stored before uploads measured it: one more read, this once.
             bytes_per_second = measured = audio_bytes_per_second(path)
+        else:
+            bytes_per_second = source.peak_bytes_per_second
         chunks = plan_for(source, self.sizing, bytes_per_second=bytes_per_second)
         yield Planned(chunks=chunks, suffix=target.suffix, measured_bytes_per_second=measured)
         yield from self._pass(path, target, chunks, bytes_per_second)

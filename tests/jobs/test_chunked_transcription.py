@@ -24,6 +24,7 @@ from tests.conftest import AUDIO
 from tests.factories import ClinicalSessionFactory
 from tests.fakes.server import Reply
 from tests.support.long_recording import make_long_recording
+from tests.support.synthetic_audio import write_wav
 
 pytestmark = pytest.mark.django_db
 
@@ -70,7 +71,7 @@ def test_the_upload_records_the_byte_rate_planning_needs(alice, twenty_minutes):
 def test_a_long_recording_is_cut_into_one_chunk_per_request_allowed_with_seams_in_pauses(
     alice, fake_anthropic, fake_openai, sized, twenty_minutes
 ):
-    fake_openai.latency = 0.5
+    fake_openai.latency = 1.0  # longer than cutting a chunk, even on a busy machine: the requests overlap
     job = _run(_session(alice, twenty_minutes), alice)
     assert job.status == Job.Status.SUCCEEDED, f"{job.error_code}: {job.error_message}"
     chunks = _chunks(job)
@@ -259,3 +260,21 @@ def test_a_retry_of_a_cut_left_unfinished_under_other_settings_keeps_nothing_of_
     assert segments[-1]["end"] > TWENTY_MINUTES - 10
     for before, after in itertools.pairwise(segments):
         assert after["start"] <= before["end"] + 0.01
+
+
+def test_a_recording_the_provider_would_not_take_is_transcoded_once_then_cut_the_same_way(
+    alice, settings, sized, tmp_path
+):
+    settings.AI_MODE = "stub"
+    wav = write_wav(tmp_path / "talk.wav", [(130.0, -12.0), (1.0, None), (129.0, -12.0)])
+    session = _session(alice, wav)
+    measured = Recording.objects.get(session=session).peak_bytes_per_second
+    job = _run(session, alice)
+    assert job.status == Job.Status.SUCCEEDED, f"{job.error_code}: {job.error_message}"
+    chunks = _chunks(job)
+    # Four minutes and twenty seconds in two chunks of at least two minutes, their seam in the pause.
+    assert len(chunks) == 2
+    assert all(chunk.storage_name == "" or chunk.storage_name.endswith(".ogg") for chunk in chunks)
+    assert (chunks[0].meta["end"] + chunks[1].meta["start"]) / 2 == pytest.approx(130.5, abs=0.3)
+    # The row keeps the byte rate of the recording as uploaded, not that of the transcoded copy.
+    assert Recording.objects.get(session=session).peak_bytes_per_second == measured
