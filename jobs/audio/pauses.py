@@ -2,141 +2,136 @@
 
 A chunk boundary in the middle of a word costs the model that word on one side of the seam; the overlap between
 neighbours gives it a second chance, and a seam placed in a pause makes it unneeded. Only a window around each
-planned seam is decoded (ten seconds of audio per seam), never the recording.
+planned seam is decoded (ten seconds of audio per seam, a few tens of milliseconds), never the recording.
 
-Loudness is FFmpeg's ``astats`` RMS over blocks of 50 ms, measured in C at the stream's own rate. A pause is a
-stretch where every half second is as quiet as the quietest half second of the window; the seam goes in the
-middle of the longest one (of those, the nearest the planned seam), so the answer depends on the audio alone and
-a rerun finds the same.
+Loudness is the mean square of each decoded frame's samples (every few samples of one channel: plenty for
+telling talk from a pause, and cheap enough that decoding costs more). A pause is a stretch where every half
+second is as quiet as the quietest half second of the window; the seam goes in the middle of the longest one (of
+those, the nearest the planned seam), so the answer depends on the audio alone and a rerun finds the same.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterator
+import array
+import operator
+from dataclasses import dataclass
 
+import av
 import av.error
 from av.audio.frame import AudioFrame
 from av.audio.stream import AudioStream
 from av.container import InputContainer
-from av.filter import Graph
-from av.filter.context import FilterContext
 
 from jobs.audio.container import AudioError, codec_name, decode_range
 
 # How far either way of its planned place a seam may move to find a pause: a few seconds of audio decoded per seam.
 PAUSE_SEARCH_SECONDS = 5.0
-BLOCK_SECONDS = 0.05
 # The pause looked for: long enough to fall between words rather than inside a short consonant's hush.
-PAUSE_BLOCKS = 10
-# Half-second runs within this factor of the quietest one's energy count as just as quiet.
+PAUSE_SECONDS = 0.5
+# Half-second stretches within this factor of the quietest one's energy count as just as quiet.
 QUIET_TOLERANCE = 1.05
-_RMS_KEY = "lavfi.astats.Overall.RMS_level"
+# Samples looked at per second of audio: energy needs no more, whatever the rate decoded at.
+MEASURED_RATE = 8_000
+
+# Decoded sample formats whose first plane is read as it is: array type code and full scale.
+_SAMPLES = {
+    "flt": ("f", 1.0),
+    "fltp": ("f", 1.0),
+    "dbl": ("d", 1.0),
+    "dblp": ("d", 1.0),
+    "s16": ("h", 32768.0),
+    "s16p": ("h", 32768.0),
+    "s32": ("i", 2147483648.0),
+    "s32p": ("i", 2147483648.0),
+}
+
+
+@dataclass(frozen=True)
+class _Frame:
+    start: float
+    end: float
+    # Sum of the squared samples measured, on a full scale of 1, and how many were measured.
+    energy: float
+    count: int
 
 
 def quietest_point(container: InputContainer, stream: AudioStream, *, centre: float, radius: float) -> float:
     """The middle of the quietest pause within ``[centre - radius, centre + radius]`` of ``stream``, in the
     recording's seconds; ``centre`` itself when ``radius`` is too small to search or the window holds no audio."""
-    if radius < BLOCK_SECONDS * PAUSE_BLOCKS:
+    if radius < PAUSE_SECONDS:
         return centre
     low, high = max(centre - radius, 0.0), centre + radius
     try:
-        blocks = list(_block_energies(container, stream, low, high))
+        # Only frames wholly within the window, so the seam moves by at most ``radius``.
+        frames = [frame for frame in _frames(container, stream, low, high) if frame.start >= low and frame.end <= high]
     except av.error.FFmpegError as error:
         raise AudioError(f"The {codec_name(stream)} audio cannot be measured ({error.strerror}).") from None
-    # Only runs that lie wholly within the window, so the seam moves by at most ``radius``.
-    blocks = [
-        (start, end, energy)
-        for start, end, energy in blocks
-        if start >= low and end <= high and end - start >= BLOCK_SECONDS / 2
-    ]
-    if len(blocks) < PAUSE_BLOCKS:
+    windows = _windows(frames)
+    if not windows:
         return centre
-    energies = []
-    window = sum(energy for _, _, energy in blocks[:PAUSE_BLOCKS])
-    for first in range(len(blocks) - PAUSE_BLOCKS + 1):
-        if first:
-            window += blocks[first + PAUSE_BLOCKS - 1][2] - blocks[first - 1][2]
-        middle = (blocks[first][0] + blocks[first + PAUSE_BLOCKS - 1][1]) / 2
-        energies.append((max(window, 0.0), middle))
-    # Runs as quiet as the quietest (within rounding and a steady noise floor's wobble) make a pause; the seam goes
-    # in the middle of the longest such pause, the one nearest the planned seam among equals.
-    floor = min(energy for energy, _ in energies) * QUIET_TOLERANCE + 1e-12
+    # Stretches as quiet as the quietest (within rounding and a steady noise floor's wobble) make a pause.
+    floor = min(energy for energy, _ in windows) * QUIET_TOLERANCE + 1e-12
     pauses: list[tuple[float, float]] = []
-    for energy, middle in energies:
+    previous = -2
+    for position, (energy, middle) in enumerate(windows):
         if energy > floor:
             continue
-        if pauses and middle - pauses[-1][1] <= BLOCK_SECONDS * 1.5:
+        if position == previous + 1:
             pauses[-1] = (pauses[-1][0], middle)
         else:
             pauses.append((middle, middle))
-    first_middle, last_middle = min(pauses, key=lambda pause: (-(pause[1] - pause[0]), abs(sum(pause) / 2 - centre)))
-    return round((first_middle + last_middle) / 2, 3)
+        previous = position
+    first, last = min(pauses, key=lambda pause: (-(pause[1] - pause[0]), abs(sum(pause) / 2 - centre)))
+    return round((first + last) / 2, 3)
 
 
-def _block_energies(
-    container: InputContainer, stream: AudioStream, start: float, end: float
-) -> Iterator[tuple[float, float, float]]:
-    """(start, end, mean square) of each 50 ms block of the audio decoded from ``[start, end)``."""
-    meter: _EnergyMeter | None = None
+def _windows(frames: list[_Frame]) -> list[tuple[float, float]]:
+    """(mean square, middle) of each run of consecutive frames lasting about PAUSE_SECONDS, one per first frame."""
+    windows = []
+    last = 0  # the run is frames[first:last]
+    energy, count = 0.0, 0
+    for first, frame in enumerate(frames):
+        if last <= first:
+            last, energy, count = first, 0.0, 0
+        else:
+            energy -= frames[first - 1].energy if first else 0.0
+            count -= frames[first - 1].count if first else 0
+        while last < len(frames) and (last == first or frames[last].end - frame.start <= PAUSE_SECONDS + 1e-9):
+            energy += frames[last].energy
+            count += frames[last].count
+            last += 1
+        if frames[last - 1].end - frame.start < PAUSE_SECONDS * 0.8:
+            break  # the runs left are too short to be a pause
+        windows.append((max(energy, 0.0) / max(count, 1), (frame.start + frames[last - 1].end) / 2))
+    return windows
+
+
+def _frames(container: InputContainer, stream: AudioStream, start: float, end: float) -> list[_Frame]:
+    frames = []
+    resampler: av.AudioResampler | None = None
     for frame in decode_range(container, stream, start, end):
-        if meter is None:
-            meter = _EnergyMeter(frame.time if frame.time is not None else start)
-        yield from meter.push(frame)
-    if meter is not None:
-        yield from meter.flush()
+        if frame.time is None or not frame.samples:
+            continue
+        seconds = frame.samples / (frame.sample_rate or 1)
+        layout = _SAMPLES.get(frame.format.name)
+        measured = frame
+        if layout is None:
+            # Another sample format (8-bit, 64-bit integers): converted to 16 bits first.
+            resampler = resampler or av.AudioResampler(format="s16", layout="mono")
+            converted = resampler.resample(frame)
+            if not converted:
+                continue
+            measured, layout = converted[0], _SAMPLES["s16"]
+        frames.append(_Frame(frame.time, frame.time + seconds, *_energy(measured, *layout)))
+    return frames
 
 
-class _EnergyMeter:
-    """``astats`` over 50 ms blocks, rebuilt if the decoder changes format mid-stream; blocks are timed by counting
-    samples from the first frame's time."""
-
-    def __init__(self, position: float) -> None:
-        self.position = position
-        self._graph: Graph | None = None
-        self._shape: tuple[str, str, int] | None = None
-
-    def push(self, frame: AudioFrame) -> list[tuple[float, float, float]]:
-        shape = (frame.format.name, frame.layout.name, frame.sample_rate)
-        blocks: list[tuple[float, float, float]] = []
-        if self._graph is None or shape != self._shape:
-            blocks = self.flush()
-            self._graph, self._shape = _build(*shape), shape
-        # Time is of no interest to the meter and a gap in it would only earn a warning; samples are counted.
-        frame.pts = None
-        self._graph.push(frame)
-        return blocks + self._drain(self._graph)
-
-    def flush(self) -> list[tuple[float, float, float]]:
-        if self._graph is None:
-            return []
-        graph, self._graph = self._graph, None
-        graph.push(None)
-        return self._drain(graph)
-
-    def _drain(self, graph: Graph) -> list[tuple[float, float, float]]:
-        blocks: list[tuple[float, float, float]] = []
-        while True:
-            try:
-                block = graph.pull()
-            except (av.error.BlockingIOError, av.error.EOFError):
-                return blocks
-            assert isinstance(block, AudioFrame)
-            seconds = block.samples / (block.sample_rate or 1)
-            level = float(block.metadata.get(_RMS_KEY, "-inf"))
-            energy = 0.0 if not math.isfinite(level) else 10 ** (level / 10)
-            start, self.position = self.position, self.position + seconds
-            blocks.append((start, self.position, energy))
-
-
-def _build(sample_format: str, layout: str, rate: int) -> Graph:
-    graph = Graph()
-    nodes: list[FilterContext] = [
-        graph.add_abuffer(format=sample_format, layout=layout, sample_rate=rate),
-        graph.add("asetnsamples", f"n={max(round(rate * BLOCK_SECONDS), 1)}:p=0"),
-        graph.add("astats", "metadata=1:reset=1:measure_perchannel=none:measure_overall=RMS_level"),
-        graph.add("abuffersink"),
-    ]
-    graph.link_nodes(*nodes)
-    graph.configure()
-    return graph
+def _energy(frame: AudioFrame, typecode: str, scale: float) -> tuple[float, int]:
+    samples = array.array(typecode)
+    width = samples.itemsize
+    channels = 1 if frame.format.is_planar else len(frame.layout.channels)
+    samples.frombytes(memoryview(frame.planes[0])[: frame.samples * channels * width])
+    # Every few samples of the first channel (the channels of a packed frame alternate).
+    step = channels * max(1, (frame.sample_rate or MEASURED_RATE) // MEASURED_RATE)
+    picked = samples[::step]
+    return sum(map(operator.mul, picked, picked)) / (scale * scale), len(picked)
