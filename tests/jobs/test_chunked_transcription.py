@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from jobs.audio import pauses, silence, split
+from jobs.audio import container, pauses
 from jobs.audio.plan import limits_for_model
 from jobs.audio.split import audio_bytes_per_second
 from jobs.models import Artifact, Job
@@ -114,16 +114,16 @@ def test_preparation_reads_the_recording_once_and_decodes_only_windows_around_th
     def never(*args, **kwargs):
         raise AssertionError("the byte rate was measured again although the upload recorded it")
 
-    real_open = split.open_audio
+    real_open = container.open_audio
 
     def open_audio(src):
         opened.append(str(src))
         return real_open(src)
 
-    monkeypatch.setattr(pauses, "decode_range", measured(pauses.decode_range))
-    monkeypatch.setattr(silence, "decode_range", measured(silence.decode_range))
+    monkeypatch.setattr("jobs.audio.pauses.decode_range", measured(container.decode_range))
+    monkeypatch.setattr("jobs.audio.silence.decode_range", measured(container.decode_range))
     monkeypatch.setattr(chunk_cutter, "audio_bytes_per_second", never)
-    monkeypatch.setattr(split, "open_audio", open_audio)
+    monkeypatch.setattr("jobs.audio.split.open_audio", open_audio)
 
     job = _run(session, alice)
     assert job.status == Job.Status.SUCCEEDED, f"{job.error_code}: {job.error_message}"
@@ -167,7 +167,7 @@ def test_the_first_chunk_is_sent_before_the_last_one_is_cut(alice, monkeypatch, 
             first_sent.set()
             return super().transcribe(path, **kwargs)
 
-    real_quietest = chunk_cutter.quietest_point
+    real_quietest = pauses.quietest_point
     seams = itertools.count()
 
     def quietest_point(container, stream, *, centre, radius):
