@@ -194,8 +194,10 @@ class _Transcription:
                 peak_bytes_per_second=planned.measured_bytes_per_second
             )
         # Chunks of an earlier plan beyond this one's (the settings changed since) are not this run's.
-        beyond = [chunk for key, chunk in self.stored.items() if int(key) >= self.planned]
-        self._discard(*beyond, *(self.transcribed[chunk.key] for chunk in beyond if chunk.key in self.transcribed))
+        self._discard(
+            *(chunk for key, chunk in self.stored.items() if int(key) >= self.planned),
+            *(transcript for key, transcript in self.transcribed.items() if int(key) >= self.planned),
+        )
         self.lease.progress(self.finished, self.total)
 
     def _cut(self, cut: Cut) -> None:

@@ -278,3 +278,25 @@ def test_a_recording_the_provider_would_not_take_is_transcoded_once_then_cut_the
     assert (chunks[0].meta["end"] + chunks[1].meta["start"]) / 2 == pytest.approx(130.5, abs=0.3)
     # The row keeps the byte rate of the recording as uploaded, not that of the transcoded copy.
     assert Recording.objects.get(session=session).peak_bytes_per_second == measured
+
+
+def test_a_retry_planning_fewer_chunks_than_an_unfinished_cut_drops_the_rest(
+    alice, fake_anthropic, fake_openai, settings, sized, twenty_minutes
+):
+    fake_openai.latency = 0.3
+    fake_openai.enqueue(Reply(), Reply(), Reply(), Reply(status=400), path=TRANSCRIPTIONS)
+    job = _run(_session(alice, twenty_minutes), alice)
+    assert job.status == Job.Status.FAILED
+    assert len(_chunks(job)) == 4
+    # As if the attempt had died before storing its last chunk.
+    Artifact.objects.filter(job=job, kind=Artifact.Kind.CHUNK_AUDIO, key="3").delete()
+
+    settings.TRANSCRIPTION_CONCURRENCY = 2
+    job_retry(job=job, requested_by=alice)
+    run_job(str(job.pk))
+    job.refresh_from_db()
+    assert job.status == Job.Status.SUCCEEDED, f"{job.error_code}: {job.error_message}"
+    assert [chunk.key for chunk in _chunks(job)] == ["0", "1"]
+    transcripts = Artifact.objects.filter(job=job, kind=Artifact.Kind.CHUNK_TRANSCRIPT)
+    assert sorted(transcripts.values_list("key", flat=True)) == ["0", "1"]
+    assert Transcript.objects.get(session=job.session).segments[-1]["end"] > TWENTY_MINUTES - 10
