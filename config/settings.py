@@ -385,6 +385,7 @@ AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 2190, minimum=1)
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
 
 REDIS_URL = env_str("REDIS_URL")
+Q_POLL_MS = env_int("Q_POLL_MS", 100, minimum=10)
 Q_CLUSTER: dict[str, Any] = {
     "name": "sessionscribe",
     "workers": env_int("Q_WORKERS", 2, minimum=1),
@@ -399,7 +400,9 @@ Q_CLUSTER: dict[str, Any] = {
     "recycle": 200,
     "max_rss": 1_000_000,
     "save_limit": 1000,
-    "poll": 1,
+    # How often an idle cluster asks the database broker for new tasks: the longest a queued job waits to be
+    # picked up. A poll is one indexed query. (Redis hands tasks over as they come, without polling.)
+    "poll": Q_POLL_MS / 1000,
     "label": "Task queue",
 }
 if REDIS_URL:
@@ -520,6 +523,9 @@ PURGE_BATCH_SIZE = 500
 CHUNK_OVERLAP_SECONDS = 5.0
 # A tighter cap on a chunk's length than the model's own, for self-hosted servers with smaller limits.
 TRANSCRIPTION_MAX_CHUNK_SECONDS = env_int("TRANSCRIPTION_MAX_CHUNK_SECONDS", 0, minimum=0) or None
+# A long recording is cut into as many chunks as TRANSCRIPTION_CONCURRENCY requests can carry at once, but none
+# shorter than this: each request costs the provider's fixed latency, and a chunk gives the model its context.
+TRANSCRIPTION_MIN_CHUNK_SECONDS = env_int("TRANSCRIPTION_MIN_CHUNK_SECONDS", 120, minimum=1)
 
 # --- API and webhooks ------------------------------------------------------------------------
 

@@ -32,3 +32,9 @@ class JobsConfig(AppConfig):
         from jobs.audit import register_audit_lookups
 
         register_audit_lookups()
+
+        from django_q.signals import post_spawn
+
+        from jobs.warmup import warm_worker
+
+        post_spawn.connect(warm_worker, dispatch_uid="jobs.warm_worker")

@@ -72,6 +72,8 @@ class Lease:
     storage_prefix: str = ""
     practice_id: uuid.UUID | None = None
     _heartbeat_stop: threading.Event = field(default_factory=threading.Event)
+    # Timings of steps within the stage under way, recorded with the stage's own when it ends.
+    _step_timings: dict[str, float] = field(default_factory=dict)
 
     def _mine(self) -> Any:
         return Job.objects.filter(
@@ -112,6 +114,11 @@ class Lease:
 
     def event(self, kind: str, *, stage: str = "", message: str = "") -> None:
         JobEvent.objects.create(job_id=self.job_id, kind=kind, stage=stage, message=message[:500])
+
+    def record_timing(self, step: str, seconds: float) -> None:
+        """Seconds a step within the current stage took (the cut of the chunks), kept in the job's timings with
+        the stage's own when the stage ends."""
+        self._step_timings[step] = seconds
 
 
 def job_claim(job_id: uuid.UUID | str, *, worker_id: str | None = None) -> Lease | None:
@@ -225,7 +232,8 @@ def _run_stages(lease: Lease, stages: dict[str, StageFunction]) -> None:
         next_stage = stages[job.stage](job, lease) or _following(job.stage)
         elapsed = round(time.monotonic() - started, 3)
         JOB_STAGE_SECONDS.labels(stage=str(job.stage)).observe(elapsed)
-        timings = {**job.timings, job.stage: elapsed}
+        timings = {**job.timings, **lease._step_timings, job.stage: elapsed}
+        lease._step_timings.clear()
         lease.update(stage=next_stage, progress={}, timings=timings)
         lease.event(JobEvent.Kind.STAGE, stage=job.stage, message=f"{Job.Stage(job.stage).label} finished")
     _succeed(lease)

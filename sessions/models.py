@@ -182,6 +182,10 @@ class Recording(models.Model):
     sample_rate = models.PositiveIntegerField(null=True, blank=True)
     channels = models.PositiveSmallIntegerField(null=True, blank=True)
     has_video = models.BooleanField(default=False)
+    # The audio's peak byte rate over a minute, container framing included (sessions.media.ByteRateMeter),
+    # measured by the upload's probe so that the pipeline plans its chunks without reading the file again.
+    # Empty on recordings stored before it was measured: the pipeline measures those itself.
+    peak_bytes_per_second = models.FloatField(null=True, blank=True)
     uploaded_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     # Set when the retention purge deleted the audio; the row keeps what the recording was.

@@ -199,6 +199,7 @@ def recording_store(
         sample_rate=info.sample_rate,
         channels=info.channels,
         has_video=info.has_video,
+        peak_bytes_per_second=info.peak_bytes_per_second,
         uploaded_by=uploaded_by,
     )
     with path.open("rb") as handle:

@@ -6,6 +6,7 @@ Pure functions, no I/O. Times are seconds on the recording's own clock (the one 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 # OpenAI documents "25 MB" per transcription request; read as decimal megabytes, the stricter of the two readings.
@@ -130,8 +131,15 @@ def plan_chunks(
     bytes_per_second: float,
     limits: ProviderLimits,
     overlap_seconds: float = DEFAULT_OVERLAP_SECONDS,
+    concurrency: int = 1,
+    min_chunk_seconds: float = 0.0,
 ) -> list[ChunkPlan]:
     """Chunks covering ``[0, duration]``, each within ``limits``, neighbours overlapping by ``overlap_seconds``.
+
+    As many chunks as ``concurrency`` requests can carry at once, so that a long recording is transcribed in the
+    time of its ``concurrency``-th part, but none shorter than ``min_chunk_seconds`` (a chunk gives the model its
+    context, and each request costs a fixed latency); more only when the limits need them. One request at a time
+    gets the fewest chunks the limits allow.
 
     Chunks are of equal length rather than full ones followed by a short remainder: a last chunk of a few seconds
     gives the model no context and is where it invents text. Only neighbours overlap, so each seam is resolved
@@ -141,17 +149,67 @@ def plan_chunks(
         raise ValueError("duration must be a positive number of seconds")
     if overlap_seconds < 0:
         raise ValueError("overlap_seconds must not be negative")
+    if concurrency < 1:
+        raise ValueError("concurrency must be at least 1")
     longest = max_chunk_seconds(bytes_per_second=bytes_per_second, limits=limits)
-    if duration <= longest:
+    count = max(
+        _chunks_needed(duration, longest, overlap_seconds),
+        _chunks_wanted(duration, longest, overlap_seconds, concurrency, min_chunk_seconds),
+    )
+    if count == 1:
         return [ChunkPlan(index=0, start=0.0, end=duration)]
-    # Equal chunks shorter than a third of the longest could overlap beyond their neighbours.
-    if longest < 4 * overlap_seconds:
-        raise ValueError(
-            f"chunks of at most {longest:.1f} s cannot overlap by {overlap_seconds:.1f} s; lower the overlap"
-        )
-    count = math.ceil((duration - overlap_seconds) / (longest - overlap_seconds))
     stride = (duration - overlap_seconds) / count
     length = stride + overlap_seconds
     chunks = [ChunkPlan(index=i, start=i * stride, end=i * stride + length) for i in range(count - 1)]
     chunks.append(ChunkPlan(index=count - 1, start=(count - 1) * stride, end=duration))
     return chunks
+
+
+def _chunks_needed(duration: float, longest: float, overlap: float) -> int:
+    """The fewest equal chunks within ``longest`` seconds that cover ``duration``."""
+    if duration <= longest:
+        return 1
+    # Equal chunks shorter than a third of the longest could overlap beyond their neighbours.
+    if longest < 4 * overlap:
+        raise ValueError(f"chunks of at most {longest:.1f} s cannot overlap by {overlap:.1f} s; lower the overlap")
+    return math.ceil((duration - overlap) / (longest - overlap))
+
+
+def _chunks_wanted(duration: float, longest: float, overlap: float, concurrency: int, minimum: float) -> int:
+    """Up to ``concurrency`` chunks, as long as each lasts at least ``minimum`` seconds (and four overlaps, so that
+    only neighbours overlap), or the longest allowed when that is shorter."""
+    if concurrency == 1:
+        return 1
+    shortest = min(max(minimum, 4 * overlap), longest)
+    if shortest <= overlap:
+        return concurrency
+    return max(1, min(concurrency, math.floor((duration - overlap) / (shortest - overlap))))
+
+
+def seam_room(chunks: Sequence[ChunkPlan], *, longest: float, shortest: float) -> float:
+    """How far each seam between ``chunks`` (equal ones, from ``plan_chunks``) may move, either way, with every
+    chunk staying within ``[shortest, longest]`` seconds even when both of its seams move."""
+    if len(chunks) < 2:
+        return 0.0
+    # The first chunk is as long as the middle ones; the last one may be shorter by rounding only.
+    length = chunks[0].duration
+    return max(0.0, min(longest - length, length - shortest) / 2)
+
+
+def seam_centre(before: ChunkPlan, after: ChunkPlan) -> float:
+    """The middle of two neighbours' overlap, where the stitcher splits their segments."""
+    return (before.end + after.start) / 2
+
+
+def move_seams(chunks: Sequence[ChunkPlan], centres: Sequence[float], *, overlap_seconds: float) -> list[ChunkPlan]:
+    """``chunks`` with the overlap of each pair of neighbours centred on ``centres[i]`` instead, bounds rounded to
+    the millisecond; the first chunk still starts at 0 and the last still ends at the recording's end."""
+    if len(centres) != len(chunks) - 1:
+        raise ValueError("one centre per seam")
+    half = overlap_seconds / 2
+    moved = []
+    for position, chunk in enumerate(chunks):
+        start = chunk.start if position == 0 else round(centres[position - 1] - half, 3)
+        end = chunk.end if position == len(chunks) - 1 else round(centres[position] + half, 3)
+        moved.append(ChunkPlan(index=chunk.index, start=max(start, 0.0), end=end))
+    return moved

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import dataclasses
+import itertools
 import math
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -28,6 +30,7 @@ from av.packet import Packet
 
 from jobs.audio.container import AudioError, codec_name, decode_range, open_audio, time_base
 from jobs.audio.plan import ChunkPlan, CopyTarget, stream_copy_target
+from sessions.media import BYTE_RATE_WINDOW_SECONDS, ByteRateMeter
 
 # Everything this module raises; the name its callers catch.
 AudioSplitError = AudioError
@@ -41,50 +44,28 @@ OPUS_BIT_RATE = 32_000
 # per-frame work of 20 ms ones) and effort 1 of 0-10. Measured on 16 kHz mono here: effort 0-1 encodes at ~550x
 # real time, 7-10 at ~330x and, not monotonically, 3-5 at ~160-220x.
 OPUS_OPTIONS = {"application": "voip", "frame_duration": "60", "compression_level": "1"}
-# Window over which the peak byte rate is measured: long enough to smooth over single loud passages, short
-# enough that a dense stretch of a VBR recording is not averaged away by the quiet ones around it.
-BYTE_RATE_WINDOW_SECONDS = 60.0
 
 
 def audio_bytes_per_second(src: str | os.PathLike[str], *, window_seconds: float = BYTE_RATE_WINDOW_SECONDS) -> float:
-    """Peak byte rate of the audio over any ``window_seconds``, container framing included, for planning by size.
+    """Peak byte rate of the audio over any ``window_seconds``, container framing included, for planning by size
+    (``sessions.media.ByteRateMeter``).
 
-    A VBR recording is denser where people talk than where they pause: planning by its mean rate would overfill
-    the chunks that cover the talk. Only packets are read (no decoding): a pass at disk speed, about a second
-    for two hours. The audio stream alone is measured: the video of a telehealth recording is not sent. A
-    recording shorter than the window is measured whole.
+    The upload's probe records this on the recording; this pass is for the recordings stored before it did, and
+    for a transcoded copy. Only packets are read (no decoding): a pass at disk speed. The audio stream alone is
+    measured: the video of a telehealth recording is not sent.
     """
     with open_audio(src) as (container, stream):
-        base = time_base(stream)
-        window = math.ceil(Fraction(window_seconds) / base)
-        # (start, size) of the packets in the current window, heaviest window total kept as we go.
-        recent: collections.deque[tuple[int, int]] = collections.deque()
-        window_bytes = peak_bytes = total_bytes = 0
-        first: int | None = None
-        end = 0
+        meter = ByteRateMeter(time_base(stream), window_seconds)
         for packet in container.demux(stream):
             ticks = packet.pts if packet.pts is not None else packet.dts
             if not packet.size or ticks is None:
                 continue
-            if first is None:
-                first = ticks
-            end = max(end, ticks + (packet.duration or 0))
-            recent.append((ticks, packet.size))
-            window_bytes += packet.size
-            total_bytes += packet.size
-            while recent[0][0] < end - window:
-                window_bytes -= recent.popleft()[1]
-            peak_bytes = max(peak_bytes, window_bytes)
+            meter.add(ticks, packet.size, ticks + (packet.duration or 0))
         has_video = bool(container.streams.video)
-    if first is None:
+    peak = meter.peak_bytes_per_second(file_bytes=None if has_video else Path(src).stat().st_size)
+    if peak is None:
         raise AudioError("The audio stream has no packets.")
-    # Container framing (block headers, pages, index) comes on top of the packets; in an audio-only file it is
-    # everything that is not a packet. The audio of a video is muxed into .m4a, whose framing is negligible.
-    framing = 1.0 if has_video else max(1.0, Path(src).stat().st_size / total_bytes)
-    span = end - first
-    if span <= window:
-        return framing * total_bytes / max(float(span * base), 1e-3)
-    return framing * peak_bytes / window_seconds
+    return peak
 
 
 def split_by_stream_copy(
@@ -98,16 +79,34 @@ def split_by_stream_copy(
     first chunk starts at the file's first packet and the last one ends at its last, so nothing at either end of
     the recording is lost to rounding of the probed duration (or to the padding of a transcoded copy).
     """
-    return _stream_copy(src, chunks, destination)
+    cut = {chunk.index: path for chunk, path in stream_copy_as_cut(src, chunks, destination)}
+    return [cut[chunk.index] for chunk in sorted(chunks, key=lambda chunk: chunk.start)]
 
 
-def _stream_copy(
+SeamPlacer = Callable[[int], float]
+
+
+def stream_copy_as_cut(
     src: str | os.PathLike[str],
     chunks: Sequence[ChunkPlan],
     destination: Callable[[ChunkPlan], str | os.PathLike[str]],
-) -> list[Path]:
+    *,
+    place_seam: SeamPlacer | None = None,
+    seam_reach: float = 0.0,
+    overlap_seconds: float = 0.0,
+    stop: Callable[[], bool] | None = None,
+) -> Iterator[tuple[ChunkPlan, Path]]:
+    """``split_by_stream_copy`` that hands over each chunk, with the bounds it was cut to, as soon as its file is
+    complete: the first one while the pass is still reading the rest of the file.
+
+    With ``place_seam``, the seam between chunks ``i`` and ``i + 1`` (equal neighbours overlapping by
+    ``overlap_seconds``, from ``plan.plan_chunks``) is decided only as the pass comes within ``seam_reach`` of it:
+    ``place_seam(i)`` returns where the middle of their overlap goes, at most ``seam_reach`` seconds from where it
+    was planned (``plan.move_seams``), so finding it costs a look at that stretch only, while the pass goes on.
+    ``stop`` is asked every few thousand packets; when it answers true, the pass ends with the chunks it finished.
+    """
     if not chunks:
-        return []
+        return
     ordered = sorted(chunks, key=lambda chunk: chunk.start)
     with open_audio(src) as (container, stream), contextlib.ExitStack() as cleanup:
         base = time_base(stream)
@@ -129,15 +128,23 @@ def _stream_copy(
         for cut in cuts:
             if cut.dst.suffix.lower() != target.suffix:
                 raise ValueError(f"a stream-copied cut of this file must be named *{target.suffix}, not {cut.dst.name}")
+        seams = []
+        if place_seam is not None:
+            seams = [
+                _Seam(before, after, place=place_seam, base=base, reach=seam_reach, overlap=overlap_seconds)
+                for before, after in itertools.pairwise(cuts)
+            ]
         cleanup.callback(_discard_unfinished, cuts)
         try:
-            _copy_packets(container, stream, target, cuts)
+            for cut in _copy_packets(container, stream, target, cuts, seams, stop):
+                yield cut.chunk, cut.dst
         except av.error.FFmpegError as error:
             raise AudioError(f"Stream copy of {codec} audio failed ({error.strerror}).") from None
+        if stop is not None and stop():
+            return
     empty = [cut.chunk.index for cut in cuts if not cut.done]
     if empty:
         raise AudioError(f"No audio packets fall within chunk(s) {empty}.")
-    return [cut.dst for cut in cuts]
 
 
 def _ticks(seconds: float, base: Fraction) -> float:
@@ -145,12 +152,30 @@ def _ticks(seconds: float, base: Fraction) -> float:
     return seconds if math.isinf(seconds) else math.ceil(Fraction(seconds) / base)
 
 
-def _copy_packets(container: InputContainer, stream: AudioStream, target: CopyTarget, cuts: Sequence[_Cut]) -> None:
-    """The one loop that sees every packet of a long file: kept to integer comparisons and attribute access."""
+# How often the pass asks whether to stop: a few milliseconds of packets.
+STOP_CHECK_PACKETS = 4096
+
+
+def _copy_packets(
+    container: InputContainer,
+    stream: AudioStream,
+    target: CopyTarget,
+    cuts: Sequence[_Cut],
+    seams: Sequence[_Seam],
+    stop: Callable[[], bool] | None,
+) -> Iterator[_Cut]:
+    """The one loop that sees every packet of a long file: kept to integer comparisons and attribute access.
+
+    Yields each cut once its file is complete."""
+    for seam in seams:
+        seam.hold()
+    unplaced = collections.deque(seams)
+    next_seam = unplaced[0].trigger if unplaced else math.inf
     pending = collections.deque(cuts)
     active: list[_Cut] = []
     next_low = pending[0].low
     next_high: float = math.inf
+    countdown = STOP_CHECK_PACKETS
     for packet in container.demux(stream):
         # The demuxer ends with an empty packet per stream, a flush signal for decoders, not data.
         if not packet.size:
@@ -158,10 +183,23 @@ def _copy_packets(container: InputContainer, stream: AudioStream, target: CopyTa
         ticks = packet.pts if packet.pts is not None else packet.dts
         if ticks is None:
             continue
+        if stop is not None:
+            countdown -= 1
+            if not countdown:
+                countdown = STOP_CHECK_PACKETS
+                if stop():
+                    return
+        if ticks >= next_seam:
+            while unplaced and ticks >= unplaced[0].trigger:
+                unplaced.popleft().settle()
+            next_seam = unplaced[0].trigger if unplaced else math.inf
+            next_low = pending[0].low if pending else math.inf
+            next_high = min((cut.high for cut in active), default=math.inf)
         if ticks >= next_high:
             for cut in [cut for cut in active if ticks >= cut.high]:
                 cut.finish()
                 active.remove(cut)
+                yield cut
             next_high = min((cut.high for cut in active), default=math.inf)
         if ticks >= next_low:
             while pending and ticks >= pending[0].low:
@@ -180,6 +218,38 @@ def _copy_packets(container: InputContainer, stream: AudioStream, target: CopyTa
             break
     for cut in active:
         cut.finish()
+        yield cut
+
+
+@dataclass
+class _Seam:
+    """Where two neighbouring cuts meet, decided once the pass is about to reach the earliest place it may be."""
+
+    before: _Cut
+    after: _Cut
+    place: SeamPlacer
+    base: Fraction
+    reach: float
+    overlap: float
+    # The tick from which the later cut may start: the seam must be placed before the pass gets there.
+    trigger: float = math.inf
+
+    def hold(self) -> None:
+        """Keep both cuts open-ended until the seam is placed: the earlier one does not end, the later one does
+        not start."""
+        planned = (self.before.chunk.end + self.after.chunk.start) / 2
+        # A millisecond of slack: the placed bounds are rounded to it.
+        self.trigger = _ticks(max(planned - self.reach - self.overlap / 2 - 0.002, 0.0), self.base)
+        self.before.high = math.inf
+        self.after.low = math.inf
+
+    def settle(self) -> None:
+        centre = self.place(self.before.chunk.index)
+        half = self.overlap / 2
+        self.before.chunk = dataclasses.replace(self.before.chunk, end=round(centre + half, 3))
+        self.after.chunk = dataclasses.replace(self.after.chunk, start=max(round(centre - half, 3), 0.0))
+        self.before.high = _ticks(self.before.chunk.end, self.base)
+        self.after.low = _ticks(self.after.chunk.start, self.base)
 
 
 def transcode_to_opus(

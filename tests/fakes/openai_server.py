@@ -57,11 +57,14 @@ class FakeOpenAI(FakeAPIServer):
         *,
         api_key: str = "sk-test-fake-openai",
         latency: float = 0.0,
+        latency_per_audio_second: float = 0.0,
         transcript: TranscriptHook = default_transcript,
         chat: ChatHook = default_chat,
         max_upload_bytes: int = MAX_UPLOAD_BYTES,
     ) -> None:
         super().__init__(api_key=api_key, latency=latency)
+        # A transcription takes ``latency`` plus this much per second of the audio sent, as real ones grow with it.
+        self.latency_per_audio_second = latency_per_audio_second
         self.transcript = transcript
         self.chat = chat
         self.max_upload_bytes = max_upload_bytes
@@ -135,6 +138,8 @@ class FakeOpenAI(FakeAPIServer):
             )
         audio = UploadedAudio(upload.data, upload.filename, model, request.fields, duration)
         segments = list(self.transcript(audio))
+        if self.latency_per_audio_second:
+            self.wait_until(request.received_at + self.latency + self.latency_per_audio_second * duration)
         text = " ".join(segment.text for segment in segments)
         if response_format == "text":
             return 200, text + "\n", {}

@@ -36,7 +36,9 @@ def test_two_hour_recording_is_split_sent_concurrently_stitched_and_drafted(
 ):
     settings.TRANSCRIPTION_MODEL = MODEL
     settings.TRANSCRIPTION_CONCURRENCY = 3
-    fake_openai.latency = 0.3
+    # Chunks go out as they are cut: requests overlap when one takes longer than cutting the next chunk, which on
+    # a busy machine can take a second.
+    fake_openai.latency = 1.5
     session = ClinicalSessionFactory(practice=alice.memberships.get().practice, clinician=alice)
     recording_replace(session=session, upload_path=two_hour_recording, original_filename="long.webm", uploaded_by=alice)
     job = job_start(session=session, requested_by=alice)

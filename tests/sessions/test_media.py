@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import pytest
 
+from jobs.audio.split import audio_bytes_per_second, transcode_to_opus
 from sessions.media import MediaRejected, format_duration, probe
 from tests.conftest import AUDIO
+from tests.support.synthetic_audio import write_wav
 
 
 @pytest.mark.parametrize(
@@ -21,6 +23,26 @@ def test_probe_reads_codec_and_decoded_duration(name, codec, duration):
     info = probe(AUDIO / name)
     assert info.codec == codec
     assert info.duration_seconds == pytest.approx(duration, abs=0.1)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["dialogue_short.webm", "dialogue_short.mp3", "dialogue_short.m4a", "jfk.flac", "telehealth_clip.mp4"],
+)
+def test_probe_measures_the_peak_byte_rate_the_pipeline_plans_by(name):
+    info = probe(AUDIO / name)
+    assert info.peak_bytes_per_second == pytest.approx(audio_bytes_per_second(AUDIO / name), rel=1e-9)
+
+
+def test_the_peak_byte_rate_is_that_of_the_densest_minute(tmp_path):
+    """Two minutes of silence then one of tone: the peak is the tone's rate, well above the mean."""
+    loud_last = transcode_to_opus(
+        write_wav(tmp_path / "quiet_then_loud.wav", [(120.0, None), (60.0, -12.0)]), tmp_path / "quiet_then_loud.ogg"
+    )
+    info = probe(loud_last)
+    assert info.peak_bytes_per_second is not None
+    mean = loud_last.stat().st_size / info.duration_seconds
+    assert info.peak_bytes_per_second > 1.5 * mean
 
 
 def test_probe_accepts_the_audio_track_of_a_video():

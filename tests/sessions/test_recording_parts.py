@@ -148,6 +148,7 @@ def test_parts_cut_at_clusters_assemble_into_the_whole_recording(
         local = tmp_path / "stored.webm"
         local.write_bytes(stored.read())
     assert probe(local).duration_seconds == pytest.approx(132, abs=0.5)
+    assert recording.peak_bytes_per_second == pytest.approx(probe(local).peak_bytes_per_second, rel=1e-9)
     session.refresh_from_db()
     assert session.status == ClinicalSession.Status.RECORDED
     assert not RecordingPart.objects.exists()

@@ -9,6 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
+from jobs.audio.split import audio_bytes_per_second
 from sessions.models import ClinicalSession, Recording
 from tests.conftest import AUDIO
 from tests.factories import ClinicalSessionFactory
@@ -47,6 +48,8 @@ def test_uploaded_recording_is_validated_stored_and_described(alice_client, sess
     recording = Recording.objects.get(session=session)
     assert recording.codec == codec
     assert recording.duration_seconds == pytest.approx(seconds, abs=0.5)
+    # What the pipeline plans its chunks by, measured while the probe read the file anyway.
+    assert recording.peak_bytes_per_second == pytest.approx(audio_bytes_per_second(AUDIO / name), rel=1e-9)
     assert recording.original_filename == name
     content = (AUDIO / name).read_bytes()
     assert recording.bytes == len(content)

@@ -54,6 +54,7 @@ def worker_env(**extra: str) -> dict[str, str]:
             "TRANSCRIPTION_MODEL": str(settings.TRANSCRIPTION_MODEL),
             "TRANSCRIPTION_CONCURRENCY": str(settings.TRANSCRIPTION_CONCURRENCY),
             "TRANSCRIPTION_MAX_CHUNK_SECONDS": str(settings.TRANSCRIPTION_MAX_CHUNK_SECONDS or 0),
+            "TRANSCRIPTION_MIN_CHUNK_SECONDS": str(settings.TRANSCRIPTION_MIN_CHUNK_SECONDS),
             "JOB_LEASE_SECONDS": str(settings.JOB_LEASE_SECONDS),
             "JOB_BACKOFF_BASE_SECONDS": str(settings.JOB_BACKOFF_BASE_SECONDS),
             "Q_WORKERS": "2",

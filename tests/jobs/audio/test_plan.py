@@ -15,8 +15,11 @@ from jobs.audio.plan import (
     ProviderLimits,
     limits_for_model,
     max_chunk_seconds,
+    move_seams,
     plan_chunks,
     provider_accepts,
+    seam_centre,
+    seam_room,
     stream_copy_target,
 )
 from sessions.media import probe
@@ -186,3 +189,122 @@ def test_the_names_probe_reports_for_the_fixtures_select_stream_copy(name, suffi
     target = stream_copy_target(info.container, info.codec)
     assert target is not None
     assert target.suffix == suffix
+
+
+# Sizing for speed: as many chunks as requests allowed at once, within the limits, none shorter than the minimum.
+
+OPUS_RATE = 6_300.0  # browser WebM/Opus, bytes per second
+
+
+def test_chunks_follow_the_requests_allowed_at_once():
+    for concurrency in (1, 2, 4, 8, 16):
+        chunks = plan_chunks(
+            7200.0,
+            bytes_per_second=OPUS_RATE,
+            limits=WHISPER_LIMITS,
+            overlap_seconds=5,
+            concurrency=concurrency,
+            min_chunk_seconds=120,
+        )
+        # One at a time gets the fewest the 25 MB limit allows (three of 40 minutes); more get one each.
+        assert len(chunks) == max(concurrency, 3)
+        assert_valid_plan(chunks, 7200.0, bytes_per_second=OPUS_RATE, limits=WHISPER_LIMITS, overlap=5)
+        assert max(c.duration for c in chunks) - min(c.duration for c in chunks) < EPSILON
+
+
+def test_chunks_are_never_shorter_than_the_minimum_however_many_requests_are_allowed():
+    chunks = plan_chunks(
+        1800.0,
+        bytes_per_second=OPUS_RATE,
+        limits=WHISPER_LIMITS,
+        overlap_seconds=5,
+        concurrency=64,
+        min_chunk_seconds=120,
+    )
+    assert len(chunks) == math.floor((1800 - 5) / (120 - 5))
+    assert min(chunk.duration for chunk in chunks) >= 120
+
+
+def test_a_short_recording_stays_one_chunk_whatever_the_concurrency():
+    for concurrency in (1, 8, 100):
+        chunks = plan_chunks(
+            131.97, bytes_per_second=OPUS_RATE, limits=WHISPER_LIMITS, concurrency=concurrency, min_chunk_seconds=120
+        )
+        assert chunks == [ChunkPlan(index=0, start=0.0, end=131.97)]
+
+
+def test_the_limits_win_over_the_concurrency():
+    mp3 = 128_000 / 8
+    chunks = plan_chunks(
+        7200.0, bytes_per_second=mp3, limits=WHISPER_LIMITS, overlap_seconds=5, concurrency=2, min_chunk_seconds=120
+    )
+    assert len(chunks) == math.ceil((7200 - 5) / (WHISPER_LIMITS.usable_bytes / mp3 - 5))
+    assert_valid_plan(chunks, 7200.0, bytes_per_second=mp3, limits=WHISPER_LIMITS, overlap=5)
+
+
+def test_a_cap_below_the_minimum_still_caps():
+    capped = ProviderLimits(max_bytes=OPENAI_MAX_UPLOAD_BYTES, max_seconds=30.0, safety_margin=0)
+    chunks = plan_chunks(131.97, bytes_per_second=OPUS_RATE, limits=capped, concurrency=2, min_chunk_seconds=120)
+    assert len(chunks) == 6
+    assert_valid_plan(chunks, 131.97, bytes_per_second=OPUS_RATE, limits=capped, overlap=5)
+
+
+def test_plans_sized_for_speed_are_valid_over_many_durations_rates_and_concurrencies():
+    rng = random.Random(20251129)
+    for _ in range(3000):
+        duration = rng.choice([rng.uniform(1, 600), rng.uniform(600, 20_000)])
+        rate = rng.choice([3_000.0, 6_300.0, 16_000.0, 32_000.0, 176_400.0])
+        limits = rng.choice([WHISPER_LIMITS, GPT4O_TRANSCRIBE_LIMITS])
+        concurrency = rng.randint(1, 32)
+        minimum = rng.choice([1.0, 30.0, 120.0, 600.0])
+        overlap = rng.choice([0.0, 2.0, 5.0])
+        chunks = plan_chunks(
+            duration,
+            bytes_per_second=rate,
+            limits=limits,
+            overlap_seconds=overlap,
+            concurrency=concurrency,
+            min_chunk_seconds=minimum,
+        )
+        assert_valid_plan(chunks, duration, bytes_per_second=rate, limits=limits, overlap=overlap)
+        longest = max_chunk_seconds(bytes_per_second=rate, limits=limits)
+        needed = len(plan_chunks(duration, bytes_per_second=rate, limits=limits, overlap_seconds=overlap))
+        assert len(chunks) >= needed
+        if len(chunks) > needed:
+            # Extra chunks only up to the concurrency, and only while each keeps the minimum length.
+            assert len(chunks) <= concurrency
+            assert min(chunk.duration for chunk in chunks) >= min(max(minimum, 4 * overlap), longest) - EPSILON
+
+
+def test_seams_move_to_the_centres_given_and_keep_the_ends_and_the_overlap():
+    chunks = plan_chunks(
+        3600.0,
+        bytes_per_second=OPUS_RATE,
+        limits=WHISPER_LIMITS,
+        overlap_seconds=5,
+        concurrency=4,
+        min_chunk_seconds=120,
+    )
+    room = seam_room(chunks, longest=max_chunk_seconds(bytes_per_second=OPUS_RATE, limits=WHISPER_LIMITS), shortest=120)
+    assert room > 5
+    centres = [
+        seam_centre(before, after) + offset
+        for (before, after), offset in zip(itertools.pairwise(chunks), [-3.25, 0.0, 4.5], strict=True)
+    ]
+    moved = move_seams(chunks, centres, overlap_seconds=5)
+    assert moved[0].start == 0.0
+    assert moved[-1].end == 3600.0
+    for (before, after), centre in zip(itertools.pairwise(moved), centres, strict=True):
+        assert seam_centre(before, after) == pytest.approx(centre, abs=0.001)
+        assert before.end - after.start == pytest.approx(5, abs=0.002)
+
+
+def test_seam_room_keeps_every_chunk_within_the_longest_and_the_shortest():
+    chunks = plan_chunks(
+        3600.0, bytes_per_second=OPUS_RATE, limits=WHISPER_LIMITS, concurrency=4, min_chunk_seconds=120
+    )
+    length = chunks[0].duration
+    assert seam_room(chunks, longest=length + 10, shortest=120) == pytest.approx(5)
+    assert seam_room(chunks, longest=10_000, shortest=length - 4) == pytest.approx(2)
+    assert seam_room(chunks, longest=length, shortest=120) == 0
+    assert seam_room(chunks[:1], longest=10_000, shortest=1) == 0
