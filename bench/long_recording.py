@@ -42,12 +42,12 @@ import django
 
 django.setup()
 
-from common import table, write_section  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from accounts.models import Membership, Practice, User  # noqa: E402
+from bench.common import table, write_section  # noqa: E402
 from jobs.models import Artifact, Job  # noqa: E402
 from jobs.services import job_start  # noqa: E402
 from sessions.models import ClinicalSession  # noqa: E402
