@@ -44,6 +44,8 @@ SCHEDULES = (
     # Billing's, registered here with the others (billing does not know jobs): applies the Stripe events the
     # webhook missed; a no-op while billing is off.
     ScheduleSpec(name="Stripe reconciliation", func="billing.tasks.reconcile_stripe", schedule_type=Schedule.HOURLY),
+    # The accounts app's: rows of expired logins, which may hold an abandoned authenticator setup's key.
+    ScheduleSpec(name="Expired logins", func="accounts.tasks.sessions_clear_expired", schedule_type=Schedule.HOURLY),
 )
 
 

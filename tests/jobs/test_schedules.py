@@ -7,16 +7,17 @@ from django_q.models import Schedule
 pytestmark = pytest.mark.django_db
 
 
-def test_migrate_schedules_the_dispatcher_the_purge_and_the_stripe_reconciliation():
+def test_migrate_schedules_the_dispatcher_the_purge_the_stripe_reconciliation_and_expired_logins():
     # The test database was built by migrate, which is what every start runs.
     schedules = dict(Schedule.objects.values_list("func", "schedule_type"))
     assert schedules == {
         "jobs.dispatch.dispatch_pass": Schedule.MINUTES,
         "jobs.purge.purge_scheduled": Schedule.HOURLY,
         "billing.tasks.reconcile_stripe": Schedule.HOURLY,
+        "accounts.tasks.sessions_clear_expired": Schedule.HOURLY,
     }
 
 
 def test_schedules_are_not_duplicated_by_another_migrate():
     call_command("migrate", verbosity=0)
-    assert Schedule.objects.count() == 3
+    assert Schedule.objects.count() == 4
