@@ -28,7 +28,7 @@ from typing import Any
 from notes.content import Flag, FlagKind, SegmentId
 from notes.faithfulness.drugs import DrugMention, find_drugs
 from notes.faithfulness.findings import FINDING_STEMS, is_clinical
-from notes.faithfulness.laterality import BOTH, REGION_OF, SideMention, find_sides, sides_in_answer
+from notes.faithfulness.laterality import BODY_PARTS, BOTH, REGION_OF, SideMention, find_sides, sides_in_answer
 from notes.faithfulness.negation import Polarity, answer_kind, text_polarities
 from notes.faithfulness.note import NoteSection, NoteStatement, split_note
 from notes.faithfulness.numbers import (
@@ -42,7 +42,16 @@ from notes.faithfulness.numbers import (
     scores_out_of_ten,
 )
 from notes.faithfulness.risk import omitted_risks
-from notes.faithfulness.text import BOILERPLATE, STOPWORDS, SYNONYMS, Token, stem, tokenize, word_list
+from notes.faithfulness.text import (
+    BOILERPLATE,
+    STOPWORDS,
+    SYNONYMS,
+    Token,
+    sentence_spans,
+    stem,
+    tokenize,
+    word_list,
+)
 from notes.faithfulness.transcript import (
     Occurrence,
     SegmentLike,
@@ -127,6 +136,9 @@ _NOT_CONTEXT = frozenset(
         "severe",
         "moderate",
         "also",
+        "present",
+        "absent",
+        "noted",
     }
 )
 # Abnormal findings of an organ the visit may call normal: "your lungs are clear" denies wheezes.
@@ -158,6 +170,11 @@ _SYSTEMS = frozenset(
         "swallow",
         "dysphagia",
         "walk",
+        "migrain",
+        "stone",
+        "heartburn",
+        "asthma",
+        "seizur",
     }
 )
 _VAGUE_COMPLAINTS = frozenset(
@@ -172,11 +189,43 @@ _VAGUE_COMPLAINTS = frozenset(
         "trouble",
         "difficulty",
         "disturbance",
+        "flare",
     )
 )
 # A finding a visit says in other words: tenderness is "does it hurt when i press".
 _SAID_AS = {"tender": ("pain",), "pain": ("tender",)}
 _SIDES = frozenset({"left", "right"})
+# Findings that are always somewhere: which one a statement means depends on the place it names.
+_LOCAL_FINDINGS = frozenset(
+    stem(word)
+    for word in word_list(
+        """
+        pain tender edema numb tingl weak rash erythema bruis stiff cramp warm effusion fracture bleed itch
+        lesion mass swell injury deformity crepitus instability laceration abrasion ulcer lump nodule discharge
+        drainage spasm atrophy wound scar hematoma hernia pop redness induration fluctuance
+        """
+    )
+)
+# Parts of the body a finding is said of; a general one ("joint", "muscle") is about any of them.
+_PLACES = (
+    BODY_PARTS
+    | frozenset(
+        stem(word)
+        for word in word_list(
+            """
+        abdomen back head throat scalp face pelvis rectum bladder bowel skin joint joints muscle muscles spine
+        belly stomach tummy tooth teeth gum gums mouth tongue nose sinus sinuses hair nail nails
+        """
+        )
+    )
+    | {"abdomen", "throat", "nasal"}
+)
+_GENERIC_PLACES = frozenset(
+    stem(word) for word in ("joint", "joints", "muscle", "muscles", "body", "side", "upper", "lower")
+)
+_ORDINALS = frozenset({"first", "second", "third", "fourth", "fifth", "next", "last", "final", "other", "main"})
+_HISTORY_WORDS = frozenset({"ever", "history", "previously"})
+_CONTEXT_BREAKS = frozenset({".", ";", ":", "?", "!", "but", "however", "although", "whereas", "except"})
 _CLAUSE_BREAKS = frozenset({"but", "however", "although", "whereas", ".", ";", "?", "!"})
 # Words that say when, which tell one mention of a finding from another ("in the past six months").
 _WHEN = frozenset({"month", "week", "year", "day", "past", "recent", "recently", "yesterday", "night", "morning"})
@@ -295,6 +344,8 @@ class _Context:
     digit_dates: frozenset[tuple[int, int]] = frozenset()  # (month, year) of dates said as digits
     numbers: frozenset[float] = frozenset()  # every amount said, for dates
     layouts: dict[int, tuple[dict[str, list[int]], list[int]]] = field(default_factory=dict)  # see _layout
+    history_sentences: dict[int, list[tuple[int, int]]] = field(default_factory=dict)  # see _historical
+    families: dict[str, str] | None = None  # the visit's stems by their first five letters, see _as_said
 
     @classmethod
     def build(cls, index: TranscriptIndex) -> _Context:
@@ -847,6 +898,14 @@ class _Context:
                 if t.is_word and t.text not in STOPWORDS and t.stem not in BOILERPLATE and not is_clinical(t.stem)
             )
         )
+        # Which clause each token is in: the words that say where or when a finding is stay in its clause ("mild
+        # neck pain, but no radicular pain"; "HENT: scalp pain Musculoskeletal: joint pain").
+        clauses = []
+        clause = 0
+        for token in tokens:
+            if token.text in _CONTEXT_BREAKS:
+                clause += 1
+            clauses.append(clause)
         position = 0
         while position < len(tokens):
             token = tokens[position]
@@ -868,6 +927,7 @@ class _Context:
                     word = tokens[other]
                     if (
                         other >= label
+                        and clauses[other] == clauses[position]
                         and word.is_word
                         and word.stem != token.stem
                         and word.stem not in context
@@ -903,7 +963,7 @@ class _Context:
         """ "urinary issues", "vision problems", "changes in sleep": a body system named with a vague complaint."""
         if tokens[position].stem not in _SYSTEMS:
             return False
-        nearby = tokens[max(position - 3, 0) : position + 4]
+        nearby = tokens[max(position - 4, 0) : position + 5]
         return any(token.stem in _VAGUE_COMPLAINTS for token in nearby)
 
     def _occurrences(self, item: _Item, near: Sequence[int]) -> list[Occurrence]:
@@ -917,18 +977,21 @@ class _Context:
         found = list(self.index.by_stem.get(item.key, []))
         if item.complaint:
             # "sleeping like a log" is not about "sleep disturbance": only the system said with a complaint counts.
-            found = [
-                o
-                for o in found
-                if any(
-                    t.stem in _VAGUE_COMPLAINTS or t.stem in FINDING_STEMS
-                    for t in self.index.turns[o.turn].tokens[max(o.position - 6, 0) : o.position + 7]
-                )
-            ]
+            found = [o for o in found if self._complained_of(o)]
         for related in _SAID_AS.get(item.key, ()):
             # tenderness is "does it hurt when i press?"; pain on palpation is "tenderness"
             found.extend(self.index.by_stem.get(related, []))
-        context = item.context
+        places = {word for word in (*item.context, *item.label) if word in _PLACES}
+        if places and item.key in _LOCAL_FINDINGS:
+            # "belly pain" says nothing of the knee pain: a finding said of another part of the body is another
+            found = [o for o in found if not self._elsewhere(o, places)]
+        # A word the visit never says cannot tell one mention from another: the words it does say choose ("knee"
+        # of "no pain with flexion of the knee" where the visit never says "flexion"). When it says none of them,
+        # a finding of the whole body ("dyspnea on exertion", where the visit says "when i walk up my driveway")
+        # is compared with every mention, and one of a place ("pain", "swelling") with none.
+        context = tuple(dict.fromkeys(said for said in map(self._as_said, item.context) if said))
+        if not context and item.key in _LOCAL_FINDINGS:
+            context = item.context  # "pain" of an unsaid place is about something else: nothing to compare
         if context:
             scored = [(self._relevance(occurrence, context), occurrence) for occurrence in found]
             if item.label and not any(score > 0 for score, _o in scored):
@@ -1005,6 +1068,82 @@ class _Context:
         here, before = self.index.turns[turn], self.index.turns[turn - 1]
         return here.segment.speaker != before.segment.speaker and answer_kind(here.tokens) is not None
 
+    def _complained_of(self, occurrence: Occurrence) -> bool:
+        """Whether a body system or condition is said with a complaint or a finding next to it ("any problems
+        with your bowels", "no issues with the migraine"); "your next problem, your migraines" of a plan names a
+        diagnosis, not a complaint."""
+        tokens = self.index.turns[occurrence.turn].tokens
+        first = max(occurrence.position - 6, 0)
+        for position in range(first, min(occurrence.position + 7, len(tokens))):
+            token = tokens[position]
+            if token.stem in FINDING_STEMS:
+                return True
+            if token.stem in _VAGUE_COMPLAINTS and not (position > 0 and tokens[position - 1].text in _ORDINALS):
+                return True
+        return False
+
+    def _elsewhere(self, occurrence: Occurrence, places: set[str]) -> bool:
+        """Whether a mention names a part of the body next to it ("belly pain", "pain in my back") that is not
+        one of ``places`` nor in their region."""
+        tokens = self.index.turns[occurrence.turn].tokens
+        regions = {REGION_OF.get(place) for place in places} - {None}
+        position = occurrence.position
+        before = range(max(position - 3, 0), position)
+        after = range(position + 1, min(position + 5, len(tokens)))
+        other_place = False
+        for other in (*before, *after):
+            token = tokens[other]
+            if token.text in _CLAUSE_BREAKS and other > position:
+                break
+            part = token.stem
+            if part not in _PLACES or part in _GENERIC_PLACES:
+                continue
+            if other + 1 < len(tokens) and tokens[other + 1].text == "side":
+                continue  # "on the right hand side"
+            if part in places or (REGION_OF.get(part) in regions and part in REGION_OF):
+                return False  # said of this place (or of its neighbour)
+            other_place = True
+        return other_place
+
+    def _as_said(self, stem_: str) -> str:
+        """The visit's word for a statement's word: itself, or one of its family ("exert" for "exertion")."""
+        if stem_ in self.index.by_stem:
+            return stem_
+        if len(stem_) < 5 or stem_ in SYNONYMS:
+            return ""
+        if self.families is None:
+            families: dict[str, str] = {}
+            for said in self.index.by_stem:
+                if len(said) >= 5 and said not in SYNONYMS:
+                    families.setdefault(said[:5], said)
+            self.families = families
+        return self.families.get(stem_[:5], "")
+
+    def _historical(self, occurrence: Occurrence) -> bool:
+        """Whether a mention is about the past as such: in a sentence that asks or says "ever", "history",
+        "previously" or "... before"."""
+        turn = occurrence.turn
+        sentences = self.history_sentences.get(turn)
+        if sentences is None:
+            tokens = self.index.turns[turn].tokens
+            sentences = []
+            for start, end in sentence_spans(tokens):
+                words = [token.text for token in tokens[start:end]]
+                past = any(
+                    word in _HISTORY_WORDS
+                    or (word == "before" and (i + 1 == len(words) or not tokens[start + i + 1].is_word))
+                    for i, word in enumerate(words)
+                )
+                if past:
+                    sentences.append((start, end))
+            self.history_sentences[turn] = sentences
+        return any(start <= occurrence.position < end for start, end in sentences)
+
+    def _historical_statement(self, statement: _Statement) -> bool:
+        return any(
+            token.text in _HISTORY_WORDS or token.text in ("prior", "previous", "before") for token in statement.tokens
+        )
+
     def _negations(self, statement: _Statement) -> list[Flag]:
         flags: list[Flag] = []
         for item in self._items(statement):
@@ -1016,8 +1155,20 @@ class _Context:
                     if flag is not None:
                         flags.append(flag)
                 continue
+            # A finding asked about as history ("have you ever hurt your left foot before?" — "no") says nothing
+            # of the foot pain of today, and the other way round: mentions of the statement's own time decide,
+            # when there are any.
+            historical = self._historical_statement(statement)
+            same_time = [o for o in settled if self._historical(o) == historical]
+            settled = same_time or settled
             agreeing = {o.turn for o in settled if self.index.polarity(o) is item.polarity}
             opposing = {o.turn for o in settled if self.index.polarity(o) is not item.polarity}
+            # A turn that says it both ways ("i haven't gotten tired. and now i've been getting tired") settles
+            # nothing by itself when other turns speak to it.
+            mixed = agreeing & opposing
+            if mixed and (agreeing | opposing) - mixed:
+                agreeing -= mixed
+                opposing -= mixed
             # Said the other way in every turn, or in nearly every one of many ("never hurt this ankle before"
             # among five turns about the ankle pain).
             if agreeing and not (len(opposing) >= 4 and len(opposing) >= 4 * len(agreeing)):
@@ -1042,7 +1193,10 @@ class _Context:
             found = list(self.index.by_stem.get(item.key, []))
             for related in _SAID_AS.get(item.key, ()):
                 found.extend(self.index.by_stem.get(related, []))
-            if found and all(self.index.polarity(o) is Polarity.OPEN for o in found):
+            if found and all(
+                self.index.polarity(o) is Polarity.OPEN and o.position not in self.index.turns[o.turn].presumed
+                for o in found
+            ):
                 first = found[0]
                 said = self.index.words(first)
                 return [
@@ -1062,7 +1216,11 @@ class _Context:
             return None
         for occurrence in self.index.by_stem.get(organ, []):
             turn = self.index.turns[occurrence.turn]
-            window = turn.tokens[occurrence.position : occurrence.position + 6]
+            window = []  # "your lungs are clear", "on your lung exam, everything sounds nice and clear"
+            for token in turn.tokens[occurrence.position : occurrence.position + 10]:
+                if token.text in _CLAUSE_BREAKS:
+                    break
+                window.append(token)
             if any(token.text in _NORMAL_WORDS for token in window) and (
                 self.index.polarity(occurrence) is Polarity.AFFIRMED
             ):

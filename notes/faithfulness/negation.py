@@ -11,9 +11,10 @@ Conditional and uncertain wording ("if", "call if", "watch for", "possible") lea
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
+from notes.faithfulness.findings import is_clinical
 from notes.faithfulness.text import STOPWORDS, Token, sentence_spans
 
 
@@ -46,6 +47,12 @@ _PRE_NEGATION = (
     ("ruled", "out"),
     ("rules", "out"),
     ("resolution", "of"),
+    ("no", "sign", "of"),
+    ("no", "complaints", "of"),
+    ("fails", "to", "reveal"),
+    ("failed", "to", "reveal"),
+    ("not", "demonstrate"),
+    ("not", "exhibit"),
 )
 _POST_NEGATION = frozenset({"negative", "absent", "denied", "none"})
 _NOT_FOUND = frozenset({"identified", "seen", "present", "appreciated", "noted", "detected", "found", "elicited"})
@@ -54,6 +61,13 @@ _PSEUDO = (
     ("not", "just"),
     ("no", "increase"),
     ("no", "further"),
+    ("no", "change"),
+    ("no", "changes"),
+    ("no", "significant", "change"),
+    ("no", "interval", "change"),
+    ("not", "extend"),
+    ("not", "cause"),
+    ("not", "drain"),
     ("not", "necessarily"),
     ("not", "sure"),
     ("not", "certain"),
@@ -163,6 +177,8 @@ _TERMINATIONS = frozenset(
         "although",
         "though",
         "except",
+        "exception",
+        "besides",
         "aside",
         "apart",
         "which",
@@ -189,6 +205,35 @@ _TERMINATIONS = frozenset(
     }
 )
 _PUNCT_END = frozenset({".", "?", "!", ";", ":"})
+# Hedges said of an amount or a time ("probably about an hour"), and the words such an amount starts and ends with.
+_HEDGES = frozenset({"probably", "maybe", "possibly"})
+_AMOUNT_STARTS = frozenset(
+    {
+        *("for", "about", "around", "since", "over", "approximately", "roughly", "almost", "nearly", "until"),
+        *("once", "twice", "every", "like", "half", "last", "two", "three"),
+        *("four", "five", "six", "seven", "eight", "nine", "ten", "one", "few", "couple", "several"),
+        *(str(number) for number in range(100)),
+    }
+)
+
+
+def _amount_follows(words: Sequence[str], start: int) -> bool:
+    """Whether an amount or a time starts here: "for a few months", "about an hour", "a couple of weeks"."""
+    if start >= len(words):
+        return False
+    if words[start] in ("a", "an"):
+        return start + 1 < len(words) and words[start + 1] in _TIME_UNITS | {"few", "couple", "half", "while"}
+    return words[start] in _AMOUNT_STARTS
+
+
+_AMOUNT_ENDS = frozenset({".", "?", "!", ";", ":", ",", "with", "and", "but", "or", "because", "when"})
+_TIME_UNITS = frozenset(
+    {
+        *("second", "seconds", "minute", "minutes", "hour", "hours", "day", "days", "week", "weeks", "month"),
+        *("months", "year", "years", "ago", "now", "night", "time", "times", "morning", "weekend"),
+    }
+)
+_BE = frozenset({"is", "are", "was", "were"})
 _SUBJECTS = frozenset({"she", "he", "i", "you", "they", "we", "it", "patient", "there", "that", "this", "my", "your"})
 _PERSONS = frozenset(
     {
@@ -316,8 +361,8 @@ def text_polarities(tokens: Sequence[Token], *, spoken: bool = False) -> list[Po
             index += 1
             continue
         pseudo = _longest(words, index, _PSEUDO_TABLE)
-        if pseudo:
-            index += pseudo
+        if pseudo and not any(is_clinical(tokens[i].stem) for i in range(index, index + pseudo)):
+            index += pseudo  # "no change in her pain"; but "no changes in your vision" denies a finding
             continue
         uncertain = _longest(words, index, _UNCERTAIN_TABLE)
         negation = _longest(words, index, _PRE_NEGATION_TABLE) or (1 if _split_negation(word) else 0)
@@ -333,6 +378,19 @@ def text_polarities(tokens: Sequence[Token], *, spoken: bool = False) -> list[Po
             continue
         mark = Polarity.NEGATED if negation >= uncertain and negation else Polarity.OPEN
         start = index + max(negation, uncertain)
+        if mark is Polarity.OPEN and word in _HEDGES and _amount_follows(words, start):
+            # "probably for a few months now with pain", "maybe two weeks ago": the hedge is about how long or
+            # how much, up to the end of that amount, not about the pain
+            end = start
+            while end < len(words) and end - start < 6 and words[end] not in _AMOUNT_ENDS:
+                end += 1
+                if words[end - 1] in _TIME_UNITS:
+                    break
+            for position in range(start, end):
+                if polarities[position] is Polarity.AFFIRMED:
+                    polarities[position] = mark
+            index = end
+            continue
         end = start
         limit = _MAX_SCOPE_SPOKEN if spoken else _MAX_SCOPE_WRITTEN
         if mark is Polarity.OPEN and spoken:
@@ -345,6 +403,10 @@ def text_polarities(tokens: Sequence[Token], *, spoken: bool = False) -> list[Po
                 continue
             if current in _PUNCT_END or current in _TERMINATIONS:
                 break
+            if current == "other" and end + 1 < len(words) and words[end + 1] == "than":
+                break  # "no complaints other than fatigue"
+            if mark is Polarity.NEGATED and end > start and current in _BE:
+                break  # "denies that the pain is worse": the denial is of the pain, not of what is said of it
             if current == "associated" and end + 1 < len(words) and words[end + 1] == "with":
                 break  # "no numbness associated with her pain"
             if mark is Polarity.NEGATED and current == "some" and end > start:
@@ -394,6 +456,13 @@ def text_polarities(tokens: Sequence[Token], *, spoken: bool = False) -> list[Po
             }:
                 continue  # "the test is negative just checking": said of the test, whatever follows
             _negate_back(words, polarities, index)
+        if word == "ruled" and words[index + 1 : index + 2] == ["out"] and index > 0 and words[index - 1] in _BE:
+            _negate_back(words, polarities, index - 1)  # "a fracture was ruled out"
+        if word == "free" and index > 0 and words[index + 1 : index + 2] != ["of"]:
+            # "pain-free", "symptom free": the word before is denied
+            before = index - 1 - (words[index - 1] == "-")
+            if before >= 0 and tokens[before].is_word and words[before] not in _BE:
+                polarities[before] = Polarity.NEGATED
     return polarities
 
 
@@ -413,13 +482,15 @@ class TurnPolarity:
     polarities: list[Polarity]
     # for each token, the other turn that settled it (the answer to a question), or None
     answered_by: list[int | None]
+    # positions asked about as already there ("how is your heartburn doing?"): open, but not only asked
+    presumed: set[int] = field(default_factory=set)
 
 
 def answer_kind(tokens: Sequence[Token]) -> Polarity | None:
     """Whether a turn begins with yes or no; None when it is not a yes/no answer."""
     raw = [token.text for token in tokens[:4]]
-    if raw[:3] == ["uh", "-", "uh"]:
-        return Polarity.NEGATED  # "uh-uh"
+    if raw[:3] in (["uh", "-", "uh"], ["mm", "-", "mm"], ["nuh", "-", "uh"], ["uh", "-", "uhh"]):
+        return Polarity.NEGATED  # "uh-uh", "mm-mm"
     if raw[:3] in (["uh", "-", "huh"], ["mm", "-", "hmm"], ["mhm"], ["uh", "-", "hmm"]):
         return Polarity.AFFIRMED
     words = [token.text for token in tokens if token.text not in {",", ".", "-", "uh", "um", "oh", "well"}]
@@ -429,8 +500,14 @@ def answer_kind(tokens: Sequence[Token]) -> Polarity | None:
     second = words[1] if len(words) > 1 else ""
     if first in ("mm", "uh", "mhm") and second in ("hmm", "huh"):
         return Polarity.AFFIRMED
+    if _unsure(words):
+        return None  # "not sure", "i don't know", "i don't remember": neither
+    if first in _YES and second in ("not", "no", "never"):
+        return Polarity.NEGATED  # "definitely not", "absolutely not", "sure not"
     if first in _YES:
         return Polarity.AFFIRMED
+    if second in ("when", "if", "after") and first in ("only", "just", "mostly", "especially", "usually"):
+        return Polarity.AFFIRMED  # "only when i walk", "just when i can't breathe at night"
     if first in _NO or (first == "not" and second == "really") or _split_negation(first):
         return Polarity.NEGATED  # "no", "not really", "don't think so", "haven't noticed"
     if first == "i" and second == "think" and words[2:3] == ["so"]:
@@ -438,8 +515,10 @@ def answer_kind(tokens: Sequence[Token]) -> Polarity | None:
     if first == "i" and second in ("get", "got", "notice", "noticed", "feel", "felt"):
         third = words[2] if len(words) > 2 else ""
         return None if third in ("fine", "good", "great", "okay", "better") else Polarity.AFFIRMED
-    if first in ("kind", "kinda", "somewhat", "slightly") or (first == "once" and second == "in"):
+    if first in ("kind", "kinda", "somewhat", "slightly", "rarely", "usually", "often", "mostly"):
         return Polarity.AFFIRMED
+    if tuple(words[:3]) in _NOW_AND_THEN or tuple(words[:2]) in _NOW_AND_THEN:
+        return Polarity.AFFIRMED  # "every once in a while", "off and on", "now and then"
     if first == "i" and second in ("do", "have", "did", "am", "was", "had"):
         third = words[2] if len(words) > 2 else ""
         return Polarity.NEGATED if third in ("n't", "not", "never") else Polarity.AFFIRMED
@@ -451,6 +530,54 @@ def answer_kind(tokens: Sequence[Token]) -> Polarity | None:
     if (first in ("a", "some") and second in ("little", "bit", "lot")) or first == "some":
         return Polarity.AFFIRMED
     return None
+
+
+_NOW_AND_THEN = frozenset(
+    {
+        ("once", "in"),
+        ("every", "once", "in"),
+        ("every", "now", "and"),
+        ("every", "so", "often"),
+        ("now", "and", "then"),
+        ("off", "and", "on"),
+        ("on", "and", "off"),
+        ("from", "time", "to"),
+        ("once", "or", "twice"),
+        ("a", "couple", "of"),
+        ("a", "few", "times"),
+    }
+)
+# Answers that say neither yes nor no: "not sure", "i don't know", "i don't remember".
+_UNSURE = frozenset(
+    {
+        ("not", "sure"),
+        ("not", "certain"),
+        ("no", "idea"),
+        ("i", "do", "n't", "know"),
+        ("i", "do", "n't", "remember"),
+        ("i", "do", "n't", "recall"),
+        ("i", "ca", "n't", "remember"),
+        ("i", "ca", "n't", "recall"),
+        ("i", "ca", "n't", "say"),
+        ("i", "'m", "not", "sure"),
+        ("i'm", "not", "sure"),
+        ("i", "am", "not", "sure"),
+        ("i", "guess", "not", "sure"),
+    }
+)
+_UNSURE_STARTS = frozenset(phrase[0] for phrase in _UNSURE)
+
+
+def _unsure(words: Sequence[str]) -> bool:
+    if not words or words[0] not in _UNSURE_STARTS:
+        return False
+    split: list[str] = []
+    for word in words[:5]:
+        if _split_negation(word):
+            split.extend((word[:-3], "n't"))  # "don't" as "do n't"
+        else:
+            split.append(word)
+    return any(tuple(split[: len(phrase)]) == phrase for phrase in _UNSURE if phrase[0] == split[0])
 
 
 _TAGS = frozenset({"okay", "ok", "right", "alright", "yeah", "correct", "good", "huh", "yes", "fair"})
@@ -491,8 +618,11 @@ def _question_span(tokens: Sequence[Token]) -> tuple[int, int] | None:
     if asked:
         first = start
         for earlier_start, earlier_end in reversed(spans[:-1]):
-            if not _is_question(words, earlier_start, earlier_end)[0] or first - earlier_start > _QUESTION_WINDOW:
+            earlier, earlier_body = _is_question(words, earlier_start, earlier_end)
+            if not earlier or first - earlier_start > _QUESTION_WINDOW:
                 break
+            if _presupposes(words, earlier_start, earlier_body):
+                break  # "which knee hurts? does it hurt at night?" — a "no" answers the second only
             first = earlier_start
         return (first, body_end)
     if words[end - 1] in _PUNCT_END:
@@ -556,14 +686,16 @@ def _first_cue(tokens: Sequence[Token]) -> int | None:
     return None
 
 
-def _open_questions(tokens: Sequence[Token], polarities: list[Polarity]) -> None:
+def _open_questions(tokens: Sequence[Token], turn: TurnPolarity) -> None:
     """Words of a question are neither affirmed nor denied until an answer settles them."""
     words = [token.text for token in tokens]
     for start, end in sentence_spans(tokens):
         asked, body_end = _is_question(words, start, end)
         if asked and not _presupposes(words, start, body_end):
             for position in range(start, body_end):
-                polarities[position] = Polarity.OPEN
+                turn.polarities[position] = Polarity.OPEN
+            if _asks_how(words, start, body_end):
+                turn.presumed.update(range(start, body_end))
 
 
 _ANSWER_FILLERS = frozenset({"really", "much", "nothing", "none", "never", "not", "no", "nope", "think", "noticed"})
@@ -582,10 +714,26 @@ def _presupposes(words: Sequence[str], start: int, end: int) -> bool:
         return False
     if words[position] in ("can", "could", "would") and words[position + 1 : position + 2] == ["you"]:
         return position + 2 < end and words[position + 2] in _TELLING
-    if words[position] not in _WH_WORDS:
+    if words[position] not in _WH_WORDS or _asks_how(words, start, end):
         return False
     following = words[position + 1] if position + 1 < end else ""
     return following not in ("about", "else")
+
+
+_HOW_VERBS = frozenset({"is", "are", "was", "were", "has", "have", "does", "do", "did", "'s"})
+
+
+def _asks_how(words: Sequence[str], start: int, end: int) -> bool:
+    """Whether a question asks how something is going ("how is your heartburn doing?", "how's the knee?"): it
+    takes the heartburn neither as there nor as gone, and a "no" after it answers another question."""
+    position = start
+    while position < end and words[position] in _FILLERS:
+        position += 1
+    if position >= end:
+        return False
+    if words[position] == "how's":
+        return True
+    return words[position] == "how" and position + 1 < end and words[position + 1] in _HOW_VERBS
 
 
 # "Can you rate your pain?", "could you describe the pain?": a request to say more about what is there.
@@ -595,8 +743,13 @@ _TELLING = frozenset({"rate", "describe", "tell", "show", "point", "explain"})
 def transcript_polarities(turns: Sequence[tuple[str, Sequence[Token]]]) -> list[TurnPolarity]:
     """Polarity of every token of every turn ``(speaker, tokens)``, questions settled by their answers."""
     result = [TurnPolarity(text_polarities(tokens, spoken=True), [None] * len(tokens)) for _speaker, tokens in turns]
+    # What a question itself denies ("and no chest pain?"): a "yes" to it does not affirm the chest pain.
+    asked_negated = [
+        {position for position, polarity in enumerate(turn.polarities) if polarity is Polarity.NEGATED}
+        for turn in result
+    ]
     for (_speaker, tokens), turn in zip(turns, result, strict=True):
-        _open_questions(tokens, turn.polarities)
+        _open_questions(tokens, turn)
         first = _first_cue(tokens)
         if first is not None:
             # Unpunctuated speech: what follows the first question word is asked, except what the speaker
@@ -617,9 +770,7 @@ def transcript_polarities(turns: Sequence[tuple[str, Sequence[Token]]]) -> list[
             continue
         answer_tokens = turns[answer_index][1]
         kind = answer_kind(answer_tokens)
-        if kind is None:
-            _leave_open(result[index], start, end, tokens)
-            continue
+        rest_denied = _denies_the_rest(answer_tokens)
         if kind is Polarity.NEGATED:
             # "have you noticed any blood in your urine ... has it been darker" — "no, not really": a no
             # answers the whole question, from its first question word.
@@ -630,11 +781,22 @@ def transcript_polarities(turns: Sequence[tuple[str, Sequence[Token]]]) -> list[
         asked_stems = {
             tokens[p].stem for p in range(start, end) if tokens[p].is_word and tokens[p].text not in STOPWORDS
         }
-        mentions_some = bool(answered_stems & asked_stems)
+        # The answer speaks to part of the question when it names one of the findings asked about ("shortness of
+        # breath. no belly pain though"); naming where ("no, my legs are fine" to "any swelling in your legs?")
+        # answers all of it.
+        mentions_some = any(is_clinical(stem_) for stem_ in answered_stems & asked_stems)
         if kind is Polarity.NEGATED and answered_stems <= asked_stems | _ANSWER_FILLERS:
             # "no, not really darker" to "any blood in your urine ... has it been darker": a no that only
             # repeats the question's words answers all of it
             mentions_some = False
+        if kind is None and not mentions_some:
+            _leave_open(result[index], start, end, tokens)
+            continue
+        # A list of findings asked at once: "any weight loss or decreased appetite or night sweats? coughs?"
+        asked_findings = {
+            tokens[p].stem for p in range(start, end) if tokens[p].is_word and is_clinical(tokens[p].stem)
+        }
+        listed = len(asked_findings) >= 3
         polarities = result[index].polarities
         for position in range(start, end):
             token = tokens[position]
@@ -643,18 +805,76 @@ def transcript_polarities(turns: Sequence[tuple[str, Sequence[Token]]]) -> list[
             if token.stem in answered_stems:
                 polarities[position] = Polarity.OPEN  # the answer's own words say it
                 continue
-            if mentions_some:
+            if mentions_some and (rest_denied or (listed and is_clinical(token.stem))):
+                # "a little nasal congestion ... but everything else has been okay": the rest is denied; and an
+                # answer that takes up some findings of a list ("any chest pain, shortness of breath, or belly
+                # pain?" — "shortness of breath. no belly pain though") leaves the others out as not there
+                polarities[position] = Polarity.NEGATED
+            elif mentions_some:
                 polarities[position] = Polarity.OPEN  # the answer speaks to part of the question only
             elif kind is Polarity.NEGATED:
                 polarities[position] = Polarity.NEGATED
-            elif polarities[position] is Polarity.NEGATED:
-                polarities[position] = Polarity.OPEN
+            elif position in asked_negated[index]:
+                # "you're walking around without a problem?" — "yup": a yes confirms what was asked, denial and
+                # all; "yes, i do" takes it back
+                polarities[position] = Polarity.AFFIRMED if _yes_i_do(answer_tokens) else Polarity.NEGATED
             else:
                 polarities[position] = Polarity.AFFIRMED
             result[index].answered_by[position] = answer_index
     for (_speaker, tokens), turn in zip(turns, result, strict=True):
         _answered_within(tokens, turn.polarities)
     return result
+
+
+_TAKES_BACK = frozenset({"do", "have", "did", "does", "some", "little", "bit", "sometimes", "had", "am", "is"})
+
+
+def _yes_i_do(tokens: Sequence[Token]) -> bool:
+    """Whether a yes goes on to say the finding is there ("yes, i do", "yeah, a little"), not only to agree."""
+    words = [token.text for token in tokens[:6] if token.is_word]
+    return any(word in _TAKES_BACK for word in words[1:4]) and not any(
+        word in ("not", "n't", "no", "never") or _split_negation(word) for word in words[1:5]
+    )
+
+
+# An answer that takes up part of a question and denies the rest: "... but everything else has been okay",
+# "nothing else", "otherwise no", "other than that, no".
+_REST = (
+    ("everything", "else"),
+    ("nothing", "else"),
+    ("otherwise", "no"),
+    ("otherwise", "nothing"),
+    ("otherwise", "fine"),
+    ("otherwise", "okay"),
+    ("otherwise", "good"),
+    ("other", "than", "that", "no"),
+    ("other", "than", "that", ",", "no"),
+    ("other", "than", "that", "nothing"),
+    ("other", "than", "that", "i'm", "fine"),
+    ("other", "than", "that", "i'm", "good"),
+    ("other", "than", "that", "i'm", "okay"),
+    ("no", "other"),
+    ("not", "anything", "else"),
+    ("n't", "have", "anything", "else"),
+)
+_REST_TABLE = _table(_REST)
+_FINE = frozenset({"fine", "okay", "ok", "good", "normal", "alright", "great", "negative", "no", "nothing"})
+
+
+def _denies_the_rest(tokens: Sequence[Token]) -> bool:
+    """Whether an answer denies whatever it does not take up: "... but everything else has been fine"."""
+    words = [token.text for token in tokens]
+    for index, word in enumerate(words):
+        length = _longest(words, index, _REST_TABLE) if word in _REST_TABLE else 0
+        if not length:
+            continue
+        if words[index : index + 2] == ["everything", "else"]:
+            # "everything else has been okay", "everything else is fine": said well of the rest
+            following = words[index + 2 : index + 6]
+            if not any(word in _FINE for word in following) or any(_split_negation(w) for w in following):
+                continue
+        return True
+    return False
 
 
 def _answered_within(tokens: Sequence[Token], polarities: list[Polarity]) -> None:

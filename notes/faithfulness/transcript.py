@@ -117,6 +117,7 @@ class Turn:
     tokens: list[Token]
     polarities: list[Polarity]
     answered_by: list[int | None]
+    presumed: set[int]  # positions of questions that take a finding as there ("how is your heartburn doing?")
     quantities: list[Quantity]
     drugs: list[DrugMention]
     stems: frozenset[str]
@@ -152,6 +153,7 @@ class TranscriptIndex:
                     tokens=tokens,
                     polarities=polarity.polarities,
                     answered_by=polarity.answered_by,
+                    presumed=polarity.presumed,
                     quantities=all_quantities(tokens, segment.text),
                     drugs=found_drugs,
                     stems=stems,
