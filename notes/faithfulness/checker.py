@@ -20,6 +20,7 @@ import dataclasses
 import datetime
 import difflib
 import re
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from math import log
@@ -28,11 +29,20 @@ from typing import Any
 from notes.content import Flag, FlagKind, SegmentId
 from notes.faithfulness.drugs import DrugMention, find_drugs
 from notes.faithfulness.findings import FINDING_STEMS, is_clinical
-from notes.faithfulness.laterality import BODY_PARTS, BOTH, REGION_OF, SideMention, find_sides, sides_in_answer
+from notes.faithfulness.laterality import (
+    BODY_PARTS,
+    BOTH,
+    REGION_OF,
+    SIDE_WORDS,
+    SideMention,
+    find_sides,
+    sides_in_answer,
+)
 from notes.faithfulness.negation import Polarity, answer_kind, text_polarities
 from notes.faithfulness.note import NoteSection, NoteStatement, split_note
 from notes.faithfulness.numbers import (
     MONTHS,
+    RATING_CUES,
     Quantity,
     all_quantities,
     compatible,
@@ -57,9 +67,11 @@ from notes.faithfulness.transcript import (
     SegmentLike,
     TranscriptIndex,
     as_segments,
+    collector_paused,
 )
 
 _DATE = re.compile(r"(?<![\d/])(\d{1,2})/(?:(\d{1,2})/)?(\d{4}|\d{2})(?![\d/])")
+_MONTH_NUMBERS = {month: number for number, month in enumerate(MONTHS, start=1)}
 _PLAIN_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _UNIT_WORDS = frozenset(
     [
@@ -225,6 +237,7 @@ _GENERIC_PLACES = frozenset(
 )
 _ORDINALS = frozenset({"first", "second", "third", "fourth", "fifth", "next", "last", "final", "other", "main"})
 _HISTORY_WORDS = frozenset({"ever", "history", "previously"})
+_HISTORY_STATEMENT_WORDS = _HISTORY_WORDS | {"prior", "previous", "before"}
 _CONTEXT_BREAKS = frozenset({".", ";", ":", "?", "!", "but", "however", "although", "whereas", "except"})
 _CLAUSE_BREAKS = frozenset({"but", "however", "although", "whereas", ".", ";", "?", "!"})
 # Words that say when, which tell one mention of a finding from another ("in the past six months").
@@ -260,6 +273,14 @@ def check_note(
     sections: Iterable[SectionInput],
 ) -> NoteCheck:
     """Check every statement of ``sections`` against ``transcript`` (segments with id, speaker and text)."""
+    with collector_paused():
+        return _check_note(transcript, sections)
+
+
+def _check_note(
+    transcript: Sequence[SegmentLike | Mapping[str, Any]] | TranscriptIndex,
+    sections: Iterable[SectionInput],
+) -> NoteCheck:
     index = transcript if isinstance(transcript, TranscriptIndex) else TranscriptIndex.build(as_segments(transcript))
     context = _Context.build(index)
     checks: list[StatementCheck] = []
@@ -343,7 +364,14 @@ class _Context:
     months: frozenset[int] = frozenset()  # months named in the visit, 1-12
     digit_dates: frozenset[tuple[int, int]] = frozenset()  # (month, year) of dates said as digits
     numbers: frozenset[float] = frozenset()  # every amount said, for dates
-    layouts: dict[int, tuple[dict[str, list[int]], list[int]]] = field(default_factory=dict)  # see _layout
+    positions: dict[str, dict[int, list[int]]] = field(default_factory=dict)  # see _positions
+    clause_breaks: dict[int, list[int]] = field(default_factory=dict)  # see _breaks
+    answers: dict[int, bool] = field(default_factory=dict)  # see _answers
+    elsewhere: dict[tuple[Occurrence, tuple[str, ...]], bool] = field(default_factory=dict)  # see _elsewhere
+    # where the visit says each finding, by the finding and the words around it in the note (see _occurrences)
+    item_occurrences: dict[tuple[str, bool, tuple[str, ...], tuple[str, ...]], list[Occurrence]] = field(
+        default_factory=dict
+    )
     history_sentences: dict[int, list[tuple[int, int]]] = field(default_factory=dict)  # see _historical
     families: dict[str, str] | None = None  # the visit's stems by their first five letters, see _as_said
 
@@ -351,31 +379,39 @@ class _Context:
     def build(cls, index: TranscriptIndex) -> _Context:
         sides: list[tuple[int, SideMention]] = []
         quantities: list[tuple[int, Quantity]] = []
-        words: set[str] = set()
-        ratings = [is_rating(turn.tokens) for turn in index.turns]
+        said: set[str] = set()  # every token said, once
+        ratings = [
+            not turn.stems.isdisjoint(RATING_CUES) or ("out" in turn.word_set and is_rating(turn.tokens))
+            for turn in index.turns
+        ]
+        previous_turn = None
         for position, turn in enumerate(index.turns):
-            sides.extend((position, mention) for mention in find_sides(turn.tokens))
-            if position > 0 and index.turns[position - 1].segment.speaker != turn.segment.speaker:
-                previous = index.turns[position - 1].tokens
-                sides.extend((position, mention) for mention in sides_in_answer(previous, turn.tokens))
+            if not turn.word_set.isdisjoint(SIDE_WORDS):
+                sides.extend((position, mention) for mention in find_sides(turn.tokens))
+                if previous_turn is not None and previous_turn.segment.speaker != turn.segment.speaker:
+                    sides.extend((position, mention) for mention in sides_in_answer(previous_turn.tokens, turn.tokens))
             quantities.extend((position, quantity) for quantity in turn.quantities)
             if ratings[position] or (position > 0 and ratings[position - 1]):
                 # "rate your pain?" — "like a four": the note writes 4/10
                 quantities.extend((position, score) for score in scores_out_of_ten(turn.tokens))
-            words.update(token.text for token in turn.tokens if token.is_word)
+            said.update(turn.word_set)
+            previous_turn = turn
+        words = {word for word in said if word[:1].isalpha() or word.startswith("n'")}
         segment_ids = {str(turn.segment.id): position for position, turn in enumerate(index.turns)}
-        months = frozenset(MONTHS.index(word) + 1 for word in words if word in MONTHS)
+        months = frozenset(_MONTH_NUMBERS[word] for word in words & _MONTH_NUMBERS.keys())
         # Dates said as digits ("date of birth 08/01/1980") say their month only with their year.
         digit_dates = frozenset(
             (int(match.group(1)), _full_year(match.group(3)))
             for turn in index.turns
+            if "/" in turn.word_set
             for match in _DATE.finditer(turn.segment.text)
         )
         numbers = frozenset(q.low for _turn, q in quantities) | frozenset(
-            float(token.text) for turn in index.turns for token in turn.tokens if _PLAIN_NUMBER.fullmatch(token.text)
+            float(word) for word in said if word[:1].isdigit() and _PLAIN_NUMBER.fullmatch(word)
         )
+        every = words | index.by_stem.keys()
         prefixes = frozenset(
-            word[:length] for word in words | set(index.by_stem) for length in (4, 5) if len(word) >= length
+            {word[:4] for word in every if len(word) >= 4} | {word[:5] for word in every if len(word) >= 5}
         )
         return cls(
             index,
@@ -418,10 +454,16 @@ class _Context:
     def _align(self, tokens: Sequence[Token]) -> list[int]:
         """Turns that share the most (rare) words with a statement, best first."""
         scores: dict[int, float] = {}
-        stems = {t.stem for t in tokens if t.is_word and t.text not in STOPWORDS and t.stem not in BOILERPLATE}
+        # in the order written, so that equal scores add up the same way in every process
+        stems = dict.fromkeys(
+            t.stem for t in tokens if t.is_word and t.text not in STOPWORDS and t.stem not in BOILERPLATE
+        )
         for stem_ in stems:
+            turns = self._positions(stem_)  # the turns that say it, in order
+            if not turns:
+                continue
             weight = self._idf(stem_)
-            for turn in {occurrence.turn for occurrence in self.index.by_stem.get(stem_, ())}:
+            for turn in turns:
                 scores[turn] = scores.get(turn, 0.0) + weight
         ranked = sorted(scores, key=lambda turn: (-scores[turn], turn))
         return ranked[:5]
@@ -636,6 +678,8 @@ class _Context:
         "4/10" with a one-digit month is a score out of ten, read with the other numbers.
         """
         flags: list[Flag] = []
+        if "/" not in statement.text:
+            return flags
         for match in _DATE.finditer(statement.text):
             first, middle, last = match.group(1), match.group(2), match.group(3)
             if middle is None and len(last) == 2:
@@ -887,8 +931,26 @@ class _Context:
 
     def _read_items(self, statement: _Statement) -> list[_Item]:
         tokens = statement.tokens
-        drug_positions = {p for mention in statement.drugs for p in range(mention.start, mention.end)}
+        count = len(tokens)
+        polarities = statement.polarities
+        # The first token of each run of one stem ("chest pain", "shortness of breath" are one stem each) that
+        # may name a finding: a clinical word or a body system, affirmed or denied.
         items: list[_Item] = []
+        named = {stem_ for stem_ in {token.stem for token in tokens if token.is_word} if is_clinical(stem_)}
+        named |= _SYSTEMS.intersection([token.stem for token in tokens])
+        if not named:
+            return items
+        starts = [
+            position
+            for position, token in enumerate(tokens)
+            if token.stem in named
+            and token.is_word
+            and polarities[position] is not Polarity.OPEN
+            and (position == 0 or tokens[position - 1].stem != token.stem)
+        ]
+        if not starts:
+            return items
+        drug_positions = {p for mention in statement.drugs for p in range(mention.start, mention.end)}
         seen: set[tuple[str, Polarity, tuple[str, ...]]] = set()
         label = _label_end(tokens)
         label_words = tuple(
@@ -906,57 +968,51 @@ class _Context:
             if token.text in _CONTEXT_BREAKS:
                 clause += 1
             clauses.append(clause)
-        position = 0
-        while position < len(tokens):
+        for position in starts:
             token = tokens[position]
-            polarity = statement.polarities[position]
+            if position in drug_positions or not (is_clinical(token.stem) or self._system_complaint(tokens, position)):
+                continue
+            polarity = polarities[position]
             last = position
-            while last + 1 < len(tokens) and tokens[last + 1].stem == token.stem:
+            while last + 1 < count and tokens[last + 1].stem == token.stem:
                 last += 1  # the whole phrase: "chest pain", "shortness of breath"
-            if (
-                token.is_word
-                and (is_clinical(token.stem) or self._system_complaint(tokens, position))
-                and polarity is not Polarity.OPEN
-                and position not in drug_positions
+            context: list[str] = []
+            for other in sorted(
+                (*range(max(position - 5, 0), position), *range(last + 1, min(last + 6, count))),
+                key=lambda p: abs(p - position),
             ):
-                context = []
-                for other in sorted(
-                    (*range(max(position - 5, 0), position), *range(last + 1, min(last + 6, len(tokens)))),
-                    key=lambda p: abs(p - position),
-                ):
-                    word = tokens[other]
-                    if (
-                        other >= label
-                        and clauses[other] == clauses[position]
-                        and word.is_word
-                        and word.stem != token.stem
-                        and word.stem not in context
-                        and (
-                            word.text in _SIDES
-                            or word.stem in _WHEN
-                            or (
-                                word.text not in STOPWORDS
-                                and word.stem not in BOILERPLATE
-                                and word.text not in _NOT_CONTEXT
-                            )
-                        )
-                    ):
-                        context.append(word.stem)  # "right ankle pain", "lost weight in the past 6 months"
-                # "neck pain, but no radicular pain": the same finding about two things is two items.
-                key = (token.stem, polarity, tuple(sorted(context[:3])))
-                if key not in seen:
-                    seen.add(key)
-                    items.append(
-                        _Item(
-                            token.stem,
-                            tuple(context[:3]),
-                            polarity,
-                            statement.text[token.start : tokens[last].end],
-                            not is_clinical(token.stem),
-                            label_words,
+                word = tokens[other]
+                if (
+                    other >= label
+                    and clauses[other] == clauses[position]
+                    and word.is_word
+                    and word.stem != token.stem
+                    and word.stem not in context
+                    and (
+                        word.text in _SIDES
+                        or word.stem in _WHEN
+                        or (
+                            word.text not in STOPWORDS
+                            and word.stem not in BOILERPLATE
+                            and word.text not in _NOT_CONTEXT
                         )
                     )
-            position = last + 1
+                ):
+                    context.append(word.stem)  # "right ankle pain", "lost weight in the past 6 months"
+            # "neck pain, but no radicular pain": the same finding about two things is two items.
+            key = (token.stem, polarity, tuple(sorted(context[:3])))
+            if key not in seen:
+                seen.add(key)
+                items.append(
+                    _Item(
+                        token.stem,
+                        tuple(context[:3]),
+                        polarity,
+                        statement.text[token.start : tokens[last].end],
+                        not is_clinical(token.stem),
+                        label_words,
+                    )
+                )
         return items
 
     def _system_complaint(self, tokens: Sequence[Token], position: int) -> bool:
@@ -967,6 +1023,14 @@ class _Context:
         return any(token.stem in _VAGUE_COMPLAINTS for token in nearby)
 
     def _occurrences(self, item: _Item, near: Sequence[int]) -> list[Occurrence]:
+        key = (item.key, item.complaint, item.context, item.label)
+        found = self.item_occurrences.get(key)
+        if found is None:
+            found = self.item_occurrences[key] = self._find_occurrences(item)
+        cited = [occurrence for occurrence in found if occurrence.turn in near]
+        return cited or list(found)
+
+    def _find_occurrences(self, item: _Item) -> list[Occurrence]:
         """Where the transcript says an item's finding, about the same thing when it can tell.
 
         Occurrences that settle the finding (said, or asked and answered) are preferred to questions left open;
@@ -984,7 +1048,8 @@ class _Context:
         places = {word for word in (*item.context, *item.label) if word in _PLACES}
         if places and item.key in _LOCAL_FINDINGS:
             # "belly pain" says nothing of the knee pain: a finding said of another part of the body is another
-            found = [o for o in found if not self._elsewhere(o, places)]
+            key = tuple(sorted(places))
+            found = [o for o in found if not self._elsewhere_cached(o, key)]
         # A word the visit never says cannot tell one mention from another: the words it does say choose ("knee"
         # of "no pain with flexion of the knee" where the visit never says "flexion"). When it says none of them,
         # a finding of the whole body ("dyspnea on exertion", where the visit says "when i walk up my driveway")
@@ -993,16 +1058,30 @@ class _Context:
         if not context and item.key in _LOCAL_FINDINGS:
             context = item.context  # "pain" of an unsaid place is about something else: nothing to compare
         if context:
-            scored = [(self._relevance(occurrence, context), occurrence) for occurrence in found]
+            scored = self._scored(found, context)
             if item.label and not any(score > 0 for score, _o in scored):
                 context = item.label  # "Cervical spine exam: tenderness": the label says where
-                scored = [(self._relevance(occurrence, context), occurrence) for occurrence in found]
+                scored = self._scored(found, context)
             found = self._most_relevant(scored)
-        cited = [occurrence for occurrence in found if occurrence.turn in near]
-        return cited or list(found)
+        return found
+
+    def _scored(self, found: list[Occurrence], context: tuple[str, ...]) -> list[tuple[float, Occurrence]]:
+        """Each occurrence with its relevance to ``context`` (see ``_relevance``)."""
+        lookups = [(word, self._positions(word)) for word in {*context, *(_OPPOSITE.get(word, "") for word in context)}]
+        lookups = [(word, by_turn) for word, by_turn in lookups if by_turn]
+        # Only a turn that says one of the words can score by nearness; any other scores by its question only.
+        near: set[int] = set().union(*(by_turn.keys() for _word, by_turn in lookups))
+        scored = []
+        for occurrence in found:
+            if occurrence.turn in near:
+                scored.append((self._relevance(occurrence, context, lookups), occurrence))
+            else:
+                scored.append((self._asked_about(occurrence.turn, context), occurrence))
+        return scored
 
     def _most_relevant(self, scored: list[tuple[float, Occurrence]]) -> list[Occurrence]:
-        settled = [(score, o) for score, o in scored if self.index.polarity(o) is not Polarity.OPEN]
+        turns = self.index.turns
+        settled = [(score, o) for score, o in scored if turns[o.turn].polarities[o.position] is not Polarity.OPEN]
         pool = settled if any(score > 0 for score, _o in settled) else scored
         best = max((score for score, _o in pool), default=0.0)
         if best > 0:
@@ -1013,21 +1092,28 @@ class _Context:
         found = [occurrence for _score, occurrence in scored]
         return found if len({o.turn for o in found}) <= 3 else []
 
-    def _relevance(self, occurrence: Occurrence, context: tuple[str, ...]) -> float:
+    def _relevance(
+        self, occurrence: Occurrence, context: tuple[str, ...], lookups: list[tuple[str, dict[int, list[int]]]]
+    ) -> float:
         """How much of a statement's context is said next to an occurrence: each word counts the more the nearer
-        it is, and a word said against it ("medial" for "lateral", the other side) takes its share away."""
-        positions, breaks = self._layout(occurrence.turn)
+        it is, and a word said against it ("medial" for "lateral", the other side) takes its share away.
+        ``lookups``: the positions, by turn, of the context's words and of their opposites."""
+        turn = occurrence.turn
         here = occurrence.position
         nearest: dict[str, int] = {}
-        for word in {*context, *(_OPPOSITE.get(word, "") for word in context)}:
+        breaks: list[int] | None = None
+        for word, by_turn in lookups:
             best = None
-            for position in positions.get(word, ()):
+            for position in by_turn.get(turn, ()):
                 if abs(position - here) > 10:
                     continue
                 first, last = (position, here) if position < here else (here, position)
                 # A word past "but" or the end of a sentence is about something else: "my left knee doesn't hurt,
                 # but my right knee hurts" puts "left" with the first "hurt" and "right" with the second.
-                distance = last - first + 8 * (breaks[last] - breaks[min(first + 1, last)])
+                if breaks is None:
+                    breaks = self._breaks(turn)
+                between = bisect_left(breaks, last) - bisect_left(breaks, min(first + 1, last)) if breaks else 0
+                distance = last - first + 8 * between
                 best = distance if best is None else min(best, distance)
             if best is not None:
                 nearest[word] = best
@@ -1038,9 +1124,15 @@ class _Context:
                 score -= 1.0 / (1.0 + nearest[opposite] / 4.0)  # "my right knee hurts" for "left knee pain"
             elif word in nearest:
                 score += 1.0 / (1.0 + nearest[word] / 4.0)
-        if score <= 0 and self._answers(occurrence.turn):
-            # "no weakness" answers "... in your legs?": the question says what it is about
-            asked = self.index.turns[occurrence.turn - 1].stems
+        if score <= 0:
+            score += self._asked_about(turn, context)
+        return score
+
+    def _asked_about(self, turn: int, context: tuple[str, ...]) -> float:
+        """ "no weakness" answers "... in your legs?": the question says what an answer is about."""
+        score = 0.0
+        if self._answers(turn):
+            asked = self.index.turns[turn - 1].stems
             for word in context:
                 if word in asked:
                     score += 0.5
@@ -1048,25 +1140,35 @@ class _Context:
                     score -= 0.5
         return score
 
-    def _layout(self, turn: int) -> tuple[dict[str, list[int]], list[int]]:
-        """Where each stem stands in a turn, and how many clause breaks come before each position (read once)."""
-        layout = self.layouts.get(turn)
-        if layout is None:
-            tokens = self.index.turns[turn].tokens
-            positions: dict[str, list[int]] = {}
-            breaks = [0]
-            for position, token in enumerate(tokens):
-                positions.setdefault(token.stem, []).append(position)
-                breaks.append(breaks[-1] + (token.text in _CLAUSE_BREAKS))
-            layout = self.layouts[turn] = (positions, breaks)
-        return layout
+    def _positions(self, stem_: str) -> dict[int, list[int]]:
+        """Where a stem is said: its positions in each turn (read once per stem, from the index)."""
+        found = self.positions.get(stem_)
+        if found is None:
+            found = {}
+            for turn, position in self.index.by_stem.get(stem_, ()):
+                found.setdefault(turn, []).append(position)
+            self.positions[stem_] = found
+        return found
+
+    def _breaks(self, turn: int) -> list[int]:
+        """Where a turn's clauses break ("but", the end of a sentence), in order (read once per turn)."""
+        found = self.clause_breaks.get(turn)
+        if found is None:
+            words = self.index.turns[turn].words
+            found = self.clause_breaks[turn] = [i for i, word in enumerate(words) if word in _CLAUSE_BREAKS]
+        return found
 
     def _answers(self, turn: int) -> bool:
         """Whether a turn answers the one before it, said by someone else, with a yes or a no."""
-        if turn == 0:
-            return False
-        here, before = self.index.turns[turn], self.index.turns[turn - 1]
-        return here.segment.speaker != before.segment.speaker and answer_kind(here.tokens) is not None
+        answers = self.answers.get(turn)
+        if answers is None:
+            here, before = self.index.turns[turn], self.index.turns[turn - 1] if turn else None
+            answers = self.answers[turn] = (
+                before is not None
+                and here.segment.speaker != before.segment.speaker
+                and answer_kind(here.tokens) is not None
+            )
+        return answers
 
     def _complained_of(self, occurrence: Occurrence) -> bool:
         """Whether a body system or condition is said with a complaint or a finding next to it ("any problems
@@ -1081,6 +1183,13 @@ class _Context:
             if token.stem in _VAGUE_COMPLAINTS and not (position > 0 and tokens[position - 1].text in _ORDINALS):
                 return True
         return False
+
+    def _elsewhere_cached(self, occurrence: Occurrence, places: tuple[str, ...]) -> bool:
+        key = (occurrence, places)
+        elsewhere = self.elsewhere.get(key)
+        if elsewhere is None:
+            elsewhere = self.elsewhere[key] = self._elsewhere(occurrence, set(places))
+        return elsewhere
 
     def _elsewhere(self, occurrence: Occurrence, places: set[str]) -> bool:
         """Whether a mention names a part of the body next to it ("belly pain", "pain in my back") that is not
@@ -1127,7 +1236,9 @@ class _Context:
         if sentences is None:
             tokens = self.index.turns[turn].tokens
             sentences = []
-            for start, end in sentence_spans(tokens):
+            said = self.index.turns[turn].word_set
+            spans = sentence_spans(tokens) if not said.isdisjoint(_HISTORY_WORDS) or "before" in said else []
+            for start, end in spans:
                 words = [token.text for token in tokens[start:end]]
                 past = any(
                     word in _HISTORY_WORDS
@@ -1140,9 +1251,7 @@ class _Context:
         return any(start <= occurrence.position < end for start, end in sentences)
 
     def _historical_statement(self, statement: _Statement) -> bool:
-        return any(
-            token.text in _HISTORY_WORDS or token.text in ("prior", "previous", "before") for token in statement.tokens
-        )
+        return not _HISTORY_STATEMENT_WORDS.isdisjoint([token.text for token in statement.tokens])
 
     def _negations(self, statement: _Statement) -> list[Flag]:
         flags: list[Flag] = []
@@ -1317,23 +1426,26 @@ class _Context:
         tokens = statement.tokens
         drug_positions = {p for mention in statement.drugs for p in range(mention.start, mention.end)}
         missing: list[str] = []
-        position = 0
-        while position < len(tokens):
+        polarities = statement.polarities
+        for position in [
+            position
+            for position, token in enumerate(tokens)
+            if token.stem in FINDING_STEMS
+            and polarities[position] is Polarity.AFFIRMED
+            and (position == 0 or tokens[position - 1].stem != token.stem)  # the first word of a phrase
+        ]:
             token = tokens[position]
-            last = position
-            while last + 1 < len(tokens) and tokens[last + 1].stem == token.stem:
-                last += 1
             if (
                 position not in drug_positions
-                and statement.polarities[position] is Polarity.AFFIRMED
-                and token.stem in FINDING_STEMS
                 and not self._said_loosely(token.stem)
                 and not any(self._said_loosely(related) for related in _SAID_AS.get(token.stem, ()))
             ):
+                last = position
+                while last + 1 < len(tokens) and tokens[last + 1].stem == token.stem:
+                    last += 1
                 phrase = statement.text[token.start : tokens[last].end]
                 if phrase not in missing:
                     missing.append(phrase)
-            position = last + 1
         evidence = tuple(self.index.turns[t].segment.id for t in statement.cited)
         if missing:
             named = ", ".join(missing)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from notes.faithfulness.findings import is_clinical
-from notes.faithfulness.text import STOPWORDS, Token, sentence_spans
+from notes.faithfulness.text import STOPWORDS, Token
 
 
 class Polarity(StrEnum):
@@ -260,6 +260,7 @@ _PERSONS = frozenset(
     }
 )
 _POSSESSIVES = frozenset({"my", "your"})
+_NEW_SPEAKER_SUBJECTS = _PERSONS - _POSSESSIVES
 _SELF_NEGATING = frozenset({"afebrile", "nontender", "asymptomatic"})
 _CLAUSE_SUBJECTS = frozenset({"he", "she", "they", "i", "we"})
 # A written list runs long ("denies fever, chills, nausea, vomiting, ..."); speech has no commas to end a clause,
@@ -344,34 +345,63 @@ _STRONG_CUE_TABLE = _table([cue for cue in _QUESTION_CUES if cue not in _WEAK_CU
 
 # Words that can begin a pseudo-negation, an uncertainty or a negation: every other word is skipped at once.
 _TRIGGER_STARTS = frozenset(_PSEUDO_TABLE) | frozenset(_UNCERTAIN_TABLE) | frozenset(_PRE_NEGATION_TABLE)
+# Words that end a scope at once, and those that may, depending on the words around them.
+_SCOPE_ENDS = _PUNCT_END | _TERMINATIONS
+_SCOPE_CHECKS = (
+    frozenset({"other", "associated", "some", "and", ",", "as", "just", "only", "or"})
+    | _BE
+    | (_CLAUSE_SUBJECTS | _NEW_SPEAKER_SUBJECTS)
+)
+_ANSWER_NO = frozenset({"no", "nope", "nah"})
+_AFTER_ANSWER_NO = frozenset({",", "."}) | _SUBJECTS | _PERSONS | {"no", "not", "nothing", "i'll"}
+# Words that deny what comes before them, or themselves.
+_AFTER_WORDS = _POST_NEGATION | _SELF_NEGATING | {"not", "n't", "non", "ruled", "free"}
+_AFTER_NOT_FOUND = _PUNCT_END | {",", "and", "but"}
+_STATED = frozenset({"is", "was", "were", "are", "be", "been", "came", "comes"})
+_AFTER_POST_NEGATION = _PUNCT_END | _SUBJECTS | _TERMINATIONS | {",", "and", "but", "on", "bilaterally"}
 
 
 def _split_negation(word: str) -> bool:
     return word.endswith("n't") and word != "n't"
 
 
-def text_polarities(tokens: Sequence[Token], *, spoken: bool = False) -> list[Polarity]:
-    """The polarity of every token of one text (a note statement, or one turn of a visit)."""
-    words = [token.text for token in tokens]
-    polarities = [Polarity.AFFIRMED] * len(tokens)
+def text_polarities(
+    tokens: Sequence[Token], *, spoken: bool = False, words: Sequence[str] | None = None
+) -> list[Polarity]:
+    """The polarity of every token of one text (a note statement, or one turn of a visit); ``words``, when given,
+    are the tokens' texts."""
+    if words is None:
+        words = [token.text for token in tokens]
+    polarities = [Polarity.AFFIRMED] * len(words)
+    # Only the words that can start a trigger are looked at: most of a text is read once, by the comprehension.
+    triggers = [i for i, word in enumerate(words) if word in _TRIGGER_STARTS or ("'" in word and word.endswith("n't"))]
+    if triggers:
+        _pre_scopes(tokens, words, polarities, triggers, spoken)
+    if not _AFTER_WORDS.isdisjoint(words):
+        _post_negations(tokens, words, polarities)
+    return polarities
+
+
+def _pre_scopes(
+    tokens: Sequence[Token], words: Sequence[str], polarities: list[Polarity], triggers: list[int], spoken: bool
+) -> None:
+    """Negation and uncertainty triggers, each with the scope that follows it."""
+    count = len(words)
     index = 0
-    while index < len(words):
-        word = words[index]
-        if word not in _TRIGGER_STARTS and not _split_negation(word):
-            index += 1
+    for candidate in triggers:
+        if candidate < index:
             continue
-        pseudo = _longest(words, index, _PSEUDO_TABLE)
+        index = candidate
+        word = words[index]
+        pseudo = _longest(words, index, _PSEUDO_TABLE) if word in _PSEUDO_TABLE else 0
         if pseudo and not any(is_clinical(tokens[i].stem) for i in range(index, index + pseudo)):
             index += pseudo  # "no change in her pain"; but "no changes in your vision" denies a finding
             continue
-        uncertain = _longest(words, index, _UNCERTAIN_TABLE)
-        negation = _longest(words, index, _PRE_NEGATION_TABLE) or (1 if _split_negation(word) else 0)
-        if (
-            spoken
-            and index == 0
-            and word in ("no", "nope", "nah")
-            and (len(words) == 1 or words[1] in {",", "."} | _SUBJECTS | _PERSONS | {"no", "not", "nothing", "i'll"})
-        ):
+        uncertain = _longest(words, index, _UNCERTAIN_TABLE) if word in _UNCERTAIN_TABLE else 0
+        negation = (_longest(words, index, _PRE_NEGATION_TABLE) if word in _PRE_NEGATION_TABLE else 0) or (
+            1 if _split_negation(word) else 0
+        )
+        if spoken and index == 0 and word in _ANSWER_NO and (count == 1 or words[1] in _AFTER_ANSWER_NO):
             negation = 0  # an answer ("no, not that i've noticed"), resolved with its question
         if not (uncertain or negation):
             index += 1
@@ -382,7 +412,7 @@ def text_polarities(tokens: Sequence[Token], *, spoken: bool = False) -> list[Po
             # "probably for a few months now with pain", "maybe two weeks ago": the hedge is about how long or
             # how much, up to the end of that amount, not about the pain
             end = start
-            while end < len(words) and end - start < 6 and words[end] not in _AMOUNT_ENDS:
+            while end < count and end - start < 6 and words[end] not in _AMOUNT_ENDS:
                 end += 1
                 if words[end - 1] in _TIME_UNITS:
                     break
@@ -395,65 +425,68 @@ def text_polarities(tokens: Sequence[Token], *, spoken: bool = False) -> list[Po
         limit = _MAX_SCOPE_SPOKEN if spoken else _MAX_SCOPE_WRITTEN
         if mark is Polarity.OPEN and spoken:
             limit += 4
-        while end < len(words) and end - start < min(limit, _MAX_SCOPE_WRITTEN):
+        negated = mark is Polarity.NEGATED
+        while end < count and end - start < min(limit, _MAX_SCOPE_WRITTEN):
             current = words[end]
-            skip = _longest(words, end, _PSEUDO_TABLE)
-            if skip and mark is Polarity.OPEN:
+            skip = _longest(words, end, _PSEUDO_TABLE) if current in _PSEUDO_TABLE else 0
+            if skip and not negated:
                 end += skip
                 continue
-            if current in _PUNCT_END or current in _TERMINATIONS:
+            if current in _SCOPE_ENDS:
                 break
-            if current == "other" and end + 1 < len(words) and words[end + 1] == "than":
-                break  # "no complaints other than fatigue"
-            if mark is Polarity.NEGATED and end > start and current in _BE:
-                break  # "denies that the pain is worse": the denial is of the pain, not of what is said of it
-            if current == "associated" and end + 1 < len(words) and words[end + 1] == "with":
-                break  # "no numbness associated with her pain"
-            if mark is Polarity.NEGATED and current == "some" and end > start:
-                break  # "no fever, some chills"; but "denies some nausea" denies the nausea
-            if current in ("and", ",") and end + 1 < len(words) and words[end + 1] in _SUBJECTS:
-                break
-            if not spoken and end - start >= 2 and current in _CLAUSE_SUBJECTS:
-                break  # "could not walk as he was forced to stand there": a new clause
-            if current == "as" and words[end - 1] != "such":
-                break  # "no pain as long as ..." ends; "no symptoms such as fever" does not
-            if current in ("just", "only") and end > start:
-                break  # "no weakness, just the numbing"
-            if spoken and mark is Polarity.NEGATED and end - start >= 2 and current in _PERSONS - _POSSESSIVES:
-                break  # a new subject starts a new clause; "my" in "no pain in my knee" does not
-            if spoken and current in (",", "or"):
-                limit += 4  # a spoken list: "not had any weight loss or gain, headaches, bone pain, ..."
-            if mark is Polarity.NEGATED and _longest(words, end, _PSEUDO_TABLE):
+            if current in _SCOPE_CHECKS:
+                following = words[end + 1] if end + 1 < count else ""
+                if current == "other" and following == "than":
+                    break  # "no complaints other than fatigue"
+                if negated and end > start and current in _BE:
+                    break  # "denies that the pain is worse": the denial is of the pain, not of what is said of it
+                if current == "associated" and following == "with":
+                    break  # "no numbness associated with her pain"
+                if negated and current == "some" and end > start:
+                    break  # "no fever, some chills"; but "denies some nausea" denies the nausea
+                if current in ("and", ",") and following in _SUBJECTS:
+                    break
+                if not spoken and end - start >= 2 and current in _CLAUSE_SUBJECTS:
+                    break  # "could not walk as he was forced to stand there": a new clause
+                if current == "as" and words[end - 1] != "such":
+                    break  # "no pain as long as ..." ends; "no symptoms such as fever" does not
+                if current in ("just", "only") and end > start:
+                    break  # "no weakness, just the numbing"
+                if spoken and negated and end - start >= 2 and current in _NEW_SPEAKER_SUBJECTS:
+                    break  # a new subject starts a new clause; "my" in "no pain in my knee" does not
+                if spoken and current in (",", "or"):
+                    limit += 4  # a spoken list: "not had any weight loss or gain, headaches, bone pain, ..."
+            if skip and negated:
                 break
             end += 1
         for position in range(start, end):
             if polarities[position] is Polarity.AFFIRMED:
                 polarities[position] = mark
         index = start
+
+
+def _post_negations(tokens: Sequence[Token], words: Sequence[str], polarities: list[Polarity]) -> None:
+    """Words that deny by themselves, and denials said after what they deny."""
+    count = len(words)
     # Words that deny by themselves: "afebrile", "nontender", "non-tender".
     for index, word in enumerate(words):
-        if word in _SELF_NEGATING or (word == "non" and index + 1 < len(words)):
+        if word in _SELF_NEGATING or (word == "non" and index + 1 < count):
             last = index if word != "non" else index + 1 + (words[index + 1] == "-")
-            for target in range(index, min(last + 1, len(words))):
+            for target in range(index, min(last + 1, count)):
                 if polarities[target] is Polarity.AFFIRMED:
                     polarities[target] = Polarity.NEGATED
     # "X: negative", "McMurray's test was negative", "chills: none", "satellitosis: not identified": negate back
     # to the clause's start.
-    for index, word in enumerate(words):
-        if word in ("not", "n't") and index + 1 < len(words) and words[index + 1] in _NOT_FOUND:
-            follows = words[index + 2] if index + 2 < len(words) else "."
-            if follows in _PUNCT_END | {",", "and", "but"}:
+    for index in [i for i, word in enumerate(words) if word in _AFTER_WORDS]:
+        word = words[index]
+        if word in ("not", "n't") and index + 1 < count and words[index + 1] in _NOT_FOUND:
+            follows = words[index + 2] if index + 2 < count else "."
+            if follows in _AFTER_NOT_FOUND:
                 _negate_back(words, polarities, index)
         if word in _POST_NEGATION and index > 0:
-            follows = words[index + 1] if index + 1 < len(words) else "."
-            stated = words[index - 1] in ("is", "was", "were", "are", "be", "been", "came", "comes")
-            if not stated and follows not in _PUNCT_END | _SUBJECTS | _TERMINATIONS | {
-                ",",
-                "and",
-                "but",
-                "on",
-                "bilaterally",
-            }:
+            follows = words[index + 1] if index + 1 < count else "."
+            stated = words[index - 1] in _STATED
+            if not stated and follows not in _AFTER_POST_NEGATION:
                 continue  # "the test is negative just checking": said of the test, whatever follows
             _negate_back(words, polarities, index)
         if word == "ruled" and words[index + 1 : index + 2] == ["out"] and index > 0 and words[index - 1] in _BE:
@@ -463,7 +496,9 @@ def text_polarities(tokens: Sequence[Token], *, spoken: bool = False) -> list[Po
             before = index - 1 - (words[index - 1] == "-")
             if before >= 0 and tokens[before].is_word and words[before] not in _BE:
                 polarities[before] = Polarity.NEGATED
-    return polarities
+
+
+_BACK_ENDS = _PUNCT_END | {"but"}
 
 
 def _negate_back(words: Sequence[str], polarities: list[Polarity], index: int) -> None:
@@ -471,7 +506,7 @@ def _negate_back(words: Sequence[str], polarities: list[Polarity], index: int) -
     position = index - 1
     if position >= 0 and words[position] == ":":
         position -= 1
-    while position >= 0 and index - position <= 8 and words[position] not in _PUNCT_END | {"but"}:
+    while position >= 0 and index - position <= 8 and words[position] not in _BACK_ENDS:
         if polarities[position] is Polarity.AFFIRMED:
             polarities[position] = Polarity.NEGATED
         position -= 1
@@ -493,7 +528,12 @@ def answer_kind(tokens: Sequence[Token]) -> Polarity | None:
         return Polarity.NEGATED  # "uh-uh", "mm-mm"
     if raw[:3] in (["uh", "-", "huh"], ["mm", "-", "hmm"], ["mhm"], ["uh", "-", "hmm"]):
         return Polarity.AFFIRMED
-    words = [token.text for token in tokens if token.text not in {",", ".", "-", "uh", "um", "oh", "well"}]
+    words: list[str] = []  # the first words, fillers aside: enough to tell
+    for token in tokens:
+        if token.text not in _ANSWER_SKIPPED:
+            words.append(token.text)
+            if len(words) == 6:
+                break
     if not words:
         return None
     first = words[0]
@@ -580,8 +620,11 @@ def _unsure(words: Sequence[str]) -> bool:
     return any(tuple(split[: len(phrase)]) == phrase for phrase in _UNSURE if phrase[0] == split[0])
 
 
+_ANSWER_SKIPPED = frozenset({",", ".", "-", "uh", "um", "oh", "well"})
 _TAGS = frozenset({"okay", "ok", "right", "alright", "yeah", "correct", "good", "huh", "yes", "fair"})
 _QUESTION_WINDOW = 30
+_TAGS_OR_COMMA = _TAGS | {","}
+_TAGS_OR_END = _TAGS | _PUNCT_END
 
 
 def _is_question(words: Sequence[str], start: int, end: int) -> tuple[bool, int]:
@@ -589,28 +632,30 @@ def _is_question(words: Sequence[str], start: int, end: int) -> tuple[bool, int]
     body_end = end - 1 if end > start and words[end - 1] in _PUNCT_END else end
     marked = end > start and words[end - 1] == "?"
     tagged = False
-    while body_end > start and words[body_end - 1] in _TAGS | {","}:
+    while body_end > start and words[body_end - 1] in _TAGS_OR_COMMA:
         body_end -= 1  # "..., okay?" asks for agreement, not about what came before
         tagged = True
-    has_cue = any(words[i] in _QUESTION_CUE_TABLE and _asks(words, i) for i in range(start, body_end))
-    asked = marked and (has_cue or (not tagged and body_end - start <= 12))
+    if not marked:
+        return False, body_end
+    if not tagged and body_end - start <= 12:
+        return True, body_end
+    asked = any(words[i] in _QUESTION_CUE_TABLE and _asks(words, i) for i in range(start, body_end))
     return asked, body_end
 
 
-def _question_span(tokens: Sequence[Token]) -> tuple[int, int] | None:
-    """The tokens of a turn that ask the question its answer replies to, or None when it asks nothing.
+def _question_span(words: Sequence[str], spans: Sequence[tuple[int, int]]) -> tuple[int, int] | None:
+    """The tokens of a turn (its words and sentences) that ask the question its answer replies to, or None when
+    it asks nothing.
 
     A run of questions at the end of a turn ("any fatigue? weight gain? anything like that?") is one question.
     Unpunctuated speech has no "?", so there the question runs from its first cue near the end of the turn.
     """
-    words = [token.text for token in tokens]
-    spans = sentence_spans(tokens)
     if not spans:
         return None
     if (
         len(spans) > 1
         and spans[-1][1] - spans[-1][0] <= 2
-        and all(w in _TAGS | _PUNCT_END for w in words[spans[-1][0] : spans[-1][1]])
+        and all(w in _TAGS_OR_END for w in words[spans[-1][0] : spans[-1][1]])
     ):
         spans = spans[:-1]  # a closing "okay?"
     start, end = spans[-1]
@@ -627,7 +672,7 @@ def _question_span(tokens: Sequence[Token]) -> tuple[int, int] | None:
         return (first, body_end)
     if words[end - 1] in _PUNCT_END:
         return None
-    if len(spans) == 1 and sum(1 for word in words if word[:1].isalpha()) <= 6:
+    if len(spans) == 1 and _few_words(words, 6):
         return (start, end)  # "[doctor] shortness of breath" — "[patient] no": a question by naming
     # The last question asked is the one answered ("any nausea or vomiting ... are you peeing a lot" — "yeah");
     # "or anything like that" only closes the question before it.
@@ -637,6 +682,19 @@ def _question_span(tokens: Sequence[Token]) -> tuple[int, int] | None:
         if words[i] in _QUESTION_CUE_TABLE and _asks(words, i) and not _closes_question(words, i)
     ]
     return (cues[-1], body_end) if cues else None
+
+
+def _few_words(words: Sequence[str], most: int) -> bool:
+    """Whether at most ``most`` of ``words`` are words (not digits nor punctuation)."""
+    if len(words) <= most:
+        return True
+    count = 0
+    for word in words:
+        if word[:1].isalpha():
+            count += 1
+            if count > most:
+                return False
+    return True
 
 
 def _asks(words: Sequence[str], index: int, *, strong: bool = False) -> bool:
@@ -674,9 +732,7 @@ def _closes_question(words: Sequence[str], index: int) -> bool:
     return before == "or" or after in ("like", "else")
 
 
-def _first_cue(tokens: Sequence[Token]) -> int | None:
-    words = [token.text for token in tokens]
-    spans = sentence_spans(tokens)
+def _first_cue(words: Sequence[str], spans: Sequence[tuple[int, int]]) -> int | None:
     if not spans or words[-1] in _PUNCT_END:
         return None
     start, end = spans[-1]
@@ -686,10 +742,9 @@ def _first_cue(tokens: Sequence[Token]) -> int | None:
     return None
 
 
-def _open_questions(tokens: Sequence[Token], turn: TurnPolarity) -> None:
+def _open_questions(words: Sequence[str], spans: Sequence[tuple[int, int]], turn: TurnPolarity) -> None:
     """Words of a question are neither affirmed nor denied until an answer settles them."""
-    words = [token.text for token in tokens]
-    for start, end in sentence_spans(tokens):
+    for start, end in spans:
         asked, body_end = _is_question(words, start, end)
         if asked and not _presupposes(words, start, body_end):
             for position in range(start, body_end):
@@ -740,17 +795,26 @@ def _asks_how(words: Sequence[str], start: int, end: int) -> bool:
 _TELLING = frozenset({"rate", "describe", "tell", "show", "point", "explain"})
 
 
-def transcript_polarities(turns: Sequence[tuple[str, Sequence[Token]]]) -> list[TurnPolarity]:
-    """Polarity of every token of every turn ``(speaker, tokens)``, questions settled by their answers."""
-    result = [TurnPolarity(text_polarities(tokens, spoken=True), [None] * len(tokens)) for _speaker, tokens in turns]
-    # What a question itself denies ("and no chest pain?"): a "yes" to it does not affirm the chest pain.
-    asked_negated = [
-        {position for position, polarity in enumerate(turn.polarities) if polarity is Polarity.NEGATED}
-        for turn in result
+def transcript_polarities(
+    turns: Sequence[tuple[str, Sequence[Token]]], words_of_turns: Sequence[Sequence[str]] | None = None
+) -> list[TurnPolarity]:
+    """Polarity of every token of every turn ``(speaker, tokens)``, questions settled by their answers;
+    ``words_of_turns``, when given, are the tokens' texts."""
+    all_words = (
+        [[token.text for token in tokens] for _speaker, tokens in turns] if words_of_turns is None else words_of_turns
+    )
+    all_spans = [_sentence_spans(words) for words in all_words]
+    result = [
+        TurnPolarity(text_polarities(tokens, spoken=True, words=words), [None] * len(tokens))
+        for (_speaker, tokens), words in zip(turns, all_words, strict=True)
     ]
-    for (_speaker, tokens), turn in zip(turns, result, strict=True):
-        _open_questions(tokens, turn)
-        first = _first_cue(tokens)
+    # What a question itself denies ("and no chest pain?"): a "yes" to it does not affirm the chest pain. Kept
+    # as said, before the questions are opened, for the turns that deny anything.
+    said_polarities = [list(turn.polarities) if Polarity.NEGATED in turn.polarities else None for turn in result]
+    for (_speaker, tokens), words, spans, turn in zip(turns, all_words, all_spans, result, strict=True):
+        if "?" in words:
+            _open_questions(words, spans, turn)
+        first = _first_cue(words, spans)
         if first is not None:
             # Unpunctuated speech: what follows the first question word is asked, except what the speaker
             # states as denied ("you have n't had any chest pain , you're still walking ?").
@@ -758,7 +822,8 @@ def transcript_polarities(turns: Sequence[tuple[str, Sequence[Token]]]) -> list[
                 if turn.polarities[position] is Polarity.AFFIRMED:
                     turn.polarities[position] = Polarity.OPEN
     for index, (speaker, tokens) in enumerate(turns):
-        span = _question_span(tokens)
+        words = all_words[index]
+        span = _question_span(words, all_spans[index])
         if span is None:
             continue
         start, end = span
@@ -766,15 +831,15 @@ def transcript_polarities(turns: Sequence[tuple[str, Sequence[Token]]]) -> list[
         while answer_index < len(turns) and turns[answer_index][0] == speaker and len(turns[answer_index][1]) <= 3:
             answer_index += 1  # a stray "okay ?" of the same speaker before the answer
         if answer_index >= len(turns) or turns[answer_index][0] == speaker:
-            _leave_open(result[index], start, end, tokens)
+            _leave_open(result[index], start, end, words)
             continue
         answer_tokens = turns[answer_index][1]
         kind = answer_kind(answer_tokens)
-        rest_denied = _denies_the_rest(answer_tokens)
+        rest_denied = _denies_the_rest(all_words[answer_index])
         if kind is Polarity.NEGATED:
             # "have you noticed any blood in your urine ... has it been darker" — "no, not really": a no
             # answers the whole question, from its first question word.
-            first = _first_cue(tokens)
+            first = _first_cue(words, all_spans[index])
             if first is not None and first < start:
                 start = first
         answered_stems = {token.stem for token in answer_tokens if token.is_word and token.text not in STOPWORDS}
@@ -790,7 +855,7 @@ def transcript_polarities(turns: Sequence[tuple[str, Sequence[Token]]]) -> list[
             # repeats the question's words answers all of it
             mentions_some = False
         if kind is None and not mentions_some:
-            _leave_open(result[index], start, end, tokens)
+            _leave_open(result[index], start, end, words)
             continue
         # A list of findings asked at once: "any weight loss or decreased appetite or night sweats? coughs?"
         asked_findings = {
@@ -798,6 +863,8 @@ def transcript_polarities(turns: Sequence[tuple[str, Sequence[Token]]]) -> list[
         }
         listed = len(asked_findings) >= 3
         polarities = result[index].polarities
+        said = said_polarities[index]
+        asked_negated = {p for p in range(start, end) if said[p] is Polarity.NEGATED} if said is not None else set()
         for position in range(start, end):
             token = tokens[position]
             if not token.is_word:
@@ -814,16 +881,33 @@ def transcript_polarities(turns: Sequence[tuple[str, Sequence[Token]]]) -> list[
                 polarities[position] = Polarity.OPEN  # the answer speaks to part of the question only
             elif kind is Polarity.NEGATED:
                 polarities[position] = Polarity.NEGATED
-            elif position in asked_negated[index]:
+            elif position in asked_negated:
                 # "you're walking around without a problem?" — "yup": a yes confirms what was asked, denial and
                 # all; "yes, i do" takes it back
                 polarities[position] = Polarity.AFFIRMED if _yes_i_do(answer_tokens) else Polarity.NEGATED
             else:
                 polarities[position] = Polarity.AFFIRMED
             result[index].answered_by[position] = answer_index
-    for (_speaker, tokens), turn in zip(turns, result, strict=True):
-        _answered_within(tokens, turn.polarities)
+    for words, turn in zip(all_words, result, strict=True):
+        if "anything" in words:
+            _answered_within(words, turn.polarities)
     return result
+
+
+def _sentence_spans(words: Sequence[str]) -> list[tuple[int, int]]:
+    """``text.sentence_spans`` on the words of a turn."""
+    spans: list[tuple[int, int]] = []
+    begin = 0
+    for index in [i for i, word in enumerate(words) if word in _SENTENCE_ENDS]:
+        if index > begin:
+            spans.append((begin, index + 1))
+        begin = index + 1
+    if begin < len(words):
+        spans.append((begin, len(words)))
+    return spans
+
+
+_SENTENCE_ENDS = frozenset({".", "?", "!", ";"})
 
 
 _TAKES_BACK = frozenset({"do", "have", "did", "does", "some", "little", "bit", "sometimes", "had", "am", "is"})
@@ -861,9 +945,11 @@ _REST_TABLE = _table(_REST)
 _FINE = frozenset({"fine", "okay", "ok", "good", "normal", "alright", "great", "negative", "no", "nothing"})
 
 
-def _denies_the_rest(tokens: Sequence[Token]) -> bool:
-    """Whether an answer denies whatever it does not take up: "... but everything else has been fine"."""
-    words = [token.text for token in tokens]
+def _denies_the_rest(words: Sequence[str]) -> bool:
+    """Whether an answer (its words) denies whatever it does not take up: "... but everything else has been
+    fine"."""
+    if _REST_TABLE.keys().isdisjoint(words):
+        return False
     for index, word in enumerate(words):
         length = _longest(words, index, _REST_TABLE) if word in _REST_TABLE else 0
         if not length:
@@ -877,11 +963,10 @@ def _denies_the_rest(tokens: Sequence[Token]) -> bool:
     return False
 
 
-def _answered_within(tokens: Sequence[Token], polarities: list[Polarity]) -> None:
+def _answered_within(words: Sequence[str], polarities: list[Polarity]) -> None:
     """A question and its answer run together in one turn, as a speech-to-text model without speaker turns
     writes them: "any chest pain or shortness of breath or anything like that no no nothing" denies what it
     asked."""
-    words = [token.text for token in tokens]
     for position in range(3, len(words) - 1):
         if words[position - 3 : position] != ["anything", "like", "that"] or words[position] not in ("no", "nope"):
             continue
@@ -897,11 +982,8 @@ def _answered_within(tokens: Sequence[Token], polarities: list[Polarity]) -> Non
                 polarities[asked] = Polarity.NEGATED
 
 
-def _leave_open(turn: TurnPolarity, start: int, end: int, tokens: Sequence[Token]) -> None:
-    words = [token.text for token in tokens]
-    asked = any(token.text == "?" for token in tokens[start:end]) or any(
-        _asks(words, position, strong=True) for position in range(start, end)
-    )
+def _leave_open(turn: TurnPolarity, start: int, end: int, words: Sequence[str]) -> None:
+    asked = "?" in words[start:end] or any(_asks(words, position, strong=True) for position in range(start, end))
     if asked and not _presupposes(words, start, end):
         for position in range(start, end):
             turn.polarities[position] = Polarity.OPEN
