@@ -55,7 +55,12 @@ _PRE_NEGATION = (
     ("not", "exhibit"),
 )
 _POST_NEGATION = frozenset({"negative", "absent", "denied", "none"})
-_NOT_FOUND = frozenset({"identified", "seen", "present", "appreciated", "noted", "detected", "found", "elicited"})
+_NOT_FOUND = frozenset(
+    {
+        *("identified", "seen", "present", "appreciated", "noted", "detected", "found", "elicited", "observed"),
+        *("reported", "visualized", "palpable", "palpated", "heard", "demonstrated"),
+    }
+)
 _PSEUDO = (
     ("not", "only"),
     ("not", "just"),
@@ -355,8 +360,9 @@ _SCOPE_CHECKS = (
 _ANSWER_NO = frozenset({"no", "nope", "nah"})
 _AFTER_ANSWER_NO = frozenset({",", "."}) | _SUBJECTS | _PERSONS | {"no", "not", "nothing", "i'll"}
 # Words that deny what comes before them, or themselves.
-_AFTER_WORDS = _POST_NEGATION | _SELF_NEGATING | {"not", "n't", "non", "ruled", "free"}
-_AFTER_NOT_FOUND = _PUNCT_END | {",", "and", "but"}
+_AFTER_COLON = frozenset({"no", "denies", "denied", "not", "never"})
+_AFTER_WORDS = _POST_NEGATION | _SELF_NEGATING | _AFTER_COLON | {"not", "n't", "non", "ruled", "free"}
+_AFTER_NOT_FOUND = _PUNCT_END | {",", "and", "but", "on", "in", "at", "during", "today", "bilaterally", "throughout"}
 _STATED = frozenset({"is", "was", "were", "are", "be", "been", "came", "comes"})
 _AFTER_POST_NEGATION = _PUNCT_END | _SUBJECTS | _TERMINATIONS | {",", "and", "but", "on", "bilaterally"}
 
@@ -408,6 +414,8 @@ def _pre_scopes(
             continue
         mark = Polarity.NEGATED if negation >= uncertain and negation else Polarity.OPEN
         start = index + max(negation, uncertain)
+        if start < count and words[start] == ":" and mark is Polarity.NEGATED:
+            start += 1  # "Denies: fever, chills", "Negative for: ..."
         if mark is Polarity.OPEN and word in _HEDGES and _amount_follows(words, start):
             # "probably for a few months now with pain", "maybe two weeks ago": the hedge is about how long or
             # how much, up to the end of that amount, not about the pain
@@ -489,6 +497,10 @@ def _post_negations(tokens: Sequence[Token], words: Sequence[str], polarities: l
             if not stated and follows not in _AFTER_POST_NEGATION:
                 continue  # "the test is negative just checking": said of the test, whatever follows
             _negate_back(words, polarities, index)
+        if word in _AFTER_COLON and index > 1 and words[index - 1] == ":":
+            follows = words[index + 1] if index + 1 < count else "."
+            if follows in _AFTER_NOT_FOUND:
+                _negate_back(words, polarities, index)  # "Fever: no.", "Chest pain: denies."
         if word == "ruled" and words[index + 1 : index + 2] == ["out"] and index > 0 and words[index - 1] in _BE:
             _negate_back(words, polarities, index - 1)  # "a fracture was ruled out"
         if word == "free" and index > 0 and words[index + 1 : index + 2] != ["of"]:
@@ -526,7 +538,12 @@ def answer_kind(tokens: Sequence[Token]) -> Polarity | None:
     raw = [token.text for token in tokens[:4]]
     if raw[:3] in (["uh", "-", "uh"], ["mm", "-", "mm"], ["nuh", "-", "uh"], ["uh", "-", "uhh"]):
         return Polarity.NEGATED  # "uh-uh", "mm-mm"
-    if raw[:3] in (["uh", "-", "huh"], ["mm", "-", "hmm"], ["mhm"], ["uh", "-", "hmm"]):
+    if raw[:3] in (["uh", "-", "huh"], ["mm", "-", "hmm"], ["mhm"], ["uh", "-", "hmm"]) or tuple(raw[:2]) in (
+        ("uh", "huh"),
+        ("mm", "hmm"),
+        ("mm", "hm"),
+        ("uh", "hmm"),
+    ):
         return Polarity.AFFIRMED
     words: list[str] = []  # the first words, fillers aside: enough to tell
     for token in tokens:
@@ -546,6 +563,10 @@ def answer_kind(tokens: Sequence[Token]) -> Polarity | None:
         return Polarity.NEGATED  # "definitely not", "absolutely not", "sure not"
     if first in _YES:
         return Polarity.AFFIRMED
+    if (first == "that's" and second in ("right", "correct", "true")) or (first, second) == ("of", "course"):
+        return Polarity.AFFIRMED
+    if first == "right" and second in ("", ".", "yeah", "yes", ","):
+        return Polarity.AFFIRMED  # "right." agrees; "right knee" answers which
     if second in ("when", "if", "after") and first in ("only", "just", "mostly", "especially", "usually"):
         return Polarity.AFFIRMED  # "only when i walk", "just when i can't breathe at night"
     if first in _NO or (first == "not" and second == "really") or _split_negation(first):
@@ -620,7 +641,7 @@ def _unsure(words: Sequence[str]) -> bool:
     return any(tuple(split[: len(phrase)]) == phrase for phrase in _UNSURE if phrase[0] == split[0])
 
 
-_ANSWER_SKIPPED = frozenset({",", ".", "-", "uh", "um", "oh", "well"})
+_ANSWER_SKIPPED = frozenset({",", ".", "-", "uh", "um", "oh", "well", "hmm", "hm", "umm", "uhh", "ah", "er"})
 _TAGS = frozenset({"okay", "ok", "right", "alright", "yeah", "correct", "good", "huh", "yes", "fair"})
 _QUESTION_WINDOW = 30
 _TAGS_OR_COMMA = _TAGS | {","}
@@ -854,7 +875,9 @@ def transcript_polarities(
             # "no, not really darker" to "any blood in your urine ... has it been darker": a no that only
             # repeats the question's words answers all of it
             mentions_some = False
-        if kind is None and not mentions_some:
+        # "a little congestion, but everything else has been okay": what the answer does not take up is denied
+        rest_denied = rest_denied and (mentions_some or kind is None)
+        if kind is None and not mentions_some and not rest_denied:
             _leave_open(result[index], start, end, words)
             continue
         # A list of findings asked at once: "any weight loss or decreased appetite or night sweats? coughs?"
@@ -872,7 +895,7 @@ def transcript_polarities(
             if token.stem in answered_stems:
                 polarities[position] = Polarity.OPEN  # the answer's own words say it
                 continue
-            if mentions_some and (rest_denied or (listed and is_clinical(token.stem))):
+            if rest_denied or (mentions_some and listed and is_clinical(token.stem)):
                 # "a little nasal congestion ... but everything else has been okay": the rest is denied; and an
                 # answer that takes up some findings of a list ("any chest pain, shortness of breath, or belly
                 # pain?" — "shortness of breath. no belly pain though") leaves the others out as not there
