@@ -1,11 +1,17 @@
 """Whether each word of a text is affirmed, negated or left open: NegEx/ConText scope, plus questions and answers.
 
 A note writes "denies chest pain"; a visit says "any chest pain?" and the patient answers "no". Both must read
-as *chest pain: negated*. ``text_polarities`` applies NegEx-style triggers with a scope that runs to a
-terminating word or punctuation (commas do not end it, so "denies fever, chills or nausea" negates all three),
-skipping pseudo-triggers ("no change", "not sure"). ``transcript_polarities`` adds the turns: a question
-answered "no" negates what it asked about, "yes" affirms it, and a question left unanswered is neither.
-Conditional and uncertain wording ("if", "call if", "watch for", "possible") leaves a word open.
+as *chest pain: negated*. ``text_polarities`` applies NegEx-style triggers before what they deny ("no", "denies",
+"negative for", "without", "free of", "absence of", ...) with a scope that runs to a terminator ("but",
+"however", "except", "other than", "which", a verb of being) or the end of the clause (commas do not end it, so
+"denies fever, chills or nausea" negates all three), and triggers after it ("... is negative", "... were denied",
+"... not observed", "Fever: no.", "pain-free"); pseudo-triggers ("no change", "not only", "gram negative") deny
+nothing. ``transcript_polarities`` adds the turns: a question answered "no" ("nope", "not really", "uh-uh")
+negates what it asked about, "yes" ("yeah", "a little", "uh huh") affirms it, "not sure" and a question left
+unanswered leave it open; an answer that takes up some findings of a list ("any chest pain, shortness of breath
+or belly pain?" — "shortness of breath") leaves the others denied, as does "everything else has been fine".
+Conditional and uncertain wording ("if", "call if", "watch for", "possible") leaves a word open; a hedge on an
+amount ("probably for a few months") only the amount.
 """
 
 from __future__ import annotations
@@ -360,6 +366,7 @@ _SCOPE_CHECKS = (
 _ANSWER_NO = frozenset({"no", "nope", "nah"})
 _AFTER_ANSWER_NO = frozenset({",", "."}) | _SUBJECTS | _PERSONS | {"no", "not", "nothing", "i'll"}
 # Words that deny what comes before them, or themselves.
+_SELF_OR_NON = _SELF_NEGATING | {"non"}
 _AFTER_COLON = frozenset({"no", "denies", "denied", "not", "never"})
 _AFTER_WORDS = _POST_NEGATION | _SELF_NEGATING | _AFTER_COLON | {"not", "n't", "non", "ruled", "free"}
 _AFTER_NOT_FOUND = _PUNCT_END | {",", "and", "but", "on", "in", "at", "during", "today", "bilaterally", "throughout"}
@@ -434,7 +441,8 @@ def _pre_scopes(
         if mark is Polarity.OPEN and spoken:
             limit += 4
         negated = mark is Polarity.NEGATED
-        while end < count and end - start < min(limit, _MAX_SCOPE_WRITTEN):
+        stop = min(start + min(limit, _MAX_SCOPE_WRITTEN), count)  # moved on when a spoken list grows the limit
+        while end < stop:
             current = words[end]
             skip = _longest(words, end, _PSEUDO_TABLE) if current in _PSEUDO_TABLE else 0
             if skip and not negated:
@@ -464,6 +472,7 @@ def _pre_scopes(
                     break  # a new subject starts a new clause; "my" in "no pain in my knee" does not
                 if spoken and current in (",", "or"):
                     limit += 4  # a spoken list: "not had any weight loss or gain, headaches, bone pain, ..."
+                    stop = min(start + min(limit, _MAX_SCOPE_WRITTEN), count)
             if skip and negated:
                 break
             end += 1
@@ -477,7 +486,8 @@ def _post_negations(tokens: Sequence[Token], words: Sequence[str], polarities: l
     """Words that deny by themselves, and denials said after what they deny."""
     count = len(words)
     # Words that deny by themselves: "afebrile", "nontender", "non-tender".
-    for index, word in enumerate(words):
+    for index in [] if _SELF_OR_NON.isdisjoint(words) else range(count):
+        word = words[index]
         if word in _SELF_NEGATING or (word == "non" and index + 1 < count):
             last = index if word != "non" else index + 1 + (words[index + 1] == "-")
             for target in range(index, min(last + 1, count)):
