@@ -777,7 +777,8 @@ kinds as above.
 
 
 def targets_paragraph(results: Results) -> str:
-    met, missed = [], []
+    met: list[str] = []
+    missed: list[str] = []
     for kind, target in TARGETS.items():
         tally = results.tallies[kind]
         if not tally.eligible:
