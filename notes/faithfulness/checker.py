@@ -10,8 +10,10 @@
 - and per note, ``omitted_risk``: suicidal or homicidal ideation, self-harm, abuse or not taking medication,
   affirmed in the visit and absent from the note.
 
-It is deterministic, pure Python and touches no database or network: a note takes a few milliseconds once the
-drug lexicon is loaded (once per process).
+It is deterministic, pure Python and touches no database or network. A note of forty statements against a
+ten-minute visit takes about 7 ms of CPU (p50 on the 2-core benchmark VM, docs/performance.md) once the drug lexicon
+is loaded (once per process), about half of it reading the transcript; a re-check against a transcript already
+read costs the statements' half.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import dataclasses
 import datetime
 import difflib
 import re
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from math import log
@@ -28,11 +31,20 @@ from typing import Any
 from notes.content import Flag, FlagKind, SegmentId
 from notes.faithfulness.drugs import DrugMention, find_drugs
 from notes.faithfulness.findings import FINDING_STEMS, is_clinical
-from notes.faithfulness.laterality import BOTH, REGION_OF, SideMention, find_sides, sides_in_answer
+from notes.faithfulness.laterality import (
+    BODY_PARTS,
+    BOTH,
+    REGION_OF,
+    SIDE_WORDS,
+    SideMention,
+    find_sides,
+    sides_in_answer,
+)
 from notes.faithfulness.negation import Polarity, answer_kind, text_polarities
 from notes.faithfulness.note import NoteSection, NoteStatement, split_note
 from notes.faithfulness.numbers import (
     MONTHS,
+    RATING_CUES,
     Quantity,
     all_quantities,
     compatible,
@@ -42,15 +54,26 @@ from notes.faithfulness.numbers import (
     scores_out_of_ten,
 )
 from notes.faithfulness.risk import omitted_risks
-from notes.faithfulness.text import BOILERPLATE, STOPWORDS, SYNONYMS, Token, stem, tokenize, word_list
+from notes.faithfulness.text import (
+    BOILERPLATE,
+    STOPWORDS,
+    SYNONYMS,
+    Token,
+    sentence_spans,
+    stem,
+    tokenize,
+    word_list,
+)
 from notes.faithfulness.transcript import (
     Occurrence,
     SegmentLike,
     TranscriptIndex,
     as_segments,
+    collector_paused,
 )
 
 _DATE = re.compile(r"(?<![\d/])(\d{1,2})/(?:(\d{1,2})/)?(\d{4}|\d{2})(?![\d/])")
+_MONTH_NUMBERS = {month: number for number, month in enumerate(MONTHS, start=1)}
 _PLAIN_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _UNIT_WORDS = frozenset(
     [
@@ -127,6 +150,9 @@ _NOT_CONTEXT = frozenset(
         "severe",
         "moderate",
         "also",
+        "present",
+        "absent",
+        "noted",
     }
 )
 # Abnormal findings of an organ the visit may call normal: "your lungs are clear" denies wheezes.
@@ -158,6 +184,11 @@ _SYSTEMS = frozenset(
         "swallow",
         "dysphagia",
         "walk",
+        "migrain",
+        "stone",
+        "heartburn",
+        "asthma",
+        "seizur",
     }
 )
 _VAGUE_COMPLAINTS = frozenset(
@@ -172,11 +203,44 @@ _VAGUE_COMPLAINTS = frozenset(
         "trouble",
         "difficulty",
         "disturbance",
+        "flare",
     )
 )
 # A finding a visit says in other words: tenderness is "does it hurt when i press".
 _SAID_AS = {"tender": ("pain",), "pain": ("tender",)}
 _SIDES = frozenset({"left", "right"})
+# Findings that are always somewhere: which one a statement means depends on the place it names.
+_LOCAL_FINDINGS = frozenset(
+    stem(word)
+    for word in word_list(
+        """
+        pain tender edema numb tingl weak rash erythema bruis stiff cramp warm effusion fracture bleed itch
+        lesion mass swell injury deformity crepitus instability laceration abrasion ulcer lump nodule discharge
+        drainage spasm atrophy wound scar hematoma hernia pop redness induration fluctuance
+        """
+    )
+)
+# Parts of the body a finding is said of; a general one ("joint", "muscle") is about any of them.
+_PLACES = (
+    BODY_PARTS
+    | frozenset(
+        stem(word)
+        for word in word_list(
+            """
+        abdomen back head throat scalp face pelvis rectum bladder bowel skin joint joints muscle muscles spine
+        belly stomach tummy tooth teeth gum gums mouth tongue nose sinus sinuses hair nail nails
+        """
+        )
+    )
+    | {"abdomen", "throat", "nasal"}
+)
+_GENERIC_PLACES = frozenset(
+    stem(word) for word in ("joint", "joints", "muscle", "muscles", "body", "side", "upper", "lower")
+)
+_ORDINALS = frozenset({"first", "second", "third", "fourth", "fifth", "next", "last", "final", "other", "main"})
+_HISTORY_WORDS = frozenset({"ever", "history", "previously"})
+_HISTORY_STATEMENT_WORDS = _HISTORY_WORDS | {"prior", "previous", "before"}
+_CONTEXT_BREAKS = frozenset({".", ";", ":", "?", "!", "but", "however", "although", "whereas", "except"})
 _CLAUSE_BREAKS = frozenset({"but", "however", "although", "whereas", ".", ";", "?", "!"})
 # Words that say when, which tell one mention of a finding from another ("in the past six months").
 _WHEN = frozenset({"month", "week", "year", "day", "past", "recent", "recently", "yesterday", "night", "morning"})
@@ -211,6 +275,14 @@ def check_note(
     sections: Iterable[SectionInput],
 ) -> NoteCheck:
     """Check every statement of ``sections`` against ``transcript`` (segments with id, speaker and text)."""
+    with collector_paused():
+        return _check_note(transcript, sections)
+
+
+def _check_note(
+    transcript: Sequence[SegmentLike | Mapping[str, Any]] | TranscriptIndex,
+    sections: Iterable[SectionInput],
+) -> NoteCheck:
     index = transcript if isinstance(transcript, TranscriptIndex) else TranscriptIndex.build(as_segments(transcript))
     context = _Context.build(index)
     checks: list[StatementCheck] = []
@@ -294,37 +366,54 @@ class _Context:
     months: frozenset[int] = frozenset()  # months named in the visit, 1-12
     digit_dates: frozenset[tuple[int, int]] = frozenset()  # (month, year) of dates said as digits
     numbers: frozenset[float] = frozenset()  # every amount said, for dates
-    layouts: dict[int, tuple[dict[str, list[int]], list[int]]] = field(default_factory=dict)  # see _layout
+    positions: dict[str, dict[int, list[int]]] = field(default_factory=dict)  # see _positions
+    clause_breaks: dict[int, list[int]] = field(default_factory=dict)  # see _breaks
+    answers: dict[int, bool] = field(default_factory=dict)  # see _answers
+    elsewhere: dict[tuple[Occurrence, tuple[str, ...]], bool] = field(default_factory=dict)  # see _elsewhere
+    # where the visit says each finding, by the finding and the words around it in the note (see _occurrences)
+    item_occurrences: dict[tuple[str, bool, tuple[str, ...], tuple[str, ...]], list[Occurrence]] = field(
+        default_factory=dict
+    )
+    history_sentences: dict[int, list[tuple[int, int]]] = field(default_factory=dict)  # see _historical
+    families: dict[str, str] | None = None  # the visit's stems by their first five letters, see _as_said
 
     @classmethod
     def build(cls, index: TranscriptIndex) -> _Context:
         sides: list[tuple[int, SideMention]] = []
         quantities: list[tuple[int, Quantity]] = []
-        words: set[str] = set()
-        ratings = [is_rating(turn.tokens) for turn in index.turns]
+        said: set[str] = set()  # every token said, once
+        ratings = [
+            not turn.stems.isdisjoint(RATING_CUES) or ("out" in turn.word_set and is_rating(turn.tokens))
+            for turn in index.turns
+        ]
+        previous_turn = None
         for position, turn in enumerate(index.turns):
-            sides.extend((position, mention) for mention in find_sides(turn.tokens))
-            if position > 0 and index.turns[position - 1].segment.speaker != turn.segment.speaker:
-                previous = index.turns[position - 1].tokens
-                sides.extend((position, mention) for mention in sides_in_answer(previous, turn.tokens))
+            if not turn.word_set.isdisjoint(SIDE_WORDS):
+                sides.extend((position, mention) for mention in find_sides(turn.tokens))
+                if previous_turn is not None and previous_turn.segment.speaker != turn.segment.speaker:
+                    sides.extend((position, mention) for mention in sides_in_answer(previous_turn.tokens, turn.tokens))
             quantities.extend((position, quantity) for quantity in turn.quantities)
             if ratings[position] or (position > 0 and ratings[position - 1]):
                 # "rate your pain?" — "like a four": the note writes 4/10
                 quantities.extend((position, score) for score in scores_out_of_ten(turn.tokens))
-            words.update(token.text for token in turn.tokens if token.is_word)
+            said.update(turn.word_set)
+            previous_turn = turn
+        words = {word for word in said if word[:1].isalpha() or word.startswith("n'")}
         segment_ids = {str(turn.segment.id): position for position, turn in enumerate(index.turns)}
-        months = frozenset(MONTHS.index(word) + 1 for word in words if word in MONTHS)
+        months = frozenset(_MONTH_NUMBERS[word] for word in words & _MONTH_NUMBERS.keys())
         # Dates said as digits ("date of birth 08/01/1980") say their month only with their year.
         digit_dates = frozenset(
             (int(match.group(1)), _full_year(match.group(3)))
             for turn in index.turns
+            if "/" in turn.word_set
             for match in _DATE.finditer(turn.segment.text)
         )
         numbers = frozenset(q.low for _turn, q in quantities) | frozenset(
-            float(token.text) for turn in index.turns for token in turn.tokens if _PLAIN_NUMBER.fullmatch(token.text)
+            float(word) for word in said if word[:1].isdigit() and _PLAIN_NUMBER.fullmatch(word)
         )
+        every = words | index.by_stem.keys()
         prefixes = frozenset(
-            word[:length] for word in words | set(index.by_stem) for length in (4, 5) if len(word) >= length
+            {word[:4] for word in every if len(word) >= 4} | {word[:5] for word in every if len(word) >= 5}
         )
         return cls(
             index,
@@ -367,10 +456,16 @@ class _Context:
     def _align(self, tokens: Sequence[Token]) -> list[int]:
         """Turns that share the most (rare) words with a statement, best first."""
         scores: dict[int, float] = {}
-        stems = {t.stem for t in tokens if t.is_word and t.text not in STOPWORDS and t.stem not in BOILERPLATE}
+        # in the order written, so that equal scores add up the same way in every process
+        stems = dict.fromkeys(
+            t.stem for t in tokens if t.is_word and t.text not in STOPWORDS and t.stem not in BOILERPLATE
+        )
         for stem_ in stems:
+            turns = self._positions(stem_)  # the turns that say it, in order
+            if not turns:
+                continue
             weight = self._idf(stem_)
-            for turn in {occurrence.turn for occurrence in self.index.by_stem.get(stem_, ())}:
+            for turn in turns:
                 scores[turn] = scores.get(turn, 0.0) + weight
         ranked = sorted(scores, key=lambda turn: (-scores[turn], turn))
         return ranked[:5]
@@ -585,6 +680,8 @@ class _Context:
         "4/10" with a one-digit month is a score out of ten, read with the other numbers.
         """
         flags: list[Flag] = []
+        if "/" not in statement.text:
+            return flags
         for match in _DATE.finditer(statement.text):
             first, middle, last = match.group(1), match.group(2), match.group(3)
             if middle is None and len(last) == 2:
@@ -836,8 +933,26 @@ class _Context:
 
     def _read_items(self, statement: _Statement) -> list[_Item]:
         tokens = statement.tokens
-        drug_positions = {p for mention in statement.drugs for p in range(mention.start, mention.end)}
+        count = len(tokens)
+        polarities = statement.polarities
+        # The first token of each run of one stem ("chest pain", "shortness of breath" are one stem each) that
+        # may name a finding: a clinical word or a body system, affirmed or denied.
         items: list[_Item] = []
+        named = {stem_ for stem_ in {token.stem for token in tokens if token.is_word} if is_clinical(stem_)}
+        named |= _SYSTEMS.intersection([token.stem for token in tokens])
+        if not named:
+            return items
+        starts = [
+            position
+            for position, token in enumerate(tokens)
+            if token.stem in named
+            and token.is_word
+            and polarities[position] is not Polarity.OPEN
+            and (position == 0 or tokens[position - 1].stem != token.stem)
+        ]
+        if not starts:
+            return items
+        drug_positions = {p for mention in statement.drugs for p in range(mention.start, mention.end)}
         seen: set[tuple[str, Polarity, tuple[str, ...]]] = set()
         label = _label_end(tokens)
         label_words = tuple(
@@ -847,66 +962,77 @@ class _Context:
                 if t.is_word and t.text not in STOPWORDS and t.stem not in BOILERPLATE and not is_clinical(t.stem)
             )
         )
-        position = 0
-        while position < len(tokens):
+        # Which clause each token is in: the words that say where or when a finding is stay in its clause ("mild
+        # neck pain, but no radicular pain"; "HENT: scalp pain Musculoskeletal: joint pain").
+        clauses = []
+        clause = 0
+        for token in tokens:
+            if token.text in _CONTEXT_BREAKS:
+                clause += 1
+            clauses.append(clause)
+        for position in starts:
             token = tokens[position]
-            polarity = statement.polarities[position]
+            if position in drug_positions or not (is_clinical(token.stem) or self._system_complaint(tokens, position)):
+                continue
+            polarity = polarities[position]
             last = position
-            while last + 1 < len(tokens) and tokens[last + 1].stem == token.stem:
+            while last + 1 < count and tokens[last + 1].stem == token.stem:
                 last += 1  # the whole phrase: "chest pain", "shortness of breath"
-            if (
-                token.is_word
-                and (is_clinical(token.stem) or self._system_complaint(tokens, position))
-                and polarity is not Polarity.OPEN
-                and position not in drug_positions
+            context: list[str] = []
+            for other in sorted(
+                (*range(max(position - 5, 0), position), *range(last + 1, min(last + 6, count))),
+                key=lambda p: abs(p - position),
             ):
-                context = []
-                for other in sorted(
-                    (*range(max(position - 5, 0), position), *range(last + 1, min(last + 6, len(tokens)))),
-                    key=lambda p: abs(p - position),
-                ):
-                    word = tokens[other]
-                    if (
-                        other >= label
-                        and word.is_word
-                        and word.stem != token.stem
-                        and word.stem not in context
-                        and (
-                            word.text in _SIDES
-                            or word.stem in _WHEN
-                            or (
-                                word.text not in STOPWORDS
-                                and word.stem not in BOILERPLATE
-                                and word.text not in _NOT_CONTEXT
-                            )
-                        )
-                    ):
-                        context.append(word.stem)  # "right ankle pain", "lost weight in the past 6 months"
-                # "neck pain, but no radicular pain": the same finding about two things is two items.
-                key = (token.stem, polarity, tuple(sorted(context[:3])))
-                if key not in seen:
-                    seen.add(key)
-                    items.append(
-                        _Item(
-                            token.stem,
-                            tuple(context[:3]),
-                            polarity,
-                            statement.text[token.start : tokens[last].end],
-                            not is_clinical(token.stem),
-                            label_words,
+                word = tokens[other]
+                if (
+                    other >= label
+                    and clauses[other] == clauses[position]
+                    and word.is_word
+                    and word.stem != token.stem
+                    and word.stem not in context
+                    and (
+                        word.text in _SIDES
+                        or word.stem in _WHEN
+                        or (
+                            word.text not in STOPWORDS
+                            and word.stem not in BOILERPLATE
+                            and word.text not in _NOT_CONTEXT
                         )
                     )
-            position = last + 1
+                ):
+                    context.append(word.stem)  # "right ankle pain", "lost weight in the past 6 months"
+            # "neck pain, but no radicular pain": the same finding about two things is two items.
+            key = (token.stem, polarity, tuple(sorted(context[:3])))
+            if key not in seen:
+                seen.add(key)
+                items.append(
+                    _Item(
+                        token.stem,
+                        tuple(context[:3]),
+                        polarity,
+                        statement.text[token.start : tokens[last].end],
+                        not is_clinical(token.stem),
+                        label_words,
+                    )
+                )
         return items
 
     def _system_complaint(self, tokens: Sequence[Token], position: int) -> bool:
         """ "urinary issues", "vision problems", "changes in sleep": a body system named with a vague complaint."""
         if tokens[position].stem not in _SYSTEMS:
             return False
-        nearby = tokens[max(position - 3, 0) : position + 4]
+        nearby = tokens[max(position - 4, 0) : position + 5]
         return any(token.stem in _VAGUE_COMPLAINTS for token in nearby)
 
     def _occurrences(self, item: _Item, near: Sequence[int]) -> list[Occurrence]:
+        key = (item.key, item.complaint, item.context, item.label)
+        found = self.item_occurrences.get(key)
+        if found is None:
+            found = self.item_occurrences[key] = self._find_occurrences(item)
+        cited = [occurrence for occurrence in found if occurrence.turn in near]
+        return cited or list(found)
+
+    def _find_occurrences(self, item: _Item) -> list[Occurrence]:
         """Where the transcript says an item's finding, about the same thing when it can tell.
 
         Occurrences that settle the finding (said, or asked and answered) are preferred to questions left open;
@@ -917,29 +1043,47 @@ class _Context:
         found = list(self.index.by_stem.get(item.key, []))
         if item.complaint:
             # "sleeping like a log" is not about "sleep disturbance": only the system said with a complaint counts.
-            found = [
-                o
-                for o in found
-                if any(
-                    t.stem in _VAGUE_COMPLAINTS or t.stem in FINDING_STEMS
-                    for t in self.index.turns[o.turn].tokens[max(o.position - 6, 0) : o.position + 7]
-                )
-            ]
+            found = [o for o in found if self._complained_of(o)]
         for related in _SAID_AS.get(item.key, ()):
             # tenderness is "does it hurt when i press?"; pain on palpation is "tenderness"
             found.extend(self.index.by_stem.get(related, []))
-        context = item.context
+        places = {word for word in (*item.context, *item.label) if word in _PLACES}
+        if places and item.key in _LOCAL_FINDINGS:
+            # "belly pain" says nothing of the knee pain: a finding said of another part of the body is another
+            key = tuple(sorted(places))
+            found = [o for o in found if not self._elsewhere_cached(o, key)]
+        # A word the visit never says cannot tell one mention from another: the words it does say choose ("knee"
+        # of "no pain with flexion of the knee" where the visit never says "flexion"). When it says none of them,
+        # a finding of the whole body ("dyspnea on exertion", where the visit says "when i walk up my driveway")
+        # is compared with every mention, and one of a place ("pain", "swelling") with none.
+        context = tuple(dict.fromkeys(said for said in map(self._as_said, item.context) if said))
+        if not context and item.key in _LOCAL_FINDINGS:
+            context = item.context  # "pain" of an unsaid place is about something else: nothing to compare
         if context:
-            scored = [(self._relevance(occurrence, context), occurrence) for occurrence in found]
+            scored = self._scored(found, context)
             if item.label and not any(score > 0 for score, _o in scored):
                 context = item.label  # "Cervical spine exam: tenderness": the label says where
-                scored = [(self._relevance(occurrence, context), occurrence) for occurrence in found]
+                scored = self._scored(found, context)
             found = self._most_relevant(scored)
-        cited = [occurrence for occurrence in found if occurrence.turn in near]
-        return cited or list(found)
+        return found
+
+    def _scored(self, found: list[Occurrence], context: tuple[str, ...]) -> list[tuple[float, Occurrence]]:
+        """Each occurrence with its relevance to ``context`` (see ``_relevance``)."""
+        lookups = [(word, self._positions(word)) for word in {*context, *(_OPPOSITE.get(word, "") for word in context)}]
+        lookups = [(word, by_turn) for word, by_turn in lookups if by_turn]
+        # Only a turn that says one of the words can score by nearness; any other scores by its question only.
+        near: set[int] = set().union(*(by_turn.keys() for _word, by_turn in lookups))
+        scored = []
+        for occurrence in found:
+            if occurrence.turn in near:
+                scored.append((self._relevance(occurrence, context, lookups), occurrence))
+            else:
+                scored.append((self._asked_about(occurrence.turn, context), occurrence))
+        return scored
 
     def _most_relevant(self, scored: list[tuple[float, Occurrence]]) -> list[Occurrence]:
-        settled = [(score, o) for score, o in scored if self.index.polarity(o) is not Polarity.OPEN]
+        turns = self.index.turns
+        settled = [(score, o) for score, o in scored if turns[o.turn].polarities[o.position] is not Polarity.OPEN]
         pool = settled if any(score > 0 for score, _o in settled) else scored
         best = max((score for score, _o in pool), default=0.0)
         if best > 0:
@@ -950,21 +1094,28 @@ class _Context:
         found = [occurrence for _score, occurrence in scored]
         return found if len({o.turn for o in found}) <= 3 else []
 
-    def _relevance(self, occurrence: Occurrence, context: tuple[str, ...]) -> float:
+    def _relevance(
+        self, occurrence: Occurrence, context: tuple[str, ...], lookups: list[tuple[str, dict[int, list[int]]]]
+    ) -> float:
         """How much of a statement's context is said next to an occurrence: each word counts the more the nearer
-        it is, and a word said against it ("medial" for "lateral", the other side) takes its share away."""
-        positions, breaks = self._layout(occurrence.turn)
+        it is, and a word said against it ("medial" for "lateral", the other side) takes its share away.
+        ``lookups``: the positions, by turn, of the context's words and of their opposites."""
+        turn = occurrence.turn
         here = occurrence.position
         nearest: dict[str, int] = {}
-        for word in {*context, *(_OPPOSITE.get(word, "") for word in context)}:
+        breaks: list[int] | None = None
+        for word, by_turn in lookups:
             best = None
-            for position in positions.get(word, ()):
+            for position in by_turn.get(turn, ()):
                 if abs(position - here) > 10:
                     continue
                 first, last = (position, here) if position < here else (here, position)
                 # A word past "but" or the end of a sentence is about something else: "my left knee doesn't hurt,
                 # but my right knee hurts" puts "left" with the first "hurt" and "right" with the second.
-                distance = last - first + 8 * (breaks[last] - breaks[min(first + 1, last)])
+                if breaks is None:
+                    breaks = self._breaks(turn)
+                between = bisect_left(breaks, last) - bisect_left(breaks, min(first + 1, last)) if breaks else 0
+                distance = last - first + 8 * between
                 best = distance if best is None else min(best, distance)
             if best is not None:
                 nearest[word] = best
@@ -975,9 +1126,15 @@ class _Context:
                 score -= 1.0 / (1.0 + nearest[opposite] / 4.0)  # "my right knee hurts" for "left knee pain"
             elif word in nearest:
                 score += 1.0 / (1.0 + nearest[word] / 4.0)
-        if score <= 0 and self._answers(occurrence.turn):
-            # "no weakness" answers "... in your legs?": the question says what it is about
-            asked = self.index.turns[occurrence.turn - 1].stems
+        if score <= 0:
+            score += self._asked_about(turn, context)
+        return score
+
+    def _asked_about(self, turn: int, context: tuple[str, ...]) -> float:
+        """ "no weakness" answers "... in your legs?": the question says what an answer is about."""
+        score = 0.0
+        if self._answers(turn):
+            asked = self.index.turns[turn - 1].stems
             for word in context:
                 if word in asked:
                     score += 0.5
@@ -985,25 +1142,118 @@ class _Context:
                     score -= 0.5
         return score
 
-    def _layout(self, turn: int) -> tuple[dict[str, list[int]], list[int]]:
-        """Where each stem stands in a turn, and how many clause breaks come before each position (read once)."""
-        layout = self.layouts.get(turn)
-        if layout is None:
-            tokens = self.index.turns[turn].tokens
-            positions: dict[str, list[int]] = {}
-            breaks = [0]
-            for position, token in enumerate(tokens):
-                positions.setdefault(token.stem, []).append(position)
-                breaks.append(breaks[-1] + (token.text in _CLAUSE_BREAKS))
-            layout = self.layouts[turn] = (positions, breaks)
-        return layout
+    def _positions(self, stem_: str) -> dict[int, list[int]]:
+        """Where a stem is said: its positions in each turn (read once per stem, from the index)."""
+        found = self.positions.get(stem_)
+        if found is None:
+            found = {}
+            for turn, position in self.index.by_stem.get(stem_, ()):
+                found.setdefault(turn, []).append(position)
+            self.positions[stem_] = found
+        return found
+
+    def _breaks(self, turn: int) -> list[int]:
+        """Where a turn's clauses break ("but", the end of a sentence), in order (read once per turn)."""
+        found = self.clause_breaks.get(turn)
+        if found is None:
+            words = self.index.turns[turn].words
+            found = self.clause_breaks[turn] = [i for i, word in enumerate(words) if word in _CLAUSE_BREAKS]
+        return found
 
     def _answers(self, turn: int) -> bool:
         """Whether a turn answers the one before it, said by someone else, with a yes or a no."""
-        if turn == 0:
-            return False
-        here, before = self.index.turns[turn], self.index.turns[turn - 1]
-        return here.segment.speaker != before.segment.speaker and answer_kind(here.tokens) is not None
+        answers = self.answers.get(turn)
+        if answers is None:
+            here, before = self.index.turns[turn], self.index.turns[turn - 1] if turn else None
+            answers = self.answers[turn] = (
+                before is not None
+                and here.segment.speaker != before.segment.speaker
+                and answer_kind(here.tokens) is not None
+            )
+        return answers
+
+    def _complained_of(self, occurrence: Occurrence) -> bool:
+        """Whether a body system or condition is said with a complaint or a finding next to it ("any problems
+        with your bowels", "no issues with the migraine"); "your next problem, your migraines" of a plan names a
+        diagnosis, not a complaint."""
+        tokens = self.index.turns[occurrence.turn].tokens
+        first = max(occurrence.position - 6, 0)
+        for position in range(first, min(occurrence.position + 7, len(tokens))):
+            token = tokens[position]
+            if token.stem in FINDING_STEMS:
+                return True
+            if token.stem in _VAGUE_COMPLAINTS and not (position > 0 and tokens[position - 1].text in _ORDINALS):
+                return True
+        return False
+
+    def _elsewhere_cached(self, occurrence: Occurrence, places: tuple[str, ...]) -> bool:
+        key = (occurrence, places)
+        elsewhere = self.elsewhere.get(key)
+        if elsewhere is None:
+            elsewhere = self.elsewhere[key] = self._elsewhere(occurrence, set(places))
+        return elsewhere
+
+    def _elsewhere(self, occurrence: Occurrence, places: set[str]) -> bool:
+        """Whether a mention names a part of the body next to it ("belly pain", "pain in my back") that is not
+        one of ``places`` nor in their region."""
+        tokens = self.index.turns[occurrence.turn].tokens
+        regions = {REGION_OF.get(place) for place in places} - {None}
+        position = occurrence.position
+        before = range(max(position - 3, 0), position)
+        after = range(position + 1, min(position + 5, len(tokens)))
+        other_place = False
+        for other in (*before, *after):
+            token = tokens[other]
+            if token.text in _CLAUSE_BREAKS and other > position:
+                break
+            part = token.stem
+            if part not in _PLACES or part in _GENERIC_PLACES:
+                continue
+            if other + 1 < len(tokens) and tokens[other + 1].text == "side":
+                continue  # "on the right hand side"
+            if part in places or (REGION_OF.get(part) in regions and part in REGION_OF):
+                return False  # said of this place (or of its neighbour)
+            other_place = True
+        return other_place
+
+    def _as_said(self, stem_: str) -> str:
+        """The visit's word for a statement's word: itself, or one of its family ("exert" for "exertion")."""
+        if stem_ in self.index.by_stem:
+            return stem_
+        if len(stem_) < 5 or stem_ in SYNONYMS:
+            return ""
+        if self.families is None:
+            families: dict[str, str] = {}
+            for said in self.index.by_stem:
+                if len(said) >= 5 and said not in SYNONYMS:
+                    families.setdefault(said[:5], said)
+            self.families = families
+        return self.families.get(stem_[:5], "")
+
+    def _historical(self, occurrence: Occurrence) -> bool:
+        """Whether a mention is about the past as such: in a sentence that asks or says "ever", "history",
+        "previously" or "... before"."""
+        turn = occurrence.turn
+        sentences = self.history_sentences.get(turn)
+        if sentences is None:
+            tokens = self.index.turns[turn].tokens
+            sentences = []
+            said = self.index.turns[turn].word_set
+            spans = sentence_spans(tokens) if not said.isdisjoint(_HISTORY_WORDS) or "before" in said else []
+            for start, end in spans:
+                words = [token.text for token in tokens[start:end]]
+                past = any(
+                    word in _HISTORY_WORDS
+                    or (word == "before" and (i + 1 == len(words) or not tokens[start + i + 1].is_word))
+                    for i, word in enumerate(words)
+                )
+                if past:
+                    sentences.append((start, end))
+            self.history_sentences[turn] = sentences
+        return any(start <= occurrence.position < end for start, end in sentences)
+
+    def _historical_statement(self, statement: _Statement) -> bool:
+        return not _HISTORY_STATEMENT_WORDS.isdisjoint([token.text for token in statement.tokens])
 
     def _negations(self, statement: _Statement) -> list[Flag]:
         flags: list[Flag] = []
@@ -1016,8 +1266,20 @@ class _Context:
                     if flag is not None:
                         flags.append(flag)
                 continue
+            # A finding asked about as history ("have you ever hurt your left foot before?" — "no") says nothing
+            # of the foot pain of today, and the other way round: mentions of the statement's own time decide,
+            # when there are any.
+            historical = self._historical_statement(statement)
+            same_time = [o for o in settled if self._historical(o) == historical]
+            settled = same_time or settled
             agreeing = {o.turn for o in settled if self.index.polarity(o) is item.polarity}
             opposing = {o.turn for o in settled if self.index.polarity(o) is not item.polarity}
+            # A turn that says it both ways ("i haven't gotten tired. and now i've been getting tired") settles
+            # nothing by itself when other turns speak to it.
+            mixed = agreeing & opposing
+            if mixed and (agreeing | opposing) - mixed:
+                agreeing -= mixed
+                opposing -= mixed
             # Said the other way in every turn, or in nearly every one of many ("never hurt this ankle before"
             # among five turns about the ankle pain).
             if agreeing and not (len(opposing) >= 4 and len(opposing) >= 4 * len(agreeing)):
@@ -1042,7 +1304,10 @@ class _Context:
             found = list(self.index.by_stem.get(item.key, []))
             for related in _SAID_AS.get(item.key, ()):
                 found.extend(self.index.by_stem.get(related, []))
-            if found and all(self.index.polarity(o) is Polarity.OPEN for o in found):
+            if found and all(
+                self.index.polarity(o) is Polarity.OPEN and o.position not in self.index.turns[o.turn].presumed
+                for o in found
+            ):
                 first = found[0]
                 said = self.index.words(first)
                 return [
@@ -1062,7 +1327,11 @@ class _Context:
             return None
         for occurrence in self.index.by_stem.get(organ, []):
             turn = self.index.turns[occurrence.turn]
-            window = turn.tokens[occurrence.position : occurrence.position + 6]
+            window = []  # "your lungs are clear", "on your lung exam, everything sounds nice and clear"
+            for token in turn.tokens[occurrence.position : occurrence.position + 10]:
+                if token.text in _CLAUSE_BREAKS:
+                    break
+                window.append(token)
             if any(token.text in _NORMAL_WORDS for token in window) and (
                 self.index.polarity(occurrence) is Polarity.AFFIRMED
             ):
@@ -1159,23 +1428,26 @@ class _Context:
         tokens = statement.tokens
         drug_positions = {p for mention in statement.drugs for p in range(mention.start, mention.end)}
         missing: list[str] = []
-        position = 0
-        while position < len(tokens):
+        polarities = statement.polarities
+        for position in [
+            position
+            for position, token in enumerate(tokens)
+            if token.stem in FINDING_STEMS
+            and polarities[position] is Polarity.AFFIRMED
+            and (position == 0 or tokens[position - 1].stem != token.stem)  # the first word of a phrase
+        ]:
             token = tokens[position]
-            last = position
-            while last + 1 < len(tokens) and tokens[last + 1].stem == token.stem:
-                last += 1
             if (
                 position not in drug_positions
-                and statement.polarities[position] is Polarity.AFFIRMED
-                and token.stem in FINDING_STEMS
                 and not self._said_loosely(token.stem)
                 and not any(self._said_loosely(related) for related in _SAID_AS.get(token.stem, ()))
             ):
+                last = position
+                while last + 1 < len(tokens) and tokens[last + 1].stem == token.stem:
+                    last += 1
                 phrase = statement.text[token.start : tokens[last].end]
                 if phrase not in missing:
                     missing.append(phrase)
-            position = last + 1
         evidence = tuple(self.index.turns[t].segment.id for t in statement.cited)
         if missing:
             named = ", ".join(missing)

@@ -131,6 +131,10 @@ class Lexicon:
 
     names: dict[str, str]
     starts: dict[str, int]
+    # each first word of a name of several words with the word that can follow it ("vitamin d", "a and"), and
+    # with "-": most words that start some name ("and", "i", "a") start none with the word after them. One set
+    # of strings, which the garbage collector need not walk through.
+    pairs: frozenset[str]
 
     def canonical(self, words: Sequence[str]) -> str | None:
         return self.names.get(" ".join(words))
@@ -177,27 +181,42 @@ def lexicon() -> Lexicon:
     for name, canonical in _EXTRA_NAMES.items():
         names[" ".join(_words(name))] = _canonical(canonical)
     starts: dict[str, int] = {}
+    pairs: set[str] = set()
     for key in names:
         words = key.split(" ")
         first = words[0].split("-")[0]
         starts[first] = max(starts.get(first, 0), len(words) + words[0].count("-") * 2)
-    return Lexicon(names, starts)
+        parts = [part for part in _PARTS.split(key) if part]
+        if len(parts) > 1:
+            pairs.add(f"{parts[0]} {parts[1]}")
+            pairs.add(f"{parts[0]} -")
+    return Lexicon(names, starts, frozenset(pairs))
+
+
+_PARTS = re.compile(r"[ -]")
 
 
 def _words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+(?:['-][a-z0-9]+)*|-", text.lower())
 
 
-def find_drugs(tokens: Sequence[Token], source: str = "") -> list[DrugMention]:
-    """Drug names in a token list, longest name first, each resolved to its canonical drug."""
+def find_drugs(tokens: Sequence[Token], source: str = "", words: Sequence[str] | None = None) -> list[DrugMention]:
+    """Drug names in a token list, longest name first, each resolved to its canonical drug; ``words``, when
+    given, are the tokens' texts."""
     table = lexicon()
     names, starts = table.names, table.starts
-    words = [token.text for token in tokens]
+    if words is None:
+        words = [token.text for token in tokens]
     found: list[DrugMention] = []
     after = 0  # where the last name found ends
+    pairs = table.pairs
+    last = len(words) - 1
     for index in [i for i, word in enumerate(words) if word in starts and tokens[i].is_word]:
         if index < after:
             continue
+        word = words[index]
+        if word not in names and (index == last or f"{word} {words[index + 1]}" not in pairs):
+            continue  # no name is this word alone, nor starts with it and the word after
         longest = starts[words[index]]
         for length in range(min(longest, len(words) - index), 0, -1):
             key = words[index : index + length]

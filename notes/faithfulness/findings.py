@@ -128,11 +128,19 @@ _MEDICAL_SUFFIXES = (
 )
 
 
+_CLINICAL: dict[str, bool] = {}  # is_clinical's answers so far
+
+
 def is_clinical(stem_: str) -> bool:
     """Whether a stem names a finding, a test or a condition (a thing a note can affirm or deny)."""
-    return (
-        stem_ in FINDING_STEMS
-        or stem_ in EXAM_TESTS
-        or stem_ in CONDITION_CONCEPTS
-        or stem_.endswith(_MEDICAL_SUFFIXES)
-    )
+    known = _CLINICAL.get(stem_)
+    if known is None:
+        known = (
+            stem_ in FINDING_STEMS
+            or stem_ in EXAM_TESTS
+            or stem_ in CONDITION_CONCEPTS
+            or stem_.endswith(_MEDICAL_SUFFIXES)
+        )
+        if len(_CLINICAL) < 100_000:
+            _CLINICAL[stem_] = known
+    return known

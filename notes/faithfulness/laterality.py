@@ -15,6 +15,7 @@ from notes.faithfulness.text import Token, stem, word_list
 LEFT, RIGHT, BOTH = "left", "right", "bilateral"
 
 _SIDE_WORDS = {"left": LEFT, "right": RIGHT, "bilateral": BOTH, "bilaterally": BOTH, "both": BOTH}
+SIDE_WORDS = frozenset(_SIDE_WORDS)
 
 # Body parts, as stems (synonym concepts included); "lower_extremity" is the concept for legs.
 BODY_PARTS = frozenset(

@@ -173,6 +173,8 @@ _PERIOD_WORDS = {
 
 # Words that can begin a number or a frequency; every other word is skipped at once.
 _STARTS = frozenset({*_UNITS_WORDS, *_TENS_WORDS, *_ORDINALS, *_VAGUE, "a", "an", "half", "point"})
+# The words after which "a" or "an" may be an amount: a unit ("a week"), a vague amount, a scale, "half", "-", "plus".
+_AFTER_ARTICLE = frozenset({*_UNITS, *_VAGUE, *_SCALES, "half", "-", "plus", "+"})
 _FREQUENCY_STARTS = frozenset(
     {
         "once",
@@ -225,8 +227,11 @@ def _number_word(text: str) -> int | None:
     return _TENS_WORDS.get(text)
 
 
+_DIGITS = re.compile(r"\d+(?:,\d{3})+(?:\.\d+)?|\d*\.\d+|\d+")
+
+
 def _digits(text: str) -> float | None:
-    if re.fullmatch(r"\d+(?:,\d{3})+(?:\.\d+)?|\d*\.\d+|\d+", text):
+    if _DIGITS.fullmatch(text):
         return float(text.replace(",", ""))
     return None
 
@@ -248,9 +253,9 @@ class _Value:
 class _Reader:
     """Turns the number words and digits of a token list into values, then reads units around them."""
 
-    def __init__(self, tokens: Sequence[Token]) -> None:
+    def __init__(self, tokens: Sequence[Token], words: Sequence[str] | None = None) -> None:
         self.tokens = tokens
-        self.words = [token.text for token in tokens]
+        self.words = [token.text for token in tokens] if words is None else words
 
     def word(self, index: int) -> str:
         return self.words[index] if 0 <= index < len(self.words) else ""
@@ -398,10 +403,19 @@ class _Reader:
 
     def values(self) -> list[_Value]:
         found: list[_Value] = []
+        words = self.words
+        last = len(words) - 1
         index = 0
-        while index < len(self.words):
-            word = self.words[index]
-            if not (word[:1].isdigit() or word in _STARTS):
+        for candidate in [i for i, token in enumerate(self.tokens) if token.is_number or words[i] in _STARTS]:
+            if candidate < index:
+                continue
+            index = candidate
+            word = words[index]
+            if word[0] == "." and word not in _STARTS:
+                continue  # ".5": a decimal is read from its digits before the point
+            if word in ("a", "an") and (index == last or words[index + 1] not in _AFTER_ARTICLE):
+                # "a" is one only before a unit ("a week"), a vague amount or a scale ("a few", "a hundred"); an
+                # article before anything else would be read as a lone "one" and dropped
                 index += 1
                 continue
             value = self.value_at(index)
@@ -424,9 +438,9 @@ def _is_code(tokens: Sequence[Token], value: _Value, source: str) -> bool:
     return value.start == 0 and len(tokens) > 1 and tokens[1].text in {".", ")"} and not value.spoken
 
 
-def read_quantities(tokens: Sequence[Token], source: str = "") -> list[Quantity]:
+def read_quantities(tokens: Sequence[Token], source: str = "", words: Sequence[str] | None = None) -> list[Quantity]:
     """Every quantity in ``tokens`` (as produced by ``tokenize(source)``), in order."""
-    reader = _Reader(tokens)
+    reader = _Reader(tokens, words)
     words = reader.words
     quantities: list[Quantity] = []
     values = reader.values()
@@ -642,16 +656,20 @@ def _frequency(words: Sequence[str], value: _Value, end: int) -> tuple[float, in
     return None
 
 
-def read_frequencies(tokens: Sequence[Token]) -> list[Quantity]:
+def read_frequencies(tokens: Sequence[Token], words: Sequence[str] | None = None) -> list[Quantity]:
     """Frequencies said without a number: "once a day", "twice daily", "BID", "every other day", "nightly"."""
-    words = [token.text for token in tokens]
+    if words is None:
+        words = [token.text for token in tokens]
     found: list[Quantity] = []
     index = 0
-    while index < len(words):
-        word = words[index]
-        if word not in _FREQUENCY_STARTS and not (word[:1] == "q" and word[-1:] == "h"):
-            index += 1
+    candidates = [
+        i for i, word in enumerate(words) if word in _FREQUENCY_STARTS or (word[:1] == "q" and word[-1:] == "h")
+    ]
+    for candidate in candidates:
+        if candidate < index:
             continue
+        index = candidate
+        word = words[index]
         count = {"once": 1.0, "twice": 2.0, "thrice": 3.0}.get(word)
         if count is not None:
             position = index + 1
@@ -703,7 +721,7 @@ def read_frequencies(tokens: Sequence[Token]) -> list[Quantity]:
             and (words[index - 1] in _UNITS and _UNITS[words[index - 1]][1] in DOSE_DIMENSIONS)
         ):
             found.append(Quantity(1.0, 1.0, "", "frequency", index, index + 2))
-        elif re.fullmatch(r"q(\d+)h", word):
+        elif _EVERY_HOURS.fullmatch(word):
             hours = int(word[1:-1])
             if hours:
                 found.append(Quantity(24 / hours, 24 / hours, "", "frequency", index, index + 1))
@@ -711,7 +729,11 @@ def read_frequencies(tokens: Sequence[Token]) -> list[Quantity]:
     return found
 
 
+_EVERY_HOURS = re.compile(r"q(\d+)h")
+
+
 _RATING_CUES = frozenset({"rate", "rating", "scale", "level", "score"})
+RATING_CUES = _RATING_CUES
 
 
 def is_rating(tokens: Sequence[Token]) -> bool:
@@ -753,10 +775,13 @@ _IMPLIED_DOSES: dict[tuple[str, ...], tuple[float, str]] = {
 _IMPLIED_STARTS = frozenset(phrase[0] for phrase in _IMPLIED_DOSES)
 
 
-def implied_doses(tokens: Sequence[Token]) -> list[Quantity]:
+def implied_doses(tokens: Sequence[Token], words: Sequence[str] | None = None) -> list[Quantity]:
     """The doses named by a drug's everyday name, placed just before the drug's name."""
-    words = [token.text for token in tokens]
-    found = []
+    if words is None:
+        words = [token.text for token in tokens]
+    found: list[Quantity] = []
+    if _IMPLIED_STARTS.isdisjoint(words):
+        return found
     for position, word in enumerate(words):
         if word not in _IMPLIED_STARTS:
             continue
@@ -768,11 +793,47 @@ def implied_doses(tokens: Sequence[Token]) -> list[Quantity]:
     return found
 
 
-def all_quantities(tokens: Sequence[Token], source: str = "") -> list[Quantity]:
-    """Quantities and the frequencies said in words, ordered by position."""
-    quantities = read_quantities(tokens, source) + read_frequencies(tokens) + implied_doses(tokens)
+def all_quantities(tokens: Sequence[Token], source: str = "", words: Sequence[str] | None = None) -> list[Quantity]:
+    """Quantities and the frequencies said in words, ordered by position; ``words``, when given, are the tokens'
+    texts."""
+    if words is None:
+        words = [token.text for token in tokens]
+    if not _may_hold_quantities(words, source):
+        return []
+    quantities = read_quantities(tokens, source, words) + read_frequencies(tokens, words) + implied_doses(tokens, words)
     quantities.sort(key=lambda quantity: quantity.start)
     return quantities
+
+
+# Words that start a quantity or a frequency by themselves; "a", "an", "per", "every" and "each" need a word after
+# them (see ``_may_hold_quantities``).
+_QUANTITY_WORDS = (_STARTS | _FREQUENCY_STARTS | _IMPLIED_STARTS) - {"a", "an", "per", "every", "each"}
+_ANY_DIGIT = re.compile(r"\d")
+_AFTER_EVERY = frozenset({"day", "morning", "night", "evening", "week", "month", "other"})
+
+
+def _may_hold_quantities(words: Sequence[str], source: str = "") -> bool:
+    """False when a text (its words, and the text itself when given) has no digit, no number word and no
+    frequency at all: most turns of a visit. A quick look at its distinct words, before the readers go through it
+    word by word."""
+    said = set(words)
+    if not said.isdisjoint(_QUANTITY_WORDS):
+        return True
+    if source:
+        if _ANY_DIGIT.search(source):
+            return True  # a number ("40", ".5") or a name with digits ("b12")
+        if ("q" in source or "Q" in source) and any(word[0] == "q" and word[-1] == "h" for word in said):
+            return True  # "q6h"
+    else:
+        for word in said:
+            first = word[0]
+            if first.isdigit() or (first == "." and len(word) > 1) or (first == "q" and word[-1] == "h"):
+                return True
+    if ("a" in said or "an" in said) and not said.isdisjoint(_AFTER_ARTICLE):
+        return True
+    if ("a" in said or "per" in said) and "day" in said:
+        return True
+    return ("every" in said or "each" in said) and not said.isdisjoint(_AFTER_EVERY)
 
 
 def same_amount(first: Quantity, second: Quantity) -> bool:

@@ -66,6 +66,16 @@ _ABUSE = re.compile(
     r"|molest|raped|rape\b|sexually assaulted)",
     re.I,
 )
+# Every word the abuse pattern can match on (tokens are lower-cased words).
+_ABUSE_WORDS = frozenset(
+    word_list(
+        """
+        abuse abused abuses abusive abusing domestic hit hits hitting beat beats beating choke chokes choked
+        choking punch punches punched kick kicks kicked push pushes pushed slap slaps slapped threaten threatens
+        threatened afraid safe unsafe raped rape sexually
+        """
+    )
+)
 _NON_ADHERENCE_VERBS = frozenset(
     word_list(
         """
@@ -76,31 +86,44 @@ _NON_ADHERENCE_VERBS = frozenset(
 )
 _TAKING = frozenset({"take", "taking", "took", "taken", "using", "use", "used", "filled", "fill", "started"})
 _MEDICATION_WORDS = frozenset({"dose", "doses", "dosage", "inhaler", "insulin", "refill", "refills", "shots"})
+_ADHERENCE_WORDS = _NON_ADHERENCE_VERBS | _TAKING | {"stopped"}
 
 
 def affirmed_risks(index: TranscriptIndex) -> list[Risk]:
-    """The risks a visit affirms, first occurrence of each."""
+    """The risks a visit affirms, first occurrence of each (in the order the visit says them)."""
     found: dict[str, Risk] = {}
+    ideation = [stem_ for stem_ in _IDEATION if stem_ in index.by_stem]
+    # The abuse pattern needs one of a few words: a visit that says none of them is not searched.
+    said: set[str] = set().union(*(turn.word_set for turn in index.turns))
+    abuse = not said.isdisjoint(_ABUSE_WORDS) or any(word.startswith("molest") for word in said)
     for turn_index, turn in enumerate(index.turns):
         tokens = turn.tokens
-        for position, token in enumerate(tokens):
-            if (
-                token.stem in ("suicidal_ideation", "homicidal_ideation", "self_harm")
-                and token.stem not in found
-                and turn.polarities[position] is Polarity.AFFIRMED
-            ):
-                found[token.stem] = _risk(index, token.stem, turn_index, position)
-        if "abuse" not in found:
+        if ideation and not turn.stems.isdisjoint(ideation):
+            for position, token in enumerate(tokens):
+                if (
+                    token.stem in _IDEATION
+                    and token.stem not in found
+                    and turn.polarities[position] is Polarity.AFFIRMED
+                ):
+                    found[token.stem] = _risk(index, token.stem, turn_index, position)
+        if (
+            abuse
+            and "abuse" not in found
+            and (not turn.word_set.isdisjoint(_ABUSE_WORDS) or any(word.startswith("molest") for word in turn.words))
+        ):
             match = _ABUSE.search(turn.segment.text)
             if match:
                 at = _position_at(tokens, match.start())
                 if at is not None and turn.polarities[at] is Polarity.AFFIRMED:
                     found["abuse"] = _risk(index, "abuse", turn_index, at)
-        if "non_adherence" not in found:
+        if "non_adherence" not in found and not turn.word_set.isdisjoint(_ADHERENCE_WORDS):
             at = _non_adherence(turn.tokens, turn.polarities, bool(turn.drugs))
             if at is not None:
                 found["non_adherence"] = _risk(index, "non_adherence", turn_index, at)
     return list(found.values())
+
+
+_IDEATION = ("suicidal_ideation", "homicidal_ideation", "self_harm")
 
 
 def _risk(index: TranscriptIndex, key: str, turn_index: int, position: int) -> Risk:

@@ -37,26 +37,53 @@ class Token:
 
 
 _PATTERN = re.compile(_ALNUM_RE.pattern + "|" + _TOKEN_RE.pattern, re.IGNORECASE)
+# Every character that is not white space belongs to a token, so a text is white space and tokens in turn: one
+# ``findall`` reads them all, and each token's offsets are the running sum of their lengths.
+# The same tokens, written for lower-cased text and without backtracking: a word's letters are read once, then
+# either digits ("b12", "a1c") or apostrophes ("it's") may follow.
+_SPACED_PATTERN = re.compile(
+    r"(\s*)([a-z]+(?:\d[a-z0-9]*|(?:['\u2019][a-z]+)*)|\d+(?:,\d{3})+(?:\.\d+)?|\d*\.\d+|\d+|[^\sa-z0-9])"
+)
 
 
-@lru_cache(maxsize=65536)
-def _classify(raw: str) -> tuple[str, bool, bool]:
-    """A token's stem, whether it is a word and whether it is a number."""
+def _classify(raw: str) -> tuple[str, bool, bool, bool]:
+    """A token's stem, whether it is a word, whether it is a number, and whether a synonym phrase starts with it."""
     first = raw[:1]
-    return stem(raw), first.isalpha() or raw.startswith("n'"), first.isdigit() or (first == "." and len(raw) > 1)
+    stem_ = stem(raw)
+    is_word = first.isalpha() or raw.startswith("n'")
+    return stem_, is_word, first.isdigit() or (first == "." and len(raw) > 1), stem_ in _PHRASE_STARTS
+
+
+_CLASSES: dict[str, tuple[str, bool, bool, bool]] = {}  # _classify's answers, looked up without a call
 
 
 def tokenize(text: str) -> list[Token]:
     """Words, numbers and punctuation with their offsets; synonym phrases carry their concept as stem."""
-    tokens = []
     lowered = text.lower()
     if len(lowered) != len(text):
         lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)  # keep the offsets
-    for match in _PATTERN.finditer(lowered.replace("\u2019", "'")):
-        raw = match.group(0)
-        stem_, is_word, is_number = _classify(raw)
-        tokens.append(Token(raw, match.start(), match.end(), stem_, is_word, is_number))
-    return apply_synonyms(tokens)
+    if "\u2019" in lowered:
+        lowered = lowered.replace("\u2019", "'")
+    tokens: list[Token] = []
+    append = tokens.append
+    classes = _CLASSES
+    phrase_starts: list[int] = []  # the tokens a synonym phrase may start with
+    position = 0
+    for space, raw in _SPACED_PATTERN.findall(lowered):
+        position += len(space)
+        end = position + len(raw)
+        known = classes.get(raw)
+        if known is None:
+            known = _classify(raw)
+            if len(classes) < 65536:
+                classes[raw] = known
+        if known[3]:
+            phrase_starts.append(len(tokens))
+        append(Token(raw, position, end, known[0], known[1], known[2]))
+        position = end
+    if phrase_starts:
+        _apply_synonyms(tokens, phrase_starts, "-" in lowered)
+    return tokens
 
 
 def word_list(text: str) -> list[str]:
@@ -87,6 +114,7 @@ _IRREGULAR = {
     "ate": "eat",
     "eaten": "eat",
     "lying": "lie",
+    "laying": "lie",  # "laying flat" as said for "lying flat"
     "slept": "sleep",
     "took": "take",
     "taken": "take",
@@ -295,6 +323,16 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "pain when i pee",
         "hurts to pee",
         "hurts when i pee",
+        "burning when you urinate",
+        "burning when i urinate",
+        "burning on urination",
+        "burning urination",
+        "burns when i urinate",
+        "burns when you urinate",
+        "pain when you urinate",
+        "pain when i urinate",
+        "painful to urinate",
+        "hurts to urinate",
     ),
     "night_sweats": (
         "night sweats",
@@ -341,6 +379,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "palpitation": (
         "palpitations",
         "palpitation",
+        "palpitating",
+        "palpitate",
         "heart racing",
         "racing heart",
         "heart pounding",
@@ -503,6 +543,9 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "lost a lot of weight",
         "lost a bit of weight",
         "losing some weight",
+        "lost any weight",
+        "lose any weight",
+        "losing any weight",
         "dropped weight",
     ),
     "weight_gain": (
@@ -514,8 +557,23 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "gained a little weight",
         "gained a lot of weight",
         "put on some weight",
+        "gained any weight",
+        "gain any weight",
+        "gaining any weight",
+        "put on any weight",
     ),
-    "myalgia": ("myalgia", "myalgias", "body aches", "body ache", "muscle aches", "muscle ache", "achy all over"),
+    "myalgia": (
+        "myalgia",
+        "myalgias",
+        "body aches",
+        "body ache",
+        "muscle aches",
+        "muscle ache",
+        "muscle pain",
+        "muscle pains",
+        "muscle soreness",
+        "achy all over",
+    ),
     "chest_pain": (
         "chest pain",
         "chest pains",
@@ -563,7 +621,19 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "urinate more",
     ),
     "polydipsia": ("polydipsia", "thirsty", "excessive thirst", "drinking a lot of water"),
-    "orthopnea": ("orthopnea", "short of breath lying down", "trouble breathing lying flat", "sleep propped up"),
+    "orthopnea": (
+        "orthopnea",
+        "short of breath lying down",
+        "short of breath lying flat",
+        "shortness of breath lying flat",
+        "trouble breathing lying flat",
+        "trouble breathing lying down",
+        "problems lying flat",
+        "problem lying flat",
+        "trouble lying flat",
+        "difficulty lying flat",
+        "sleep propped up",
+    ),
     "hematochezia": (
         "hematochezia",
         "blood in stool",
@@ -617,10 +687,13 @@ def _build_synonyms() -> dict[tuple[str, ...], str]:
 
 _SYNONYM_PHRASES = _build_synonyms()
 _LONGEST_PHRASE = max((len(stems) for stems in _SYNONYM_PHRASES), default=1)
-# The longest phrase starting with each stem: most tokens start none, and cost one look-up.
-_PHRASE_STARTS: dict[str, int] = {}
-for _stems in _SYNONYM_PHRASES:
-    _PHRASE_STARTS[_stems[0]] = max(_PHRASE_STARTS.get(_stems[0], 0), len(_stems))
+# The lengths of the phrases starting with each stem, longest first: most tokens start none, and cost one look-up.
+# A one-word phrase that is its own concept ("fever", "pain") changes nothing and is left out.
+_PHRASE_STARTS: dict[str, tuple[int, ...]] = {}
+for _stems, _concept in _SYNONYM_PHRASES.items():
+    if len(_stems) == 1 and _stems[0] == _concept:
+        continue
+    _PHRASE_STARTS[_stems[0]] = tuple(sorted({*_PHRASE_STARTS.get(_stems[0], ()), len(_stems)}, reverse=True))
 
 
 def apply_synonyms(tokens: list[Token]) -> list[Token]:
@@ -628,24 +701,51 @@ def apply_synonyms(tokens: list[Token]) -> list[Token]:
 
     Hyphens are skipped while matching, so "self-harm" and "x-ray" meet "self harm" and "x ray".
     """
+    candidates = [position for position, token in enumerate(tokens) if token.stem in _PHRASE_STARTS]
+    if candidates:
+        _apply_synonyms(tokens, candidates, any(token.text == "-" for token in tokens))
+    return tokens
+
+
+def _apply_synonyms(tokens: list[Token], candidates: list[int], hyphens: bool) -> None:
+    """``apply_synonyms`` from the tokens a phrase may start with; ``hyphens``: whether any token may be "-"."""
+    starts = _PHRASE_STARTS
+    phrases = _SYNONYM_PHRASES
+    after = 0  # where the last phrase found ends
+    if not (hyphens and any(token.text == "-" for token in tokens)):
+        count = len(tokens)
+        for index in candidates:
+            if index < after:
+                continue
+            for length in starts[tokens[index].stem]:
+                if index + length > count:
+                    continue
+                concept = phrases.get(tuple([token.stem for token in tokens[index : index + length]]))
+                if concept is None:
+                    continue
+                for token in tokens[index : index + length]:
+                    # The function words of a phrase ("of" in "shortness of breath") become part of the concept
+                    # too, so that a phrase counts once however many words it has.
+                    token.stem = concept
+                after = index + length
+                break
+        return
     kept = [position for position, token in enumerate(tokens) if token.text != "-"]
+    where = {position: index for index, position in enumerate(kept)}
     stems = [tokens[position].stem for position in kept]
-    index = 0
-    while index < len(kept):
-        longest = _PHRASE_STARTS.get(stems[index], 0)
-        for length in range(min(longest, len(kept) - index), 0, -1):
-            concept = _SYNONYM_PHRASES.get(tuple(stems[index : index + length]))
+    for index in [where[position] for position in candidates]:
+        if index < after:
+            continue
+        for length in starts[stems[index]]:
+            if index + length > len(kept):
+                continue
+            concept = phrases.get(tuple(stems[index : index + length]))
             if concept is None:
                 continue
             for position in kept[index : index + length]:
-                # The function words of a phrase ("of" in "shortness of breath") become part of the concept
-                # too, so that a phrase counts once however many words it has.
                 tokens[position].stem = concept
-            index += length
+            after = index + length
             break
-        else:
-            index += 1
-    return tokens
 
 
 # --- word classes ---------------------------------------------------------------------------------------------

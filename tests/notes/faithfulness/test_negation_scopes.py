@@ -1,0 +1,187 @@
+"""Negation as clinical language says it: NegEx/ConText triggers and scopes on the note's side and the visit's, and
+the visit's questions settled by the answers on the next turn."""
+
+from __future__ import annotations
+
+import pytest
+
+from notes.faithfulness.negation import Polarity, answer_kind, text_polarities, transcript_polarities
+from notes.faithfulness.text import tokenize
+from tests.notes.faithfulness.conftest import kinds_for
+
+
+def polarity_of(text: str, word: str, *, spoken: bool = False) -> Polarity:
+    tokens = tokenize(text)
+    position = next(i for i, token in enumerate(tokens) if token.text == word)
+    return text_polarities(tokens, spoken=spoken)[position]
+
+
+# --- pseudo-negations: a "no" or a "not" that denies nothing ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "word"),
+    [
+        ("No change in her knee pain since the last visit.", "pain"),
+        ("No increase in swelling.", "swelling"),
+        ("Not only pain but also stiffness in the morning.", "pain"),
+        ("Culture grew gram negative rods; fever persists.", "fever"),
+        ("There has been no significant change in his cough.", "cough"),
+    ],
+)
+def test_a_pseudo_negation_denies_nothing(text, word):
+    assert polarity_of(text, word) is Polarity.AFFIRMED
+
+
+def test_no_change_in_a_finding_named_as_a_change_is_still_a_denial():
+    # "vision changes" is the finding itself: "no changes in your vision" denies it
+    assert polarity_of("No changes in your vision.", "vision") is Polarity.NEGATED
+
+
+def test_a_pseudo_negation_is_not_flagged_against_a_visit_that_affirms_the_finding():
+    visit = "[doctor] how is the knee ?\n[patient] it still hurts , about the same as last time ."
+    assert "negation" not in kinds_for(visit, "HPI\nNo change in her knee pain.", "No change")
+    assert kinds_for(visit, "HPI\nNo knee pain.", "No knee pain") == {"negation"}
+
+
+# --- triggers after what they deny ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "word"),
+    [
+        ("Fever: no.", "fever"),
+        ("Chest pain: denies.", "pain"),
+        ("Lachman test is negative.", "lachman"),
+        ("Nausea and vomiting were denied.", "vomiting"),
+        ("Murmurs were not heard.", "murmurs"),
+        ("A mass was not observed on exam.", "mass"),
+        ("She has been pain-free since the injection.", "pain"),
+        ("A fracture was ruled out.", "fracture"),
+    ],
+)
+def test_a_post_negation_denies_what_comes_before_it(text, word):
+    assert polarity_of(text, word) is Polarity.NEGATED
+
+
+def test_a_trigger_followed_by_a_colon_still_denies_its_list():
+    assert polarity_of("Denies: fever, chills.", "chills") is Polarity.NEGATED
+
+
+# --- where a scope ends ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "denied", "affirmed"),
+    [
+        ("No complaints other than fatigue.", "complaints", "fatigue"),
+        ("Denies fever, however reports chills.", "fever", "chills"),
+        ("No rash except a small bruise on the shin.", "rash", "bruise"),
+        ("Denies headache, although she has neck pain.", "headache", "neck"),
+        ("No swelling, which has improved the pain.", "swelling", "pain"),
+        ("Denies that the pain is worse.", "pain", "worse"),
+        ("No cough besides the wheezing at night.", "cough", "wheezing"),
+    ],
+)
+def test_a_scope_stops_at_its_terminator(text, denied, affirmed):
+    assert polarity_of(text, denied) is Polarity.NEGATED
+    assert polarity_of(text, affirmed) is Polarity.AFFIRMED
+
+
+def test_a_hedge_about_how_long_leaves_the_finding_affirmed():
+    text = "my hand has been bothering me probably for a few months now with pain and numbness"
+    assert polarity_of(text, "months", spoken=True) is Polarity.OPEN
+    assert polarity_of(text, "pain", spoken=True) is Polarity.AFFIRMED
+
+
+# --- answers -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("answer", "kind"),
+    [
+        ("no .", Polarity.NEGATED),
+        ("nope .", Polarity.NEGATED),
+        ("not really .", Polarity.NEGATED),
+        ("uh-uh .", Polarity.NEGATED),
+        ("hmm , no .", Polarity.NEGATED),
+        ("definitely not .", Polarity.NEGATED),
+        ("i do n't think so .", Polarity.NEGATED),
+        ("yes .", Polarity.AFFIRMED),
+        ("yeah , a little .", Polarity.AFFIRMED),
+        ("uh huh .", Polarity.AFFIRMED),
+        ("that's right .", Polarity.AFFIRMED),
+        ("every once in a while .", Polarity.AFFIRMED),
+        ("only when i walk .", Polarity.AFFIRMED),
+        ("i do n't know .", None),
+        ("not sure .", None),
+    ],
+)
+def test_what_an_answer_says(answer, kind):
+    assert answer_kind(tokenize(answer)) is kind
+
+
+@pytest.mark.parametrize("no", ["no .", "nope .", "not really .", "uh-uh .", "no , not that i've noticed ."])
+def test_a_question_answered_no_on_the_next_turn_is_a_denial(no):
+    visit = f"[doctor] any chest pain ?\n[patient] {no}\n[doctor] okay ."
+    assert kinds_for(visit, "ROS\nReports chest pain.", "Reports") == {"negation"}
+    assert kinds_for(visit, "ROS\nDenies chest pain.", "Denies") == set()
+
+
+@pytest.mark.parametrize("yes", ["yes .", "yeah .", "yeah , a little .", "uh huh ."])
+def test_a_question_answered_yes_affirms_it(yes):
+    visit = f"[doctor] any chest pain ?\n[patient] {yes}\n[doctor] okay ."
+    assert kinds_for(visit, "ROS\nDenies chest pain.", "Denies") == {"negation"}
+    assert kinds_for(visit, "ROS\nReports chest pain.", "Reports") == set()
+
+
+def test_a_yes_to_a_denial_asked_back_confirms_the_denial():
+    visit = "[doctor] and no fever ?\n[patient] yeah , none .\n[doctor] okay ."
+    assert kinds_for(visit, "ROS\nReports fever.", "Reports") == {"negation"}
+    visit = "[doctor] and no fever ?\n[patient] yes , i do have one .\n[doctor] okay ."
+    assert kinds_for(visit, "ROS\nDenies fever.", "Denies") == {"negation"}
+
+
+def test_an_answer_that_takes_up_some_findings_of_a_list_denies_the_others():
+    visit = (
+        "[doctor] any chest pain , shortness of breath , or belly pain ?\n"
+        "[patient] shortness of breath . no belly pain though .\n[doctor] okay ."
+    )
+    assert kinds_for(visit, "ROS\nReports chest pain.", "Reports") == {"negation"}
+    assert "negation" not in kinds_for(visit, "ROS\nReports shortness of breath.", "Reports")
+
+
+def test_everything_else_is_fine_denies_what_the_answer_leaves_out():
+    visit = (
+        "[doctor] anything else , fever , sore throat , cough ?\n"
+        "[patient] i've had a little nasal congestion , but everything else has been okay .\n[doctor] good ."
+    )
+    assert kinds_for(visit, "ROS\nReports fever.", "Reports") == {"negation"}
+
+
+def test_an_answer_naming_where_answers_the_whole_question():
+    # "legs" says where, not which finding: the "nope" denies the swelling
+    visit = "[doctor] how about your legs , are they swelling up\n[patient] nope , my legs are skinny as ever\n"
+    assert kinds_for(visit, "ROS\nReports leg swelling.", "Reports") == {"negation"}
+
+
+def test_a_question_about_the_past_does_not_speak_for_today():
+    visit = (
+        "[doctor] so you hurt your left foot playing soccer yesterday .\n"
+        "[doctor] have you ever hurt your left foot before ?\n[patient] no ."
+    )
+    # today's foot pain is said; the "no" is about before
+    assert kinds_for(visit, "ROS\nDenies left foot pain.", "Denies") == {"negation"}
+
+
+def test_the_visits_questions_and_answers_in_one_pass():
+    turns = [
+        ("doctor", tokenize("any nausea ?")),
+        ("patient", tokenize("nope .")),
+        ("doctor", tokenize("any vomiting ?")),
+        ("patient", tokenize("yes , twice .")),
+    ]
+    result = transcript_polarities(turns)
+    assert result[0].polarities[1] is Polarity.NEGATED  # nausea
+    assert result[0].answered_by[1] == 1
+    assert result[2].polarities[1] is Polarity.AFFIRMED  # vomiting
