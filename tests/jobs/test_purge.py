@@ -627,12 +627,12 @@ def test_purge_command_says_so_when_another_purge_is_running():
 # --- Schedules -------------------------------------------------------------------------------
 
 
-def test_ensure_schedules_creates_the_purge_dispatcher_and_reconciliation_schedules_once():
+def test_ensure_schedules_creates_the_purge_dispatcher_reconciliation_and_expired_logins_schedules_once():
     Schedule.objects.all().delete()  # migrate made them; start from a database without
     created = ensure_schedules()
     again = ensure_schedules()
 
-    assert sorted(created) == ["Job dispatcher", "Retention purge", "Stripe reconciliation"]
+    assert sorted(created) == ["Expired logins", "Job dispatcher", "Retention purge", "Stripe reconciliation"]
     assert again == []
     purge_schedule = Schedule.objects.get(func="jobs.purge.purge_scheduled")
     dispatcher = Schedule.objects.get(func="jobs.dispatch.dispatch_pass")
