@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+import types
 from typing import Any
 
 import pytest
@@ -104,3 +106,16 @@ def _postgres_only(request: pytest.FixtureRequest) -> None:
 
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: real concurrent transactions (run with DATABASE_URL=postgres://…)")
+
+
+@pytest.fixture
+def rate_window_start(monkeypatch):
+    """The rate limiters' clock held one second into a day: windows are aligned to the clock (a minute's window
+    starts on the minute), so two requests of a test could otherwise fall on both sides of a boundary and be
+    counted in different windows. Every window of a minute, an hour or a day starts at that instant."""
+    moment = (time.time() // 86400) * 86400 + 1.0
+    clock = types.SimpleNamespace(time=lambda: moment, monotonic=time.monotonic, sleep=time.sleep)
+    monkeypatch.setattr("api.throttles.time", clock)
+    monkeypatch.setattr("accounts.rate_limits.time", clock)
+    monkeypatch.setattr("api.authentication.time", clock)
+    return moment

@@ -7,7 +7,7 @@ import pytest
 
 from tests.api.conftest import ApiClient
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("rate_window_start")]
 
 PROBER = "203.0.113.9"
 CLINIC = "198.51.100.7"

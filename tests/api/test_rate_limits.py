@@ -11,7 +11,7 @@ from accounts.rate_limits import parse_rate, rate_counter_hit
 from tests.api.conftest import ApiClient
 from tests.conftest import AUDIO
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("rate_window_start")]
 
 
 @pytest.fixture(autouse=True)

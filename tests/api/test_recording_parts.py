@@ -13,7 +13,7 @@ from tests.conftest import AUDIO
 from tests.factories import ClinicalSessionFactory
 from tests.support.media_recorder import live_webm, parts_at_clusters
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("rate_window_start")]
 
 
 @pytest.fixture(scope="module")
