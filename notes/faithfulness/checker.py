@@ -374,7 +374,7 @@ class _Context:
     item_occurrences: dict[tuple[str, bool, tuple[str, ...], tuple[str, ...]], list[Occurrence]] = field(
         default_factory=dict
     )
-    history_sentences: dict[int, list[tuple[int, int]]] = field(default_factory=dict)  # see _historical
+    history_sentences: dict[int, list[tuple[int, int, str]]] = field(default_factory=dict)  # see _historical
     families: dict[str, str] | None = None  # the visit's stems by their first five letters, see _as_said
 
     @classmethod
@@ -1230,27 +1230,50 @@ class _Context:
             self.families = families
         return self.families.get(stem_[:5], "")
 
-    def _historical(self, occurrence: Occurrence) -> bool:
+    def _historical(self, occurrence: Occurrence, *, before_now: bool = False) -> bool:
         """Whether a mention is about the past as such: in a sentence that asks or says "ever", "history",
-        "previously" or "... before"."""
+        "previously" or "... before", or in the first sentence of the answer to such a question. ``before_now``:
+        only the past before this problem ("have you hurt this foot before?")."""
         turn = occurrence.turn
         sentences = self.history_sentences.get(turn)
         if sentences is None:
             tokens = self.index.turns[turn].tokens
-            sentences = []
             said = self.index.turns[turn].word_set
             spans = sentence_spans(tokens) if not said.isdisjoint(_HISTORY_WORDS) or "before" in said else []
+            sentences = []
             for start, end in spans:
-                words = [token.text for token in tokens[start:end]]
-                past = any(
-                    word in _HISTORY_WORDS
-                    or (word == "before" and (i + 1 == len(words) or not tokens[start + i + 1].is_word))
-                    for i, word in enumerate(words)
-                )
+                past, where = _says_past(tokens, start, end)
                 if past:
-                    sentences.append((start, end))
+                    # unpunctuated speech: "... have you sprained it before" is not the whole turn
+                    first = max(start, where - _PAST_REACH) if past == _BEFORE_NOW else start
+                    sentences.append((first, end, past))
+            asked = self._history_question(turn)
+            if asked:
+                # "have you ever hurt your left foot before?" — "no, i've had injuries but never injured this
+                # foot": the answer's first sentence is about the past as well
+                sentences.extend(
+                    (start, min(end, start + 2 * _PAST_REACH), asked) for start, end in sentence_spans(tokens)[:1]
+                )
             self.history_sentences[turn] = sentences
-        return any(start <= occurrence.position < end for start, end in sentences)
+        return any(
+            start <= occurrence.position < end and (past == _BEFORE_NOW or not before_now)
+            for start, end, past in sentences
+        )
+
+    def _history_question(self, turn: int) -> str:
+        """What past a turn answers, as another speaker, when the turn before ends asking about one."""
+        if turn == 0:
+            return ""
+        here, before = self.index.turns[turn], self.index.turns[turn - 1]
+        if here.segment.speaker == before.segment.speaker or (
+            before.word_set.isdisjoint(_HISTORY_WORDS) and "before" not in before.word_set
+        ):
+            return ""
+        spans = sentence_spans(before.tokens)
+        if not spans:
+            return ""
+        start, end = spans[-1]
+        return _says_past(before.tokens, max(start, end - 2 * _PAST_REACH), end)[0]
 
     def _historical_statement(self, statement: _Statement) -> bool:
         return not _HISTORY_STATEMENT_WORDS.isdisjoint([token.text for token in statement.tokens])
@@ -1270,6 +1293,15 @@ class _Context:
             # of the foot pain of today, and the other way round: mentions of the statement's own time decide,
             # when there are any.
             historical = self._historical_statement(statement)
+            if not historical and item.polarity is Polarity.AFFIRMED:
+                # "have you hurt this foot before?" — "never": nothing said of the injury of today
+                settled = [
+                    o
+                    for o in settled
+                    if self.index.polarity(o) is Polarity.AFFIRMED or not self._historical(o, before_now=True)
+                ]
+                if not settled:
+                    continue
             same_time = [o for o in settled if self._historical(o) == historical]
             settled = same_time or settled
             agreeing = {o.turn for o in settled if self.index.polarity(o) is item.polarity}
@@ -1527,6 +1559,29 @@ _FRAMING = frozenset(
 )
 _PHRASE_END = frozenset({".", ";", ":", "?", "!", "but", "which", "that", "since", "because", "although", "however"})
 _ITEM_SPLIT = frozenset({",", "and", "or", "with", "when", "while", "after", "in", "on", "at", "from", "to", "for"})
+
+
+_BEFORE_NOW = "before now"
+# How far back from "before" its question reaches in unpunctuated speech ("have you sprained your ankle before").
+_PAST_REACH = 12
+# Words that start a new clause in unpunctuated speech ("never injured this ankle before but because i ...").
+_CLAUSE_STARTS = frozenset({"but", "and", "so", "because", "okay", "alright"})
+_EVER = "ever"
+
+
+def _says_past(tokens: Sequence[Token], start: int, end: int) -> tuple[str, int]:
+    """Whether a sentence asks or says about the past, and where: ``_BEFORE_NOW`` when it ends on "before" (before
+    this problem), ``_EVER`` when it says "ever", "history" or "previously", else ""."""
+    found = ("", start)
+    for position in range(start, end):
+        word = tokens[position].text
+        if word == "before" and (
+            position + 1 == end or not tokens[position + 1].is_word or tokens[position + 1].text in _CLAUSE_STARTS
+        ):
+            return _BEFORE_NOW, position
+        if word in _HISTORY_WORDS and not found[0]:
+            found = (_EVER, position)
+    return found
 
 
 def _full_year(year: str) -> int:

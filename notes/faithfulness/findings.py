@@ -74,7 +74,16 @@ FINDING_CONCEPTS = frozenset(
 
 # Conditions a note affirms or denies ("no history of stroke"); with findings, what a negation can flip.
 CONDITION_CONCEPTS = frozenset(
-    {"hypertension", "hyperlipidemia", "diabet", "heart_failure", "myocardial_infarction", "stroke", "fracture"}
+    {
+        "hypertension",
+        "hyperlipidemia",
+        "diabet",
+        "heart_failure",
+        "myocardial_infarction",
+        "stroke",
+        "fracture",
+        "injury",
+    }
 )
 
 FINDING_STEMS = FINDING_CONCEPTS | frozenset(

@@ -59,6 +59,13 @@ _PRE_NEGATION = (
     ("failed", "to", "reveal"),
     ("not", "demonstrate"),
     ("not", "exhibit"),
+    # "i can't recall falling on it", "i don't remember an injury": nothing of the kind the speaker knows of
+    ("ca", "n't", "recall"),
+    ("ca", "n't", "remember"),
+    ("n't", "recall"),
+    ("n't", "remember"),
+    ("not", "recall"),
+    ("not", "remember"),
 )
 _POST_NEGATION = frozenset({"negative", "absent", "denied", "none"})
 _NOT_FOUND = frozenset(
@@ -356,10 +363,15 @@ _STRONG_CUE_TABLE = _table([cue for cue in _QUESTION_CUES if cue not in _WEAK_CU
 
 # Words that can begin a pseudo-negation, an uncertainty or a negation: every other word is skipped at once.
 _TRIGGER_STARTS = frozenset(_PSEUDO_TABLE) | frozenset(_UNCERTAIN_TABLE) | frozenset(_PRE_NEGATION_TABLE)
+# Words that tie a denial to a known event ("at the time of the injury", "since the surgery", "after the fall").
+_TIME_ANCHORS = frozenset({"at", "after", "since", "following", "prior"})
+
+
 # Words that end a scope at once, and those that may, depending on the words around them.
 _SCOPE_ENDS = _PUNCT_END | _TERMINATIONS
 _SCOPE_CHECKS = (
     frozenset({"other", "associated", "some", "and", ",", "as", "just", "only", "or"})
+    | _TIME_ANCHORS
     | _BE
     | (_CLAUSE_SUBJECTS | _NEW_SPEAKER_SUBJECTS)
 )
@@ -372,6 +384,18 @@ _AFTER_WORDS = _POST_NEGATION | _SELF_NEGATING | _AFTER_COLON | {"not", "n't", "
 _AFTER_NOT_FOUND = _PUNCT_END | {",", "and", "but", "on", "in", "at", "during", "today", "bilaterally", "throughout"}
 _STATED = frozenset({"is", "was", "were", "are", "be", "been", "came", "comes"})
 _AFTER_POST_NEGATION = _PUNCT_END | _SUBJECTS | _TERMINATIONS | {",", "and", "but", "on", "bilaterally"}
+
+
+def _anchors_time(words: Sequence[str], index: int) -> bool:
+    """Whether an event the speaker takes as given follows: "at the time of the ...", "after the ...",
+    "since the ...", "prior to the ..."."""
+    word = words[index]
+    following = tuple(words[index + 1 : index + 4])
+    if word == "at":
+        return following == ("the", "time", "of")
+    if word == "prior":
+        return following[:2] == ("to", "the")
+    return following[:1] == ("the",)
 
 
 def _split_negation(word: str) -> bool:
@@ -406,14 +430,14 @@ def _pre_scopes(
             continue
         index = candidate
         word = words[index]
-        pseudo = _longest(words, index, _PSEUDO_TABLE) if word in _PSEUDO_TABLE else 0
-        if pseudo and not any(is_clinical(tokens[i].stem) for i in range(index, index + pseudo)):
-            index += pseudo  # "no change in her pain"; but "no changes in your vision" denies a finding
-            continue
-        uncertain = _longest(words, index, _UNCERTAIN_TABLE) if word in _UNCERTAIN_TABLE else 0
         negation = (_longest(words, index, _PRE_NEGATION_TABLE) if word in _PRE_NEGATION_TABLE else 0) or (
             1 if _split_negation(word) else 0
         )
+        pseudo = _longest(words, index, _PSEUDO_TABLE) if word in _PSEUDO_TABLE else 0
+        if pseudo >= negation and pseudo and not any(is_clinical(tokens[i].stem) for i in range(index, index + pseudo)):
+            index += pseudo  # "no change in her pain"; but "no changes in your vision" denies a finding
+            continue
+        uncertain = _longest(words, index, _UNCERTAIN_TABLE) if word in _UNCERTAIN_TABLE else 0
         if spoken and index == 0 and word in _ANSWER_NO and (count == 1 or words[1] in _AFTER_ANSWER_NO):
             negation = 0  # an answer ("no, not that i've noticed"), resolved with its question
         if not (uncertain or negation):
@@ -468,6 +492,8 @@ def _pre_scopes(
                     break  # "no pain as long as ..." ends; "no symptoms such as fever" does not
                 if current in ("just", "only") and end > start:
                     break  # "no weakness, just the numbing"
+                if negated and end > start and _anchors_time(words, end):
+                    break  # "denies a pop at the time of the injury": the injury is taken as given
                 if spoken and negated and end - start >= 2 and current in _NEW_SPEAKER_SUBJECTS:
                     break  # a new subject starts a new clause; "my" in "no pain in my knee" does not
                 if spoken and current in (",", "or"):

@@ -185,3 +185,70 @@ def test_the_visits_questions_and_answers_in_one_pass():
     assert result[0].polarities[1] is Polarity.NEGATED  # nausea
     assert result[0].answered_by[1] == 1
     assert result[2].polarities[1] is Polarity.AFFIRMED  # vomiting
+
+
+# --- injuries, what a speaker cannot recall, and the past before this problem ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "word"),
+    [
+        ("i can't recall falling on it or injuring it", "injuring"),
+        ("i ca n't recall like falling on it injuring it getting hit", "injuring"),  # as transcribed
+        ("i don't remember an injury", "injury"),
+        ("she does not recall any trauma to the knee", "trauma"),
+    ],
+)
+def test_what_a_speaker_cannot_recall_is_denied(text, word):
+    assert polarity_of(text, word, spoken=True) is Polarity.NEGATED
+
+
+def test_cannot_do_something_is_still_no_denial():
+    # "can't" of what one is unable to do affirms the trouble; only "can't recall" denies
+    assert polarity_of("i can't walk on it because of the pain", "pain", spoken=True) is Polarity.AFFIRMED
+
+
+def test_an_injury_the_visit_denies_is_flagged_when_the_note_reports_one():
+    visit = (
+        "[doctor] did you injure your wrist or fall on it ?\n"
+        "[patient] no , i don't remember any injury , it just started hurting ."
+    )
+    assert kinds_for(visit, "HPI\nHe denies any specific injury.", "injury") == set()
+    assert "negation" in kinds_for(visit, "HPI\nHe reports a specific injury.", "injury")
+
+
+def test_a_denial_tied_to_a_known_event_leaves_the_event_affirmed():
+    assert polarity_of("She denies hearing a pop at the time of the injury.", "pop") is Polarity.NEGATED
+    assert polarity_of("She denies hearing a pop at the time of the injury.", "injury") is Polarity.AFFIRMED
+    assert polarity_of("No swelling since the fall.", "fall") is Polarity.AFFIRMED
+    visit = "[doctor] and after the injury did they do anything for you ?\n[patient] they wrapped it ."
+    note = "HPI\nShe denies hearing or feeling a pop at the time of the injury."
+    assert "negation" not in kinds_for(visit, note, "pop")
+
+
+def test_never_before_this_problem_does_not_deny_the_problem_of_today():
+    visit = (
+        "[doctor] so have you ever hurt your left foot before\n"
+        "[patient] no i've had a lot of injuries in soccer but never injured this foot\n"
+        "[doctor] okay and how did it happen yesterday\n"
+        "[patient] i got kicked during the game"
+    )
+    note = "HPI\nThe patient sustained an injury to her left foot while playing soccer yesterday."
+    assert "negation" not in kinds_for(visit, note, "injury")
+
+
+def test_a_lifetime_denial_still_contradicts_a_finding_reported_today():
+    visit = "[doctor] have you ever had any chest pain\n[patient] no never"
+    assert "negation" in kinds_for(visit, "HPI\nHe reports chest pain.", "chest pain")
+
+
+def test_only_the_words_near_before_ask_about_the_past():
+    # unpunctuated speech: "before" at the end of a long turn does not make the whole turn history
+    visit = (
+        "[doctor] we got an x-ray of your ankle and luckily there is no fractures no bony abnormalities which is "
+        "really good so let me talk about my assessment and plan for you so for your right ankle pain your "
+        "symptoms are consistent with a sprain have you sprained your ankle before\n"
+        "[patient] no"
+    )
+    note = "RESULTS\nX-ray of the right ankle reveals fracture or bony abnormalities."
+    assert "negation" in kinds_for(visit, note, "fracture")
