@@ -1057,14 +1057,19 @@ class _Context:
         # a finding of the whole body ("dyspnea on exertion", where the visit says "when i walk up my driveway")
         # is compared with every mention, and one of a place ("pain", "swelling") with none.
         context = tuple(dict.fromkeys(said for said in map(self._as_said, item.context) if said))
-        if not context and item.key in _LOCAL_FINDINGS:
-            context = item.context  # "pain" of an unsaid place is about something else: nothing to compare
+        local = item.key in _LOCAL_FINDINGS
+        label_places = tuple(word for word in item.label if word in _PLACES)
+        if not context and local:
+            # "pain" of an unsaid place is about something else: nothing to compare; "NECK: no swelling" is
+            # about the neck
+            context = item.context or label_places
         if context:
             scored = self._scored(found, context)
             if item.label and not any(score > 0 for score, _o in scored):
                 context = item.label  # "Cervical spine exam: tenderness": the label says where
                 scored = self._scored(found, context)
-            found = self._most_relevant(scored)
+            # A finding of a named place ("swelling" of "NECK:") is not one said of no place in particular.
+            found = self._most_relevant(scored, strict=local and not item.context and bool(label_places))
         return found
 
     def _scored(self, found: list[Occurrence], context: tuple[str, ...]) -> list[tuple[float, Occurrence]]:
@@ -1081,7 +1086,7 @@ class _Context:
                 scored.append((self._asked_about(occurrence.turn, context), occurrence))
         return scored
 
-    def _most_relevant(self, scored: list[tuple[float, Occurrence]]) -> list[Occurrence]:
+    def _most_relevant(self, scored: list[tuple[float, Occurrence]], *, strict: bool = False) -> list[Occurrence]:
         turns = self.index.turns
         settled = [(score, o) for score, o in scored if turns[o.turn].polarities[o.position] is not Polarity.OPEN]
         pool = settled if any(score > 0 for score, _o in settled) else scored
@@ -1092,7 +1097,7 @@ class _Context:
         # "no pain with palpation of the abdomen") leaves nothing to compare; one it mentions once or twice
         # ("nausea") is about the same thing.
         found = [occurrence for _score, occurrence in scored]
-        return found if len({o.turn for o in found}) <= 3 else []
+        return found if len({o.turn for o in found}) <= 3 and not strict else []
 
     def _relevance(
         self, occurrence: Occurrence, context: tuple[str, ...], lookups: list[tuple[str, dict[int, list[int]]]]

@@ -694,8 +694,8 @@ def _is_question(words: Sequence[str], start: int, end: int) -> tuple[bool, int]
         tagged = True
     if not marked:
         return False, body_end
-    if not tagged and body_end - start <= 12:
-        return True, body_end
+    if not tagged and _few_words(words[start:body_end], 12):
+        return True, body_end  # "specifically feeling sick, fever, rashes, neck stiffness, numbness, passing out?"
     asked = any(words[i] in _QUESTION_CUE_TABLE and _asks(words, i) for i in range(start, body_end))
     return asked, body_end
 

@@ -252,3 +252,25 @@ def test_only_the_words_near_before_ask_about_the_past():
     )
     note = "RESULTS\nX-ray of the right ankle reveals fracture or bony abnormalities."
     assert "negation" in kinds_for(visit, note, "fracture")
+
+
+def test_a_list_of_findings_asked_with_a_question_mark_is_a_question():
+    visit = (
+        "[doctor] okay . can you tell me if you have any other symptoms ? specifically feeling sick , fever , "
+        "rashes , neck stiffness , numbness , weakness , passing out ?\n"
+        "[patient] no . i have n't been sick . ca n't recall a fever or any kind of rash . no numbness .\n"
+    )
+    note = "ROS\nNegative for fever, rash, weakness, neck stiffness, or syncope."
+    assert "negation" not in kinds_for(visit, note, "fever")
+    assert "negation" in kinds_for(visit, "ROS\nPositive for fever.", "fever")
+
+
+def test_a_finding_under_a_place_label_is_about_that_place():
+    # the wrist was swollen; nothing was said of the neck
+    visit = (
+        "[patient] i fell on my wrist and it hurt real bad and it got real swollen\n"
+        "[doctor] okay . the wrist is swollen and tender .\n"
+        "[doctor] your neck looks fine .\n"
+    )
+    assert "negation" not in kinds_for(visit, "PHYSICAL EXAM\nNECK: No swelling noted", "swelling")
+    assert "negation" in kinds_for(visit, "PHYSICAL EXAM\nWRIST: No swelling noted", "swelling")
