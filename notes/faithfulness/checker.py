@@ -239,6 +239,9 @@ _GENERIC_PLACES = frozenset(
 )
 _ORDINALS = frozenset({"first", "second", "third", "fourth", "fifth", "next", "last", "final", "other", "main"})
 _HISTORY_WORDS = frozenset({"ever", "history", "previously"})
+# A turn this long explains or examines; a mention in it is an aside unless a question of it was answered.
+_DIRECT_TURN = 60
+_REPLY_REACH = 12
 _HISTORY_STATEMENT_WORDS = _HISTORY_WORDS | {"prior", "previous", "before"}
 _CONTEXT_BREAKS = frozenset({".", ";", ":", "?", "!", "but", "however", "although", "whereas", "except"})
 _CLAUSE_BREAKS = frozenset({"but", "however", "although", "whereas", ".", ";", "?", "!"})
@@ -1320,7 +1323,11 @@ class _Context:
             # Said the other way in every turn, or in nearly every one of many ("never hurt this ankle before"
             # among five turns about the ankle pain).
             if agreeing and not (len(opposing) >= 4 and len(opposing) >= 4 * len(agreeing)):
-                continue
+                # What the patient answers outweighs an aside in a long explanation ("that's what is causing the
+                # cough as well as some of the shortness of breath") when only asides agree with the note.
+                direct = [o for o in settled if o.turn in opposing and self._direct(o)]
+                if not direct or any(self._direct(o) for o in settled if o.turn in agreeing):
+                    continue
             settled = [o for o in settled if o.turn in opposing]
             first = settled[0]
             evidence = tuple(dict.fromkeys(i for o in settled[:3] for i in self.index.evidence_of(o)))
@@ -1380,6 +1387,16 @@ class _Context:
                     said,
                 )
         return None
+
+    def _direct(self, occurrence: Occurrence) -> bool:
+        """Whether a mention is said directly: in a short turn, at the start of a turn (a reply to what was just
+        said), or asked and answered; not an aside of a long explanation."""
+        turn = self.index.turns[occurrence.turn]
+        return (
+            len(turn.tokens) <= _DIRECT_TURN
+            or occurrence.position < _REPLY_REACH
+            or turn.answered_by[occurrence.position] is not None
+        )
 
     def _said_polarity(self, occurrence: Occurrence) -> str:
         turn = self.index.turns[occurrence.turn]

@@ -274,3 +274,21 @@ def test_a_finding_under_a_place_label_is_about_that_place():
     )
     assert "negation" not in kinds_for(visit, "PHYSICAL EXAM\nNECK: No swelling noted", "swelling")
     assert "negation" in kinds_for(visit, "PHYSICAL EXAM\nWRIST: No swelling noted", "swelling")
+
+
+def test_the_patients_answer_outweighs_an_aside_in_a_long_explanation():
+    plan = (
+        "[doctor] okay so for your assessment and plan for the first problem we are going to continue with the "
+        "current treatment and repeat the imaging when that is complete and hopefully things will keep improving "
+        "and for the second problem the inflammation in the lungs that is what is causing that cough as well as "
+        "some of the shortness of breath so i am going to prescribe a low dose of a steroid for that"
+    )
+    asked = (
+        "[doctor] how is it when you are walking are you having any shortness of breath\n"
+        "[patient] i have n't noticed any shortness of breath it is just a light dry cough\n"
+    )
+    assert "negation" in kinds_for(asked + plan, "ROS\nReports shortness of breath.", "Reports")
+    assert "negation" not in kinds_for(asked + plan, "ROS\nDenies shortness of breath.", "Denies")
+    # said directly both ways: the visit settles nothing, and nothing is flagged
+    both = asked + "[doctor] okay and any shortness of breath at night\n[patient] yes some at night\n"
+    assert "negation" not in kinds_for(both, "ROS\nReports shortness of breath.", "Reports")
