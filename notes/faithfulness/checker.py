@@ -237,11 +237,15 @@ _PLACES = (
 _GENERIC_PLACES = frozenset(
     stem(word) for word in ("joint", "joints", "muscle", "muscles", "body", "side", "upper", "lower")
 )
+# Places a label names that cover the whole body ("Skin: redness" is the review of the skin, not of a place).
+_WHOLE_BODY_PLACES = _GENERIC_PLACES | {stem("skin")}
 _ORDINALS = frozenset({"first", "second", "third", "fourth", "fifth", "next", "last", "final", "other", "main"})
 _HISTORY_WORDS = frozenset({"ever", "history", "previously"})
 # A turn this long explains or examines; a mention in it is an aside unless a question of it was answered.
 _DIRECT_TURN = 60
 _REPLY_REACH = 12
+# How far from a mention a word of the statement's context still says what the mention is about.
+_NEAR = 15
 _HISTORY_STATEMENT_WORDS = _HISTORY_WORDS | {"prior", "previous", "before"}
 _CONTEXT_BREAKS = frozenset({".", ";", ":", "?", "!", "but", "however", "although", "whereas", "except"})
 _CLAUSE_BREAKS = frozenset({"but", "however", "although", "whereas", ".", ";", "?", "!"})
@@ -1061,7 +1065,7 @@ class _Context:
         # is compared with every mention, and one of a place ("pain", "swelling") with none.
         context = tuple(dict.fromkeys(said for said in map(self._as_said, item.context) if said))
         local = item.key in _LOCAL_FINDINGS
-        label_places = tuple(word for word in item.label if word in _PLACES)
+        label_places = tuple(word for word in item.label if word in _PLACES and word not in _WHOLE_BODY_PLACES)
         if not context and local:
             # "pain" of an unsaid place is about something else: nothing to compare; "NECK: no swelling" is
             # about the neck
@@ -1115,7 +1119,7 @@ class _Context:
         for word, by_turn in lookups:
             best = None
             for position in by_turn.get(turn, ()):
-                if abs(position - here) > 10:
+                if abs(position - here) > _NEAR:
                     continue
                 first, last = (position, here) if position < here else (here, position)
                 # A word past "but" or the end of a sentence is about something else: "my left knee doesn't hurt,

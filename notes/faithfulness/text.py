@@ -98,6 +98,7 @@ _IRREGULAR = {
     "threw": "throw",
     "thrown": "throw",
     "felt": "feel",
+    "heard": "hear",
     "fell": "fall",
     "fallen": "fall",
     "broke": "break",

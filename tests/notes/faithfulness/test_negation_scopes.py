@@ -292,3 +292,31 @@ def test_the_patients_answer_outweighs_an_aside_in_a_long_explanation():
     # said directly both ways: the visit settles nothing, and nothing is flagged
     both = asked + "[doctor] okay and any shortness of breath at night\n[patient] yes some at night\n"
     assert "negation" not in kinds_for(both, "ROS\nReports shortness of breath.", "Reports")
+
+
+def test_a_whole_body_label_does_not_tie_a_finding_to_a_place():
+    visit = "[patient] my big toe hurts and it's a little red too\n[doctor] okay and when did it get red and warm\n"
+    assert "negation" in kinds_for(visit, "ROS\nSkin: Denies redness.", "redness")
+
+
+def test_an_answer_that_says_it_did_not_hear_a_pop_denies_the_pop():
+    visit = (
+        "[doctor] okay now when you fell did you feel or hear a pop or anything like that\n"
+        "[patient] i would n't say i really heard a pop it was just kind of really kind of felt extended and "
+        "stretched\n"
+    )
+    assert "negation" in kinds_for(visit, "HPI\nHe reports hearing a pop at the time of the injury.", "pop")
+    assert "negation" not in kinds_for(visit, "HPI\nHe denies hearing a pop at the time of the injury.", "pop")
+
+
+def test_what_a_finding_is_about_may_be_said_a_few_words_away():
+    visit = (
+        "[doctor] so tell me about this shortness of breath .\n"
+        "[patient] okay . so when i'm doing very mild exercises or just walking up my driveway i get "
+        "palpitations and a little bit of shortness of breath .\n"
+        "[doctor] okay . and you said the shortness of breath has been going on for a few months .\n"
+        "[doctor] we sent you to get some pulmonary function tests for the shortness of breath .\n"
+        "[doctor] and albuterol is for when you get really short of breath .\n"
+    )
+    note = "HPI\nThe patient denies shortness of breath with mild exercise and walking."
+    assert "negation" in kinds_for(visit, note, "denies")
