@@ -488,8 +488,8 @@ def _pre_scopes(
                     break
                 if not spoken and end - start >= 2 and current in _CLAUSE_SUBJECTS:
                     break  # "could not walk as he was forced to stand there": a new clause
-                if current == "as" and words[end - 1] != "such":
-                    break  # "no pain as long as ..." ends; "no symptoms such as fever" does not
+                if current == "as" and words[end - 1] not in ("such", "well") and following != "well":
+                    break  # "no pain as long as ..." ends; "no symptoms such as fever", "... as well as" do not
                 if current in ("just", "only") and end > start:
                     break  # "no weakness, just the numbing"
                 if negated and end > start and _anchors_time(words, end):

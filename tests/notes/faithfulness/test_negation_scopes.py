@@ -320,3 +320,12 @@ def test_what_a_finding_is_about_may_be_said_a_few_words_away():
     )
     note = "HPI\nThe patient denies shortness of breath with mild exercise and walking."
     assert "negation" in kinds_for(visit, note, "denies")
+
+
+def test_as_well_as_goes_on_with_the_list_a_denial_runs_over():
+    text = "She denies any signs of gastrointestinal bleeding, as well as any abnormal menstrual bleeding."
+    tokens = tokenize(text)
+    polarities = text_polarities(tokens)
+    assert [p for t, p in zip(tokens, polarities, strict=True) if t.text == "bleeding"] == [Polarity.NEGATED] * 2
+    # "as long as" still ends the scope
+    assert polarity_of("No pain as long as she rests her knee.", "rests") is Polarity.AFFIRMED
