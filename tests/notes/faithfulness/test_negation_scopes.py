@@ -329,3 +329,17 @@ def test_as_well_as_goes_on_with_the_list_a_denial_runs_over():
     assert [p for t, p in zip(tokens, polarities, strict=True) if t.text == "bleeding"] == [Polarity.NEGATED] * 2
     # "as long as" still ends the scope
     assert polarity_of("No pain as long as she rests her knee.", "rests") is Polarity.AFFIRMED
+
+
+@pytest.mark.parametrize(
+    ("visit", "agreeing", "contradicting"),
+    [
+        ("[doctor] your neck , there's no thyroid enlargement .", "No thyromegaly.", "Thyromegaly noted."),
+        ("[doctor] i do feel a little enlarged thyroid here .", "Thyromegaly noted.", "No thyromegaly."),
+        ("[doctor] i also feel a slight enlargement of your liver here .", "Mild hepatomegaly.", "No hepatomegaly."),
+        ("[doctor] i don't feel any swollen lymph nodes in your neck .", "No lymphadenopathy.", "Lymphadenopathy."),
+    ],
+)
+def test_an_organ_said_to_be_enlarged_is_its_clinical_finding(visit, agreeing, contradicting):
+    assert "negation" not in kinds_for(visit, f"PHYSICAL EXAM\n{agreeing}", agreeing.split()[0])
+    assert "negation" in kinds_for(visit, f"PHYSICAL EXAM\n{contradicting}", contradicting.split()[0])
