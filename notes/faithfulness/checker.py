@@ -239,6 +239,8 @@ _GENERIC_PLACES = frozenset(
 )
 # Places a label names that cover the whole body ("Skin: redness" is the review of the skin, not of a place).
 _WHOLE_BODY_PLACES = _GENERIC_PLACES | {stem("skin")}
+# Place words too general to tell where a finding is ("upper", "side", "skin").
+_NOT_A_PLACE = _WHOLE_BODY_PLACES | {stem(word) for word in ("side", "upper", "lower", "body", "area")}
 _ORDINALS = frozenset({"first", "second", "third", "fourth", "fifth", "next", "last", "final", "other", "main"})
 _HISTORY_WORDS = frozenset({"ever", "history", "previously"})
 # A turn longer than this many tokens explains or examines: a mention in it is an aside unless a question of it was
@@ -1460,6 +1462,19 @@ class _Context:
                 position += 1
         return phrases
 
+    def _unsaid_place(self, statement: _Statement) -> str | None:
+        """A finding the note places where the visit never goes ("pain in her left shoulder" in a visit about a
+        knee): the message for it, or None."""
+        for item in self._items(statement):
+            if item.polarity is not Polarity.AFFIRMED or item.key not in _LOCAL_FINDINGS:
+                continue
+            places = [word for word in item.context if word in _PLACES and word not in _NOT_A_PLACE]
+            if not places or any(self._said_loosely(place) for place in places):
+                continue
+            written = next((t.text for t in statement.tokens if t.stem == places[0]), places[0])
+            return f"The note says {item.text} in the {written}; the transcript never mentions the {written}."
+        return None
+
     def _said_loosely(self, stem_: str) -> bool:
         """Whether the visit says a word or one of its family ("smoker" for "smoking", "golfer" for "golfing")."""
         if stem_ in self.index.by_stem:
@@ -1519,6 +1534,9 @@ class _Context:
                     "",
                 )
             ]
+        unsaid_place = self._unsaid_place(statement)
+        if unsaid_place is not None:
+            return [Flag(FlagKind.UNSUPPORTED, unsaid_place, evidence, "")]
         for words, stems in self._asserted_phrases(statement, drug_positions):
             if not self._said_together(stems):
                 return [

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from tests.notes.faithfulness.conftest import check, kinds_for
+from tests.notes.faithfulness.conftest import check, flags_for, kinds_for
 
 
 def test_an_invented_symptom_is_flagged(excerpts):
@@ -43,3 +43,19 @@ def test_a_reported_finding_with_a_word_nobody_said_is_flagged():
 def test_a_reported_habit_said_in_other_words_is_not_flagged():
     visit = "[doctor] do you smoke ?\n[patient] yeah , about a pack a day ."
     assert check(visit, "SOCIAL HISTORY\nPatient reports he is a smoker.").statements[0].flags == ()
+
+
+def test_a_finding_placed_where_the_visit_never_goes_is_unsupported():
+    visit = (
+        "[doctor] so what brings you in today\n"
+        "[patient] my right knee has been hurting for about two weeks\n"
+        "[doctor] any swelling\n"
+        "[patient] a little swelling yes\n"
+    )
+    flags = flags_for(visit, "HPI\nShe also reports pain in her left shoulder.", "shoulder")
+    assert [(str(f.kind), f.message) for f in flags] == [
+        ("unsupported", "The note says pain in the shoulder; the transcript never mentions the shoulder.")
+    ]
+    # the place the visit talks about, or no place at all, is not flagged
+    assert flags_for(visit, "HPI\nShe reports right knee pain and swelling.", "knee") == []
+    assert flags_for(visit, "HPI\nShe reports pain.", "pain") == []
