@@ -156,6 +156,8 @@ def web_server(database_url: str, folder: Path) -> Iterator[tuple[int, int]]:
         "SECRET_KEY": "bench-upload-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
         "FIELD_ENCRYPTION_KEYS": os.environ["FIELD_ENCRYPTION_KEYS"],
         "AI_MODE": "stub",
+        # Production refuses to start without a mail server; the benchmark sends no mail.
+        "EMAIL_HOST": "smtp.invalid",
     }
     for name in ("var", "media", "uploads", "metrics"):
         (folder / name).mkdir(parents=True, exist_ok=True)
