@@ -18,23 +18,27 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
-import shutil
 import sys
-import tempfile
 import time
 import tracemalloc
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
 
-import django
+from bench.common import (
+    QueryCounter,
+    database_label,
+    database_version,
+    django_setup,
+    run_benchmark,
+    table,
+    throwaway_database,
+    write_section,
+)
 
-django.setup()
+django_setup()
 
 from django.conf import settings  # noqa: E402
 from django.core.files.storage import default_storage  # noqa: E402
@@ -42,7 +46,6 @@ from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from accounts.models import Practice, User  # noqa: E402
-from bench.common import table, write_section  # noqa: E402
 from jobs.models import Artifact, Job  # noqa: E402
 from jobs.purge import artifacts_due, purge_run  # noqa: E402
 from sessions.models import ClinicalSession  # noqa: E402
@@ -62,27 +65,6 @@ class Measure:
     @property
     def rows_per_second(self) -> float:
         return self.rows / self.seconds if self.seconds else float("inf")
-
-
-@contextmanager
-def throwaway_database() -> Iterator[str]:
-    configured = connection.settings_dict["NAME"]
-    if connection.vendor == "sqlite":
-        folder = tempfile.mkdtemp(prefix="sessionscribe-purge-bench-")
-        test_name = str(Path(folder) / "bench.sqlite3")
-    else:
-        folder = ""
-        test_name = "bench_purge"
-    if test_name == configured:
-        raise SystemExit("refusing to use the configured database for a benchmark")
-    connection.settings_dict["TEST"] = {**connection.settings_dict.get("TEST", {}), "NAME": test_name}
-    original = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    try:
-        yield test_name
-    finally:
-        connection.creation.destroy_test_db(original, verbosity=0)
-        if folder:
-            shutil.rmtree(folder, ignore_errors=True)
 
 
 def make_jobs() -> list[Job]:
@@ -144,15 +126,6 @@ def batched_purge() -> int:
     return int(purge_run().counts["artifacts"])
 
 
-class QueryCounter:
-    def __init__(self) -> None:
-        self.count = 0
-
-    def __call__(self, execute, sql, params, many, context):
-        self.count += 1
-        return execute(sql, params, many, context)
-
-
 def measure(label: str, jobs: list[Job], rows: int, purge: Callable[[], int], *, analyze: bool) -> Measure:
     make_expired_artifacts(jobs, rows, analyze=analyze)
     counter = QueryCounter()
@@ -181,12 +154,9 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="write the purge section of docs/performance.md")
     options = parser.parse_args()
 
-    with throwaway_database() as name:
-        vendor = connection.vendor
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT sqlite_version()" if vendor == "sqlite" else "SHOW server_version")
-            version = str(cursor.fetchone()[0])
-        print(f"database: {vendor} {version} (throwaway: {Path(name).name})")
+    with throwaway_database("bench_purge") as name:
+        database = database_label()
+        print(f"database: {connection.vendor} {database_version()} (throwaway: {Path(name).name})")
         print(f"batch size: {getattr(settings, 'PURGE_BATCH_SIZE', 500)}; statistics: {not options.no_analyze}")
         jobs = make_jobs()
         analyze = not options.no_analyze
@@ -212,7 +182,6 @@ def main() -> None:
         f" peak memory x{full.peak_bytes / max(same.peak_bytes, 1):.2f} for x{full.rows / same.rows:.0f} the rows"
     )
     if options.write:
-        database = f"{'SQLite' if vendor == 'sqlite' else 'PostgreSQL'} {version.split(maxsplit=1)[0]}"
         write_section("purge", purge_markdown(database, naive, same, full, analyze=analyze))
 
 
@@ -250,9 +219,4 @@ def purge_markdown(database: str, naive: Measure, same: Measure, full: Measure, 
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    finally:
-        # The test settings make a media folder per process; nothing in it outlives the benchmark.
-        shutil.rmtree(settings.MEDIA_ROOT, ignore_errors=True)
-        shutil.rmtree(settings.STATIC_ROOT, ignore_errors=True)
+    run_benchmark(main)
