@@ -29,34 +29,36 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
 
-import django  # noqa: E402
+from bench.common import (  # noqa: E402
+    database_vendor,
+    django_setup,
+    run_benchmark,
+    table,
+    throwaway_database,
+    worker_cluster,
+    write_section,
+)
 
-django.setup()
+django_setup()
 
 import av  # noqa: E402
 from django.conf import settings  # noqa: E402
-from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from prometheus_client import CollectorRegistry  # noqa: E402
 from prometheus_client.multiprocess import MultiProcessCollector  # noqa: E402
 
 from accounts.models import User  # noqa: E402
 from accounts.services import practice_create  # noqa: E402
-from bench.common import table, write_section  # noqa: E402
 from jobs.models import Job  # noqa: E402
 from jobs.services import job_start  # noqa: E402
 from sessions.models import ClinicalSession  # noqa: E402
 from sessions.services import recording_replace  # noqa: E402
-from tests.support.workers import start_cluster, stop_cluster  # noqa: E402
 
 AUDIO = ROOT / "tests" / "fixtures" / "audio" / "dialogue_short.webm"
 
@@ -85,26 +87,6 @@ class Run:
     @property
     def overhead_per_job(self) -> float:
         return self.mean_job_seconds - self.provider_per_job
-
-
-@contextmanager
-def throwaway_database() -> Iterator[None]:
-    """As bench/purge_bench.py: a database created here and dropped at the end."""
-    folder = ""
-    if connection.vendor == "sqlite":
-        folder = tempfile.mkdtemp(prefix="sessionscribe-bench-pipeline-")
-        name = str(Path(folder) / "bench_pipeline.sqlite3")
-    else:
-        name = "bench_pipeline"
-    connection.settings_dict["TEST"] = {**connection.settings_dict.get("TEST", {}), "NAME": name}
-    original = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    try:
-        yield
-    finally:
-        connection.close()
-        connection.creation.destroy_test_db(original, verbosity=0)
-        if folder:
-            shutil.rmtree(folder, ignore_errors=True)
 
 
 class Recordings:
@@ -168,8 +150,7 @@ def run(workers: int, count: int, practice, owner, folder: Path, recordings: Rec
     sessions = recorded_sessions(count, practice, owner, recordings)
     metrics = folder / f"metrics-{workers}-{attempt}"
     metrics.mkdir()
-    cluster = start_cluster(Q_WORKERS=str(workers), PROMETHEUS_MULTIPROC_DIR=str(metrics), LOG_LEVEL="error")
-    try:
+    with worker_cluster(Q_WORKERS=str(workers), PROMETHEUS_MULTIPROC_DIR=str(metrics), LOG_LEVEL="error"):
         warm = [job_start(session=session, requested_by=owner) for session in warm_sessions]
         wait_for(warm, timeout=300)
         before = provider_seconds(metrics)
@@ -178,8 +159,6 @@ def run(workers: int, count: int, practice, owner, folder: Path, recordings: Rec
         wait_for(jobs, timeout=60 + 30 * count)
         seconds = time.perf_counter() - started
         after = provider_seconds(metrics)
-    finally:
-        stop_cluster(cluster)
     finished = list(Job.objects.filter(pk__in=[job.pk for job in jobs]))
     failed = sum(1 for job in finished if job.status != Job.Status.SUCCEEDED)
     return Run(
@@ -208,8 +187,8 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="sessionscribe-bench-pipeline-"))
     runs: list[Run] = []
     try:
-        with throwaway_database():
-            database = "PostgreSQL" if connection.vendor == "postgresql" else "SQLite"
+        with throwaway_database("bench_pipeline"):
+            database = database_vendor()
             practice = practice_create(name="Bench Pipeline Practice", owner_email="owner@pipeline.bench.test")
             owner = User.objects.get(email="owner@pipeline.bench.test")
             recordings = Recordings(folder)
@@ -282,8 +261,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    finally:
-        shutil.rmtree(settings.MEDIA_ROOT, ignore_errors=True)
-        shutil.rmtree(settings.STATIC_ROOT, ignore_errors=True)
+    run_benchmark(main)
