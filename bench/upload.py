@@ -36,21 +36,26 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
 
-import django  # noqa: E402
+from bench.common import (  # noqa: E402
+    database_vendor,
+    django_setup,
+    run_benchmark,
+    table,
+    throwaway_database,
+    write_section,
+)
 
-django.setup()
+django_setup()
 
 import av  # noqa: E402
 from django.conf import settings  # noqa: E402
-from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from accounts.models import ApiKey, User  # noqa: E402
 from accounts.services import practice_create  # noqa: E402
-from bench.common import table, write_section  # noqa: E402
 from sessions.models import ClinicalSession  # noqa: E402
+from tests.support.workers import database_url  # noqa: E402
 
 SPEECH = ROOT / "tests" / "fixtures" / "audio" / "dialogue_short.webm"
 SAMPLE_RATE = 44_100
@@ -271,32 +276,6 @@ def upload(port: int, raw_key: str, session_id: str, path: Path) -> tuple[int, d
 # --- The run ------------------------------------------------------------------------------------------------
 
 
-@contextmanager
-def throwaway_database() -> Iterator[str]:
-    """As bench/purge_bench.py: a database created here and dropped at the end; yields its URL for the server."""
-    folder = ""
-    if connection.vendor == "sqlite":
-        folder = tempfile.mkdtemp(prefix="sessionscribe-bench-upload-")
-        name = str(Path(folder) / "bench_upload.sqlite3")
-    else:
-        name = "bench_upload"
-    connection.settings_dict["TEST"] = {**connection.settings_dict.get("TEST", {}), "NAME": name}
-    original = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    try:
-        if connection.vendor == "sqlite":
-            url = f"sqlite:///{name}"
-        else:
-            params = connection.settings_dict
-            auth = params["USER"] + (f":{params['PASSWORD']}" if params.get("PASSWORD") else "")
-            url = f"postgres://{auth}@{params['HOST'] or '127.0.0.1'}:{params['PORT'] or 5432}/{name}"
-        yield url
-    finally:
-        connection.close()
-        connection.creation.destroy_test_db(original, verbosity=0)
-        if folder:
-            shutil.rmtree(folder, ignore_errors=True)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mib", type=int, default=494, help="size of the recording, in MiB (limit: MAX_UPLOAD_MB)")
@@ -321,8 +300,8 @@ def main() -> None:
         # (the page cache holds the source either way). The best of three, as the disk is shared.
         copy_seconds = min(durable_copy(recording, folder / "copy.wav") for _ in range(3))
 
-        with throwaway_database() as database_url:
-            database = "PostgreSQL" if connection.vendor == "postgresql" else "SQLite"
+        with throwaway_database("bench_upload"):
+            database = database_vendor()
             practice = practice_create(name="Bench Upload Practice", owner_email="owner@upload.bench.test")
             owner = User.objects.get(email="owner@upload.bench.test")
             _, raw_key = ApiKey.issue(practice=practice, name="Bench", created_by=owner)
@@ -332,7 +311,7 @@ def main() -> None:
                 )
                 for n in range(2)
             ]
-            with web_server(database_url, folder) as (port, worker):
+            with web_server(database_url(), folder) as (port, worker):
                 # Warm: one small upload loads every module the upload path needs.
                 status, body, _ = upload(port, raw_key, str(sessions[0].pk), SPEECH)
                 if status != 201:
@@ -404,8 +383,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    finally:
-        shutil.rmtree(settings.MEDIA_ROOT, ignore_errors=True)
-        shutil.rmtree(settings.STATIC_ROOT, ignore_errors=True)
+    run_benchmark(main)
