@@ -26,34 +26,37 @@ import datetime as dt
 import json
 import os
 import random
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
 
-import django  # noqa: E402
+from bench.common import (  # noqa: E402
+    QueryCounter,
+    database_label,
+    django_setup,
+    run_benchmark,
+    table,
+    throwaway_database,
+    write_section,
+)
 
-django.setup()
+django_setup()
 
-from django.conf import settings  # noqa: E402
 from django.db import connection, models, transaction  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from accounts.models import ApiKey, Membership, Practice, User  # noqa: E402
 from accounts.services import practice_create  # noqa: E402
-from bench.common import table, write_section  # noqa: E402
 from jobs.models import Job  # noqa: E402
 from jobs.services import job_start  # noqa: E402
 from jobs.tasks import run_job  # noqa: E402
@@ -319,15 +322,6 @@ def row_counts() -> dict[str, int]:
 # --- Measuring ----------------------------------------------------------------------------------------------
 
 
-class QueryCounter:
-    def __init__(self) -> None:
-        self.count = 0
-
-    def __call__(self, execute, sql, params, many, context):
-        self.count += 1
-        return execute(sql, params, many, context)
-
-
 def checked(client: Client, method: str, path: str, expected: int, **kwargs: Any) -> Any:
     response = getattr(client, method)(path, **kwargs)
     if response.status_code != expected:
@@ -483,17 +477,10 @@ def explain(cast: Cast) -> None:
 def seeded_sites(sizes: list[int], *, show_plans: bool) -> Iterator[list[Site]]:
     """A throwaway database per size, each seeded from the same recording, created one after the other and all
     dropped at the end."""
-    made: list[str] = []
     sites: list[Site] = []
-    try:
+    with ExitStack() as databases:
         for size in sizes:
-            name = f"bench_pages_{size}"
-            if connection.vendor == "sqlite":
-                folder = tempfile.mkdtemp(prefix="sessionscribe-bench-pages-")
-                name = str(Path(folder) / f"{name}.sqlite3")
-            connection.settings_dict["TEST"] = {**connection.settings_dict.get("TEST", {}), "NAME": name}
-            made.append(connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False))
-            site = Site(size=size, database=connection.settings_dict["NAME"])
+            site = Site(size=size, database=databases.enter_context(throwaway_database(f"bench_pages_{size}")))
             cast = make_cast()
             seeder = Seeder(cast, processed_content(cast))
             site.seed_seconds = seeder.seed_to(size)
@@ -508,16 +495,6 @@ def seeded_sites(sizes: list[int], *, show_plans: bool) -> Iterator[list[Site]]:
             site.requests = requests_for(cast, seeder.save_targets)
             sites.append(site)
         yield sites
-    finally:
-        # Each create_test_db returned the name before it; undo them newest first.
-        for site, previous in reversed(list(zip(sites, made, strict=False))):
-            use(site)
-            connection.creation.destroy_test_db(previous, verbosity=0)
-        for previous in made[len(sites) :]:
-            connection.creation.destroy_test_db(previous, verbosity=0)
-        for site in sites:
-            if connection.vendor == "sqlite":
-                shutil.rmtree(Path(site.database).parent, ignore_errors=True)
 
 
 def run_sizes(sizes: list[int], repeat: int, rounds: int, *, show_plans: bool = False) -> dict[str, Any]:
@@ -530,11 +507,7 @@ def run_sizes(sizes: list[int], repeat: int, rounds: int, *, show_plans: bool = 
         "rounds": rounds,
     }
     with seeded_sites(sizes, show_plans=show_plans) as sites:
-        vendor = connection.vendor
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT sqlite_version()" if vendor == "sqlite" else "SHOW server_version")
-            version = str(cursor.fetchone()[0]).split(maxsplit=1)[0]
-        result["database"] = f"{'PostgreSQL' if vendor == 'postgresql' else 'SQLite'} {version}"
+        result["database"] = database_label()
         result["load_before"] = os.getloadavg()[0]
         started = time.perf_counter()
         measure(sites, repeat, rounds)
@@ -687,8 +660,4 @@ def markdown(
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    finally:
-        shutil.rmtree(settings.MEDIA_ROOT, ignore_errors=True)
-        shutil.rmtree(settings.STATIC_ROOT, ignore_errors=True)
+    run_benchmark(main)
