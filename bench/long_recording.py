@@ -29,25 +29,20 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
 
-import av
-import django
+from bench.common import django_setup, run_benchmark, table, throwaway_database, worker_cluster, write_section
 
-django.setup()
+django_setup()
 
+import av  # noqa: E402
 from django.conf import settings  # noqa: E402
-from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from accounts.models import Membership, Practice, User  # noqa: E402
-from bench.common import table, write_section  # noqa: E402
 from jobs.models import Artifact, Job  # noqa: E402
 from jobs.services import job_start  # noqa: E402
 from sessions.models import ClinicalSession  # noqa: E402
@@ -55,7 +50,7 @@ from sessions.services import recording_replace  # noqa: E402
 from tests.fakes.anthropic_server import FakeAnthropic  # noqa: E402
 from tests.fakes.openai_server import FakeOpenAI  # noqa: E402
 from tests.support.long_recording import make_long_recording  # noqa: E402
-from tests.support.workers import CLUSTER_LOG, start_cluster, stop_cluster  # noqa: E402
+from tests.support.workers import CLUSTER_LOG  # noqa: E402
 
 SOURCE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "audio" / "dialogue_short.webm"
 REQUEST_SECONDS = 1.0
@@ -81,28 +76,6 @@ class Run:
     @property
     def preparation(self) -> float:
         return self.prepare_seconds + self.cut_seconds
-
-
-@contextmanager
-def throwaway_database() -> Iterator[None]:
-    configured = connection.settings_dict["NAME"]
-    if connection.vendor == "sqlite":
-        folder = tempfile.mkdtemp(prefix="sessionscribe-long-bench-")
-        test_name = str(Path(folder) / "bench.sqlite3")
-    else:
-        folder = ""
-        test_name = "test_long_recording_bench"
-    if test_name == configured:
-        raise SystemExit("refusing to use the configured database for a benchmark")
-    connection.settings_dict["TEST"] = {**connection.settings_dict.get("TEST", {}), "NAME": test_name}
-    original = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    try:
-        yield
-    finally:
-        connection.close()
-        connection.creation.destroy_test_db(original, verbosity=0)
-        if folder:
-            shutil.rmtree(folder, ignore_errors=True)
 
 
 def stream_copy_seconds(path: Path) -> float:
@@ -158,8 +131,7 @@ def measure(
 ) -> list[Run]:
     """Each recording ``repeat`` times through a cluster allowed ``concurrency`` requests; the fastest of each."""
     settings.TRANSCRIPTION_CONCURRENCY = concurrency
-    cluster = start_cluster(Q_WORKERS="2")
-    try:
+    with worker_cluster(Q_WORKERS="2"):
         # A job for each worker of the cluster at once, so that both have run the pipeline before anything is timed.
         warmups = [upload_and_start(warmup, f"warmup-{concurrency}-{number}")[0] for number in range(2)]
         for job in warmups:
@@ -193,8 +165,6 @@ def measure(
             )
             runs.append(run)
         return [min((run for run in runs if run.minutes == minutes), key=fastest) for minutes in recordings]
-    finally:
-        stop_cluster(cluster)
 
 
 NO_SPEED_GOAL = " (no goal: the fixed latencies of one request and the draft leave 2.5x)"
@@ -297,7 +267,7 @@ def main() -> None:
         copy_minutes = 120 if 120 in lengths else max(lengths)
         load_before = os.getloadavg()[0]
         with (
-            throwaway_database(),
+            throwaway_database("test_long_recording_bench"),
             FakeOpenAI(latency=REQUEST_SECONDS, latency_per_audio_second=PER_AUDIO_SECOND) as openai,
             FakeAnthropic(latency=DRAFT_SECONDS) as anthropic,
         ):
@@ -319,9 +289,6 @@ def main() -> None:
             )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-        # The media and static folders the test settings made for this process.
-        shutil.rmtree(settings.MEDIA_ROOT, ignore_errors=True)
-        shutil.rmtree(settings.STATIC_ROOT, ignore_errors=True)
     markdown = report(fast, slow, args.concurrency, copy_minutes, load)
     print()
     print(markdown)
@@ -354,4 +321,4 @@ file, one request for an eighth of the audio, the draft, and a few tenths of a s
 
 
 if __name__ == "__main__":
-    main()
+    run_benchmark(main)
