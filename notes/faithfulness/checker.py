@@ -239,8 +239,8 @@ _GENERIC_PLACES = frozenset(
 )
 # Places a label names that cover the whole body ("Skin: redness" is the review of the skin, not of a place).
 _WHOLE_BODY_PLACES = _GENERIC_PLACES | {stem("skin")}
-# Place words too general to tell where a finding is ("upper", "side", "skin").
-_NOT_A_PLACE = _WHOLE_BODY_PLACES | {stem(word) for word in ("side", "upper", "lower", "body", "area")}
+# Place words too general to tell where a finding is ("upper", "side", "skin", "area").
+_NOT_A_PLACE = _WHOLE_BODY_PLACES | {stem("area")}
 _ORDINALS = frozenset({"first", "second", "third", "fourth", "fifth", "next", "last", "final", "other", "main"})
 _HISTORY_WORDS = frozenset({"ever", "history", "previously"})
 # A turn longer than this many tokens explains or examines: a mention in it is an aside unless a question of it was
