@@ -241,6 +241,8 @@ _GENERIC_PLACES = frozenset(
 _WHOLE_BODY_PLACES = _GENERIC_PLACES | {stem("skin")}
 # Place words too general to tell where a finding is ("upper", "side", "skin", "area").
 _NOT_A_PLACE = _WHOLE_BODY_PLACES | {stem("area")}
+# The types diseases are usually named with ("type 1 diabetes", "type 2 diabetes").
+_USUAL_TYPES = frozenset({1.0, 2.0})
 _ORDINALS = frozenset({"first", "second", "third", "fourth", "fifth", "next", "last", "final", "other", "main"})
 _HISTORY_WORDS = frozenset({"ever", "history", "previously"})
 # A turn longer than this many tokens explains or examines: a mention in it is an aside unless a question of it was
@@ -600,6 +602,15 @@ class _Context:
         return None
 
     def _check_quantity(self, statement: _Statement, quantity: Quantity) -> Flag | None:
+        if (
+            quantity.dimension == "type"
+            and quantity.low == quantity.high
+            and quantity.low in _USUAL_TYPES
+            and not any(said.dimension == "type" for _turn, said in self.quantities)
+        ):
+            # "type 2 diabetes" is the disease's name, which a visit often shortens to "diabetes": only a visit
+            # that says a type contradicts it. A type no such disease has ("type 5 diabetes") is still flagged.
+            return None
         written = describe(quantity, statement.tokens, statement.text)
         candidates = [(turn, said) for turn, said in self.quantities if compatible(quantity, said)]
         said_anywhere = [(turn, said) for turn, said in candidates if same_amount(quantity, said)]

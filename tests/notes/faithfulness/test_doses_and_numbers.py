@@ -62,3 +62,13 @@ def test_a_number_said_about_something_else_does_not_support_a_count():
     visit = "[doctor] we took three views of the hand .\n[doctor] i'll see you in five days ."
     assert kinds_for(visit, "RESULTS\nX-rays, 3 views of the hand.", "X-rays") == set()
     assert kinds_for(visit, "RESULTS\nX-rays, 5 views of the hand.", "X-rays") == {"number"}
+
+
+def test_the_type_of_a_disease_is_only_contradicted_by_a_type_said():
+    visit = "[doctor] and how is your diabetes doing\n[patient] pretty good my sugars are in the one twenties\n"
+    assert "number" not in kinds_for(visit, "ASSESSMENT\nType 2 diabetes.", "Type")
+    assert "number" not in kinds_for(visit, "ASSESSMENT\nDiabetes mellitus type 1.", "type")
+    # a type no diabetes has, and a type the visit says otherwise, are flagged
+    assert "number" in kinds_for(visit, "ASSESSMENT\nType 5 diabetes.", "Type")
+    said = "[doctor] and how is your type 1 diabetes doing\n[patient] pretty good\n"
+    assert "number" in kinds_for(said, "ASSESSMENT\nType 2 diabetes.", "Type")
