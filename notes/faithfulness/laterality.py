@@ -100,6 +100,8 @@ def _part_after(tokens: Sequence[Token], index: int) -> tuple[str, int] | None:
             return token.stem, position
         if side_at is not None and token.text in _AFTER_SIDE:
             return token.text, position  # "right side of his back", "left-sided chest"
+        if token.text == "back" and position == index + 1 and _a_back(tokens, index, position):
+            return "back", position  # "pain in my right back", "left back pain"; not "i'll be right back"
         if token.text in ("side", "sided") and side_at is None:
             side_at = position
         elif token.text not in _SKIPPABLE:
@@ -109,6 +111,17 @@ def _part_after(tokens: Sequence[Token], index: int) -> tuple[str, int] | None:
     if side_at is not None:
         return "side", side_at  # "on the right side": a side of the body, part unnamed
     return None
+
+
+_OWNERS = frozenset({"my", "his", "her", "your", "their", "the", "of"})
+_BACK_FINDINGS = frozenset({"pain", "tender", "spasm", "stiff", "swell", "edema", "strain", "injury"})
+
+
+def _a_back(tokens: Sequence[Token], side: int, back: int) -> bool:
+    """Whether "right back" names the back: said as someone's ("my right back") or with a finding after it
+    ("left back pain")."""
+    owned = side > 0 and tokens[side - 1].text in _OWNERS
+    return owned or (back + 1 < len(tokens) and tokens[back + 1].stem in _BACK_FINDINGS)
 
 
 def _part_before(tokens: Sequence[Token], index: int) -> tuple[str, int] | None:

@@ -32,3 +32,15 @@ def test_all_right_and_right_now_are_not_sides():
 def test_a_side_with_no_side_said_in_the_visit_is_not_flagged():
     visit = "[patient] my knee has been swollen for a week ."
     assert kinds_for(visit, "HPI\nLeft knee swelling for 1 week.", "Left knee") == set()
+
+
+def test_a_side_of_the_back_is_a_side_but_right_back_of_speech_is_not():
+    visit = (
+        "[patient] i was moving some hay and i developed this real sudden onset of pain in my right back\n"
+        "[doctor] okay i'll be right back with the x-ray\n"
+    )
+    assert "laterality" in kinds_for(visit, "ROS\nMusculoskeletal: Reports left back pain.", "back")
+    assert "laterality" not in kinds_for(visit, "ROS\nMusculoskeletal: Reports right back pain.", "back")
+    # "right back" of speech names no side: a note's left back is not contradicted by it
+    aside = "[patient] my back hurts on the left\n[doctor] okay i'll be right back\n"
+    assert "laterality" not in kinds_for(aside, "ROS\nReports left back pain.", "back")
