@@ -94,6 +94,11 @@ def _part_after(tokens: Sequence[Token], index: int) -> tuple[str, int] | None:
     side_at = None
     while position < len(tokens) and skipped <= 4:
         token = tokens[position]
+        if token.text == "hand" and _then_side(tokens, position + 1) and side_at is None:
+            side_at = position  # "on the right hand side", "left-hand side": a side, not a hand
+            position += 1
+            skipped += 1
+            continue
         if token.stem in BODY_PARTS and token.text not in ("side", "sides", "upper", "lower"):
             return token.stem, position
         if token.stem in ("lower_extremity", "upper_extremity"):
@@ -111,6 +116,13 @@ def _part_after(tokens: Sequence[Token], index: int) -> tuple[str, int] | None:
     if side_at is not None:
         return "side", side_at  # "on the right side": a side of the body, part unnamed
     return None
+
+
+def _then_side(tokens: Sequence[Token], position: int) -> bool:
+    """Whether "side" or "sided" comes next, a hyphen aside."""
+    if position < len(tokens) and tokens[position].text == "-":
+        position += 1
+    return position < len(tokens) and tokens[position].text in ("side", "sided")
 
 
 _OWNERS = frozenset({"my", "his", "her", "your", "their", "the", "of"})

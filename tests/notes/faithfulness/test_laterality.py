@@ -44,3 +44,14 @@ def test_a_side_of_the_back_is_a_side_but_right_back_of_speech_is_not():
     # "right back" of speech names no side: a note's left back is not contradicted by it
     aside = "[patient] my back hurts on the left\n[doctor] okay i'll be right back\n"
     assert "laterality" not in kinds_for(aside, "ROS\nReports left back pain.", "back")
+
+
+def test_the_right_hand_side_is_a_side_not_a_hand():
+    assert [(m.side, m.part) for m in find_sides(tokenize("a carotid bruit on the right hand side"))] == [
+        ("right", "side")
+    ]
+    assert [(m.side, m.part) for m in find_sides(tokenize("on the left-hand side"))] == [("left", "side")]
+    assert [(m.side, m.part) for m in find_sides(tokenize("pain in my right hand"))] == [("right", "hand")]
+    visit = "[doctor] i'm feeling your neck . you have a carotid bruit on the right hand side .\n"
+    assert "laterality" in kinds_for(visit, "EXAM\nShe has a carotid bruit on the left side.", "carotid")
+    assert "laterality" not in kinds_for(visit, "EXAM\nShe has a carotid bruit on the right side.", "carotid")
