@@ -157,7 +157,7 @@ _NOT_CONTEXT = frozenset(
 )
 # Abnormal findings of an organ the visit may call normal: "your lungs are clear" denies wheezes.
 _ORGAN_OF_FINDING = {
-    **dict.fromkeys(("wheez", "rale", "rhonchi", "crackl", "stridor"), "lung"),
+    **dict.fromkeys(("wheez", "crackles", "rhonchi", "stridor"), "lung"),
     **dict.fromkeys(("murmur", "gallop", "rub"), "heart"),
 }
 # Body systems a note names with a vague complaint ("urinary issues"), and those complaint words.
@@ -1395,9 +1395,12 @@ class _Context:
                 if token.text in _CLAUSE_BREAKS:
                     break
                 window.append(token)
-            if any(token.text in _NORMAL_WORDS for token in window) and (
-                self.index.polarity(occurrence) is Polarity.AFFIRMED
-            ):
+            # "fine crackles at the bases" names a finding: a normal word said of a finding is not said of the organ
+            normal = any(
+                token.text in _NORMAL_WORDS and not (i + 1 < len(window) and is_clinical(window[i + 1].stem))
+                for i, token in enumerate(window)
+            )
+            if normal and self.index.polarity(occurrence) is Polarity.AFFIRMED:
                 said = self.index.words(occurrence, 0, 6)
                 return Flag(
                     FlagKind.NEGATION,

@@ -69,6 +69,7 @@ FINDING_CONCEPTS = frozenset(
         "heartburn",
         "night_sweats",
         "hemoptysis",
+        "crackles",
     }
 )
 

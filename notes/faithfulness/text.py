@@ -523,6 +523,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "fracture": ("fracture", "fractures", "fractured", "broken", "broke"),
     "bruis": ("bruise", "bruising", "bruised", "ecchymosis", "contusion"),
     "wheez": ("wheeze", "wheezing", "wheezes"),
+    "crackles": ("crackles", "crackle", "crackling", "rales", "rale"),
     "rash": ("rash", "rashes", "hives", "breakout"),
     "itch": ("itch", "itching", "itchy", "pruritus", "pruritic"),
     "vision_change": (

@@ -7,7 +7,7 @@ import pytest
 
 from notes.faithfulness.negation import Polarity, answer_kind, text_polarities, transcript_polarities
 from notes.faithfulness.text import tokenize
-from tests.notes.faithfulness.conftest import kinds_for
+from tests.notes.faithfulness.conftest import check, kinds_for
 
 
 def polarity_of(text: str, word: str, *, spoken: bool = False) -> Polarity:
@@ -343,3 +343,11 @@ def test_as_well_as_goes_on_with_the_list_a_denial_runs_over():
 def test_an_organ_said_to_be_enlarged_is_its_clinical_finding(visit, agreeing, contradicting):
     assert "negation" not in kinds_for(visit, f"PHYSICAL EXAM\n{agreeing}", agreeing.split()[0])
     assert "negation" in kinds_for(visit, f"PHYSICAL EXAM\n{contradicting}", contradicting.split()[0])
+
+
+def test_fine_crackles_are_a_finding_not_a_fine_lung():
+    visit = "[doctor] and , on your lung exam , i do appreciate some fine crackles at the bases bilaterally .\n"
+    assert check(visit, "PHYSICAL EXAM\nRespiratory: Rales bilateral bases.").statements[0].flags == ()
+    assert "negation" in kinds_for(visit, "PHYSICAL EXAM\nRespiratory: No rales.", "rales")
+    clear = "[doctor] on your lung exam your lungs are clear .\n"
+    assert "negation" in kinds_for(clear, "PHYSICAL EXAM\nRespiratory: Rales bilateral bases.", "Rales")
