@@ -228,3 +228,44 @@ def test_a_job_that_keeps_killing_its_worker_ends_failed_with_a_clear_error(alic
     assert job.status == Job.Status.FAILED
     assert job.error_code == "WORKER_CRASHED"
     assert "stopped its worker 3 times" in job.error_message
+
+
+@pytest.mark.postgres
+def test_an_artifact_written_while_its_session_is_deleted_waits_and_the_deletion_stands(alice, monkeypatch):
+    """A worker storing an artifact for a job whose session is being deleted: its row waits for the deletion and
+    then finds the job gone; the deletion is not undone by a row slipped in between its reads and its deletes."""
+    from django.db import IntegrityError, connection, transaction
+
+    session = _session(alice)
+    job = job_start(session=session, requested_by=alice)
+    deleting = threading.Event()
+    worker_outcome: list[str] = []
+
+    def worker() -> None:
+        deleting.wait(timeout=10)
+        try:
+            with transaction.atomic():
+                Artifact.objects.create(job_id=job.pk, kind="chunk", key="late", expires_at=timezone.now())
+            worker_outcome.append("stored")
+        except IntegrityError:
+            worker_outcome.append("job gone")
+        finally:
+            connection.close()
+
+    original_delete = ClinicalSession.delete
+
+    def delete_slowly(self, *args, **kwargs):  # the worker writes while the deletion is under way
+        deleting.set()
+        worker_thread.join(timeout=1.0)
+        return original_delete(self, *args, **kwargs)
+
+    monkeypatch.setattr(ClinicalSession, "delete", delete_slowly)
+    worker_thread = threading.Thread(target=worker)
+    worker_thread.start()
+    session_delete(session=ClinicalSession.objects.get(pk=session.pk))
+    worker_thread.join(timeout=10)
+
+    assert worker_outcome == ["job gone"]
+    assert not ClinicalSession.objects.filter(pk=session.pk).exists()
+    assert not Job.objects.filter(pk=job.pk).exists()
+    assert not Artifact.objects.filter(job_id=job.pk).exists()
