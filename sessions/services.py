@@ -136,10 +136,13 @@ def session_delete(*, session: ClinicalSession) -> None:
     prefix = session_storage_prefix(session)
     names = [name for name in Recording.objects.filter(session=session).values_list("file", flat=True) if name]
     with transaction.atomic():
-        # Hold the session's jobs first. A worker that writes an artifact for one of them then waits for this
-        # deletion and finds its job gone, instead of slipping a row in between the deletion's reads and its
-        # deletes (which PostgreSQL refuses at commit, undoing the deletion).
+        # Hold the session's jobs, then the session, before reading what belongs to them. A worker that writes
+        # an artifact of a job, or the session's transcript or note, then waits for this deletion and finds its
+        # job or session gone, instead of slipping a row in between the deletion's reads and its deletes (which
+        # PostgreSQL refuses at commit, undoing the deletion). Jobs before the session: the order in which a
+        # worker's transitions take them (the job's row, then the session's status), so neither waits on the other.
         list(session.jobs.select_for_update().values_list("pk", flat=True))
+        list(ClinicalSession.objects.select_for_update().filter(pk=session.pk).values_list("pk", flat=True))
         session.delete()
         for name in names:
             transaction.on_commit(functools.partial(_delete_stored_file_rollback_unsafe, name))

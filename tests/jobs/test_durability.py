@@ -231,9 +231,11 @@ def test_a_job_that_keeps_killing_its_worker_ends_failed_with_a_clear_error(alic
 
 
 @pytest.mark.postgres
-def test_an_artifact_written_while_its_session_is_deleted_waits_and_the_deletion_stands(alice, monkeypatch):
-    """A worker storing an artifact for a job whose session is being deleted: its row waits for the deletion and
-    then finds the job gone; the deletion is not undone by a row slipped in between its reads and its deletes."""
+@pytest.mark.parametrize("row", ["artifact", "transcript"])
+def test_a_row_written_while_its_session_is_deleted_waits_and_the_deletion_stands(alice, monkeypatch, row):
+    """A worker storing an artifact of a job, or the transcript, of a session being deleted: its row waits for
+    the deletion and then finds the job or session gone; the deletion is not undone by a row slipped in between
+    its reads and its deletes."""
     from django.db import IntegrityError, connection, transaction
 
     session = _session(alice)
@@ -245,10 +247,13 @@ def test_an_artifact_written_while_its_session_is_deleted_waits_and_the_deletion
         deleting.wait(timeout=10)
         try:
             with transaction.atomic():
-                Artifact.objects.create(job_id=job.pk, kind="chunk", key="late", expires_at=timezone.now())
+                if row == "artifact":
+                    Artifact.objects.create(job_id=job.pk, kind="chunk", key="late", expires_at=timezone.now())
+                else:
+                    Transcript.objects.create(session_id=session.pk, media_sha256="0" * 64, model="late")
             worker_outcome.append("stored")
         except IntegrityError:
-            worker_outcome.append("job gone")
+            worker_outcome.append("gone")
         finally:
             connection.close()
 
@@ -265,7 +270,8 @@ def test_an_artifact_written_while_its_session_is_deleted_waits_and_the_deletion
     session_delete(session=ClinicalSession.objects.get(pk=session.pk))
     worker_thread.join(timeout=10)
 
-    assert worker_outcome == ["job gone"]
+    assert worker_outcome == ["gone"]
     assert not ClinicalSession.objects.filter(pk=session.pk).exists()
     assert not Job.objects.filter(pk=job.pk).exists()
     assert not Artifact.objects.filter(job_id=job.pk).exists()
+    assert not Transcript.objects.filter(session_id=session.pk).exists()
