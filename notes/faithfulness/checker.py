@@ -265,6 +265,10 @@ _OPPOSITE = {
     "lateral": "medial",
     "upper": "lower",
     "lower": "upper",
+    "proximal": "distal",
+    "distal": "proximal",
+    "anterior": "posterior",
+    "posterior": "anterior",
 }
 _NORMAL_WORDS = frozenset({"normal", "clear", "fine", "good", "unremarkable", "regular", "great"})
 

@@ -43,6 +43,7 @@ def collector_paused() -> Iterator[None]:
 
 
 _TURN_RE = re.compile(r"^\s*\[([^\]]{1,40})\]\s*(.*)$")
+_SENTENCE_END = frozenset({".", "?", "!"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,7 +222,12 @@ class TranscriptIndex:
         tokens = turn.tokens
         if not tokens:
             return turn.segment.text
-        first = tokens[max(occurrence.position - before, 0)].start
+        start = max(occurrence.position - before, 0)
+        for position in range(occurrence.position - 1, start - 1, -1):
+            if tokens[position].text in _SENTENCE_END:
+                start = position + 1  # the sentence it is said in, not the end of the one before
+                break
+        first = tokens[start].start
         last = tokens[min(occurrence.position + after, len(tokens) - 1)].end
         return turn.segment.text[first:last].strip()
 

@@ -7,7 +7,7 @@ import pytest
 
 from notes.faithfulness.negation import Polarity, answer_kind, text_polarities, transcript_polarities
 from notes.faithfulness.text import tokenize
-from tests.notes.faithfulness.conftest import check, kinds_for
+from tests.notes.faithfulness.conftest import check, flags_for, kinds_for
 
 
 def polarity_of(text: str, word: str, *, spoken: bool = False) -> Polarity:
@@ -351,3 +351,25 @@ def test_fine_crackles_are_a_finding_not_a_fine_lung():
     assert "negation" in kinds_for(visit, "PHYSICAL EXAM\nRespiratory: No rales.", "rales")
     clear = "[doctor] on your lung exam your lungs are clear .\n"
     assert "negation" in kinds_for(clear, "PHYSICAL EXAM\nRespiratory: Rales bilateral bases.", "Rales")
+
+
+@pytest.mark.parametrize(
+    ("said", "written", "other"),
+    [
+        ("distal", "proximal", "joint"),
+        ("proximal", "distal", "joint"),
+        ("anterior", "posterior", "knee"),
+        ("posterior", "anterior", "knee"),
+    ],
+)
+def test_a_finding_said_of_the_opposite_end_of_a_part_is_not_said_of_this_one(said, written, other):
+    # One turn affirms the finding at one end and denies it at the other: the note's end decides.
+    visit = (
+        f"[doctor] on exam , you do have some tenderness over the {said} part of that {other} . "
+        f"i do n't feel any tenderness over the {written} {other} though .\n"
+    )
+    flags = flags_for(visit, f"PHYSICAL EXAM\nTenderness over the {written} {other}.", "Tenderness")
+    assert [str(flag.kind) for flag in flags] == ["negation"]
+    # The words as said start at the sentence that denies it, not at the end of the one before.
+    assert flags[0].said.startswith("i do n't feel any tenderness")
+    assert "negation" not in kinds_for(visit, f"PHYSICAL EXAM\nTenderness over the {said} {other}.", "Tenderness")
