@@ -104,6 +104,7 @@ class Recorder {
       return;
     }
     this.panel.hidden = false;
+    this.holdInterruptedForms();
     this.store = await openStore();
     this.uploader = this.newUploader();
     this.buttons.start.addEventListener("click", () => this.start());
@@ -122,7 +123,13 @@ class Recorder {
       navigator.mediaDevices.addEventListener("devicechange", () => this.listDevices());
     }
     await this.listDevices();
-    if (await this.sendLeftovers()) return;
+    let handled = false;
+    try {
+      handled = await this.sendLeftovers();
+    } finally {
+      if (!handled) this.releaseInterruptedForms();
+    }
+    if (handled) return;
     // When recording is not possible yet, the hint above the button says why.
     this.setState("idle", this.canRecord() ? "Ready to record." : "");
     this.buttons.start.disabled = !this.canRecord();
@@ -130,6 +137,42 @@ class Recorder {
 
   canRecord() {
     return this.root.dataset.consent === "given" && this.root.dataset.unfinished !== "true";
+  }
+
+  // The server's offer to finish or discard an interrupted recording must not act before the parts this
+  // browser still keeps of it have been sent: a click meanwhile is held and carried out once they are.
+  holdInterruptedForms() {
+    this.interruptedForms = Array.from(document.querySelectorAll("#interrupted-recording form"));
+    this.heldForm = null;
+    this.formsHeld = true;
+    for (const form of this.interruptedForms) {
+      form.addEventListener("submit", (event) => {
+        if (!this.formsHeld) return;
+        event.preventDefault();
+        this.heldForm = form;
+        this.setInterruptedButtonsDisabled(true);
+        this.setState("resending", "Sending what this browser kept of the recording first…");
+      });
+    }
+  }
+
+  setInterruptedButtonsDisabled(disabled) {
+    for (const form of this.interruptedForms) {
+      for (const button of form.querySelectorAll("button")) button.disabled = disabled;
+    }
+  }
+
+  // Lets the offer act again; a click held meanwhile goes ahead (submit() does not pass the hold again).
+  releaseInterruptedForms(carryOut = true) {
+    this.formsHeld = false;
+    const held = this.heldForm;
+    this.heldForm = null;
+    if (held && carryOut) {
+      held.submit();
+      return true;
+    }
+    this.setInterruptedButtonsDisabled(false);
+    return false;
   }
 
   // Parts an earlier visit kept in this browser (a reload, a closed tab, a lost connection): send them, then
@@ -152,6 +195,8 @@ class Recorder {
       } catch (refused) {
         await this.store.clearParts(this.session);
         await this.store.deleteRecording(this.session);
+        // The clinician decides again, knowing that some parts did not arrive.
+        this.releaseInterruptedForms(false);
         this.showError("The parts kept in this browser could not be sent: " + refused.message);
         this.setState("idle", "");
         return true;
@@ -159,7 +204,8 @@ class Recorder {
     }
     if (kept && kept.stopped) {
       await this.finish();
-    } else {
+      if (this.root.dataset.state === "error") this.releaseInterruptedForms(false);
+    } else if (!this.releaseInterruptedForms()) {
       this.setState("resending", "Sent. Reloading the page…");
       window.location.reload();
     }

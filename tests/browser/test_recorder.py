@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 from pytest_django.live_server_helper import LiveServer
 
 from accounts.models import User
@@ -258,6 +258,58 @@ def test_a_tab_closed_mid_recording_is_offered_again_and_finishing_it_keeps_ever
     transcript = Transcript.objects.get(session=session)
     assert transcript.segments[-1]["end"] >= saved_before_close - 0.5
     expect(reopened.locator("#transcript")).to_be_visible(timeout=20_000)
+    assert page_problems.all == []
+
+
+def test_finishing_an_interrupted_recording_waits_for_the_parts_this_browser_still_keeps(
+    alice: User,
+    live_server: LiveServer,
+    recorder_context: BrowserContext,
+    page_problems: PageProblems,
+) -> None:
+    session = _consented_session(alice)
+    log_in(recorder_context, alice, live_server)
+    page = recorder_context.new_page()
+    page.goto(f"/sessions/{session.pk}/")
+    _record(page)
+    _wait_until(page, "Number(r.savedSeconds) > 0", timeout=20_000)
+    page.route(PARTS, lambda route: route.abort("internetdisconnected"))
+    offline_from = _number(page, "elapsed")
+    _wait_until(page, f"Number(r.elapsed) >= {offline_from + 16}", timeout=40_000)
+    expect(page.locator("#recorder-saved")).to_contain_text("waiting in this browser")
+    page.close()
+
+    # The next visit sends the parts kept in this browser; they are held on the way until released below.
+    held: list[Route] = []
+    released = False
+
+    def hold(route: Route) -> None:
+        if released:
+            route.continue_()
+        else:
+            held.append(route)
+
+    reopened = recorder_context.new_page()
+    reopened.route(PARTS, hold)
+    reopened.goto(f"/sessions/{session.pk}/")
+    expect(reopened.locator("#recorder-state")).to_contain_text("kept in this browser")
+    finish = reopened.get_by_role("button", name="Finish and process")
+    finish.click()
+    expect(finish).to_be_disabled()
+    reopened.wait_for_timeout(500)
+    assert held, "no part was on its way"
+    assert not Recording.objects.filter(session=session).exists()
+
+    released = True
+    for route in held:
+        route.continue_()
+    expect(reopened.get_by_text("Recording finished. Processing started.")).to_be_visible(timeout=20_000)
+    recording = Recording.objects.get(session=session)
+    # The parts recorded while the connection was gone are in the finished recording: at most the part being
+    # recorded when the tab closed (one timeslice, 5 s) is missing. Finishing without them would stop at about
+    # ``offline_from``.
+    assert recording.duration_seconds >= offline_from + 16 - 5.5
+    assert not RecordingPart.objects.filter(session=session).exists()
     assert page_problems.all == []
 
 
