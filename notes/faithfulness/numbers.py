@@ -663,7 +663,9 @@ def read_frequencies(tokens: Sequence[Token], words: Sequence[str] | None = None
     found: list[Quantity] = []
     index = 0
     candidates = [
-        i for i, word in enumerate(words) if word in _FREQUENCY_STARTS or (word[:1] == "q" and word[-1:] == "h")
+        i
+        for i, word in enumerate(words)
+        if word in _FREQUENCY_STARTS or (word[:1] == "q" and word[-1:] == "h") or word == "q"
     ]
     for candidate in candidates:
         if candidate < index:
@@ -725,8 +727,31 @@ def read_frequencies(tokens: Sequence[Token], words: Sequence[str] | None = None
             hours = int(word[1:-1])
             if hours:
                 found.append(Quantity(24 / hours, 24 / hours, "", "frequency", index, index + 1))
+        elif word == "q":
+            every = _q_hours(words, index)
+            if every is not None:
+                hours, stop = every
+                found.append(Quantity(24 / hours, 24 / hours, "", "frequency", index, stop))
+                index = stop
+                continue
         index += 1
     return found
+
+
+_HOUR_WORDS = frozenset({"h", "hr", "hrs", "hour", "hours"})
+
+
+def _q_hours(words: Sequence[str], index: int) -> tuple[int, int] | None:
+    """ "q6h" as a transcript writes it down: "q.6 h.", "q 6 h", "q. 6 hours" — every so many hours, and where
+    the words end."""
+    position = index + 1
+    if position < len(words) and words[position] == ".":
+        position += 1
+    number = words[position].lstrip(".") if position < len(words) else ""
+    if not number.isdigit() or position + 1 >= len(words) or words[position + 1] not in _HOUR_WORDS:
+        return None
+    hours = int(number)
+    return (hours, position + 2) if 0 < hours <= 72 else None
 
 
 _EVERY_HOURS = re.compile(r"q(\d+)h")
@@ -800,7 +825,13 @@ def all_quantities(tokens: Sequence[Token], source: str = "", words: Sequence[st
         words = [token.text for token in tokens]
     if not _may_hold_quantities(words, source):
         return []
-    quantities = read_quantities(tokens, source, words) + read_frequencies(tokens, words) + implied_doses(tokens, words)
+    frequencies = read_frequencies(tokens, words)
+    numbers = read_quantities(tokens, source, words)
+    # "q 6 hours", "q. 8 h": the number is the frequency's, not an amount of its own
+    taken = [(f.start, f.end) for f in frequencies if words[f.start] == "q"]
+    if taken:
+        numbers = [n for n in numbers if not any(start <= n.start < end for start, end in taken)]
+    quantities = numbers + frequencies + implied_doses(tokens, words)
     quantities.sort(key=lambda quantity: quantity.start)
     return quantities
 

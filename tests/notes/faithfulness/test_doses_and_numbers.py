@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from tests.notes.faithfulness.conftest import flags_for, kinds_for
+from tests.notes.faithfulness.conftest import check, flags_for, kinds_for
 
 
 def test_the_dose_as_said_is_not_flagged(excerpts):
@@ -72,3 +72,9 @@ def test_the_type_of_a_disease_is_only_contradicted_by_a_type_said():
     assert "number" in kinds_for(visit, "ASSESSMENT\nType 5 diabetes.", "Type")
     said = "[doctor] and how is your type 1 diabetes doing\n[patient] pretty good\n"
     assert "number" in kinds_for(said, "ASSESSMENT\nType 2 diabetes.", "Type")
+
+
+def test_a_dose_frequency_said_as_q_hours_is_checked():
+    visit = "[doctor] i want you to take ibuprofen that's gon na be six hundred milligrams q.6 h. with food .\n"
+    assert check(visit, "PLAN\nIbuprofen 600 mg every 6 hours with food.").statements[0].flags == ()
+    assert kinds_for(visit, "PLAN\nIbuprofen 600 mg every 8 hours with food.", "Ibuprofen") == {"dose"}

@@ -60,6 +60,15 @@ def test_every_six_hours_is_four_times_a_day():
     assert same_amount(only("every six hours"), only("q6h"))
 
 
+def test_q_hours_as_a_transcript_writes_it_down_is_a_frequency():
+    # Dictated "q six h" comes back from speech-to-text as "q.6 h." or "q 6 hours".
+    for said in ("q.6 h.", "q 6 h", "q. 6 hours", "Q 6 hrs"):
+        assert same_amount(only(said), only("every 6 hours")), said
+        assert not same_amount(only(said), only("every 8 hours")), said
+    # A "q" with no hours after it is not a frequency, and its number stays a number.
+    assert [q.low for q in quantities("the q score was 5")] == [5.0]
+
+
 def test_three_out_of_six_meets_a_written_grade_of_3_over_6():
     assert same_amount(only("a three out of six murmur"), only("Grade 3/6 murmur"))
     assert not same_amount(only("two out of six"), only("3/6"))
