@@ -576,19 +576,43 @@ class _Context:
     def _check_range(self, statement: _Statement, quantity: Quantity) -> Flag | None:
         """A range the note writes ("3 to 5 pounds") needs both its ends said: one number said inside it ("3
         pounds") does not back its other end. A range said with the same ends backs it whole."""
-        if any(said.is_range and same_amount(quantity, said) for _turn, said in self.quantities):
+        if any(said.is_range and _same_ends(quantity, said) for _turn, said in self.quantities):
             return None
         for end in (quantity.low, quantity.high):
             single = dataclasses.replace(quantity, low=end, high=end, is_range=False)
+            # An end is backed by a number said, or by an end of a range said: "3 to 4 weeks" backs neither "4 to
+            # 4 weeks" nor "2 to 4 weeks", though each meets it.
             backed = any(
                 not said.is_vague
                 and compatible(single, said)
-                and same_amount(single, said)
+                and (
+                    any(same_amount(single, said_end) for said_end in _ends(said))
+                    if said.is_range
+                    else same_amount(single, said)
+                )
                 and self._in_context(statement, turn, said)
                 for turn, said in self.quantities
             )
             if not backed:
-                return self._check_quantity(statement, single)
+                flag = self._check_quantity(statement, single)
+                if flag is not None:
+                    return flag
+                # Said only inside a range about the same thing ("20 to 30 miles" for a note's "20 to 23"): that
+                # range is what was said.
+                inside = [
+                    (turn, said)
+                    for turn, said in self.quantities
+                    if said.is_range
+                    and compatible(single, said)
+                    and same_amount(single, said)
+                    and self._in_context(statement, turn, said)
+                ]
+                if inside:
+                    turn, said = inside[0]
+                    kind = FlagKind.DOSE if quantity.is_dose else FlagKind.NUMBER
+                    written = describe(quantity, statement.tokens, statement.text)
+                    return self._quantity_flag(kind, statement, written, turn, said, "")
+                return None
         return None
 
     def _drug_before(self, statement: _Statement, quantity: Quantity) -> DrugMention | None:
@@ -1646,6 +1670,19 @@ def _says_past(tokens: Sequence[Token], start: int, end: int) -> tuple[str, int]
         if word in _HISTORY_WORDS and not found[0]:
             found = (_EVER, position)
     return found
+
+
+def _ends(quantity: Quantity) -> tuple[Quantity, Quantity]:
+    """A range's two ends, each as an amount of its own."""
+    return (
+        dataclasses.replace(quantity, high=quantity.low, is_range=False),
+        dataclasses.replace(quantity, low=quantity.high, is_range=False),
+    )
+
+
+def _same_ends(written: Quantity, said: Quantity) -> bool:
+    """Whether two ranges have the same ends ("6 to 8 weeks", "six to eight weeks"), not only meet."""
+    return all(same_amount(mine, theirs) for mine, theirs in zip(_ends(written), _ends(said), strict=True))
 
 
 def _full_year(year: str) -> int:

@@ -99,10 +99,18 @@ def _number(value: float) -> str:
 def _render(quantity: Quantity) -> str:
     if quantity.second is not None:
         return f"{_number(quantity.low)}/{_number(quantity.second)}"
-    if quantity.dimension in ("frequency", "age", "year", "type", "") or quantity.is_range or quantity.is_vague:
+    if quantity.is_vague or quantity.dimension in ("frequency", "age", "year", "type"):
         return ""
     written = _UNIT_WRITTEN.get(quantity.unit)
-    if written is None:
+    if quantity.is_range:
+        # "twenty to thirty" → "20 to 30", "six to eight weeks" → "6 to 8 weeks"
+        amount = f"{_number(quantity.low)} to {_number(quantity.high)}"
+        if not quantity.unit:
+            return amount
+        if written is None:
+            return ""
+        return f"{amount}{'' if written[2] else ' '}{written[1]}"
+    if quantity.dimension == "" or written is None:
         return ""
     singular, plural, joined = written
     unit = singular if quantity.low == 1 else plural

@@ -483,7 +483,7 @@ def read_quantities(tokens: Sequence[Token], source: str = "", words: Sequence[s
         )
         if (
             following is not None
-            and (words[end : following.start] in (["to"], ["-"], ["or"]) or spoken_pair)
+            and (words[end : following.start] in (["to"], ["-"], ["or"], ["-", "to", "-"]) or spoken_pair)
             and not following.is_vague_word
             and following.low > value.low
             and not value.small_word

@@ -146,6 +146,10 @@ def test_the_fix_writes_the_transcripts_amounts_as_a_note_does():
     assert as_written("one fifty over ninety") == "150/90"
     assert as_written("two weeks") == "2 weeks"
     assert as_written("twice a day") == "twice a day"
+    assert as_written("twenty to thirty") == "20 to 30"
+    assert as_written("six to eight weeks") == "6 to 8 weeks"
+    assert as_written("ten to twenty percent") == "10 to 20%"
+    assert as_written("one") == "one"  # a lone word of no unit may be a pronoun
 
 
 def test_a_side_fix_changes_only_the_side_keeping_its_capital():

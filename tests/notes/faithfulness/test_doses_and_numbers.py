@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from notes.faithfulness.fixes import fixed_text
 from tests.notes.faithfulness.conftest import check, flags_for, kinds_for
 
 
@@ -78,3 +79,15 @@ def test_a_dose_frequency_said_as_q_hours_is_checked():
     visit = "[doctor] i want you to take ibuprofen that's gon na be six hundred milligrams q.6 h. with food .\n"
     assert check(visit, "PLAN\nIbuprofen 600 mg every 6 hours with food.").statements[0].flags == ()
     assert kinds_for(visit, "PLAN\nIbuprofen 600 mg every 8 hours with food.", "Ibuprofen") == {"dose"}
+
+
+def test_a_range_said_backs_only_a_range_with_the_same_ends():
+    visit = "[doctor] what's a long bike ride to you ?\n[patient] uh , twenty to thirty miles .\n"
+    assert kinds_for(visit, "SOCIAL\nHe cycles 20 to 30 miles at a time.", "cycles") == set()
+    flags = flags_for(visit, "SOCIAL\nHe cycles 20 to 23 miles at a time.", "cycles")
+    assert [str(flag.kind) for flag in flags] == ["number"]
+    assert flags[0].written == "20 to 23"
+    assert flags[0].said == "twenty to thirty"
+    assert fixed_text("He cycles 20 to 23 miles at a time.", flags[0]) == "He cycles 20 to 30 miles at a time."
+    # One end said as a number of its own still backs that end.
+    assert kinds_for(visit, "SOCIAL\nHe cycles 20 to 25 miles at a time.", "cycles") == {"number"}

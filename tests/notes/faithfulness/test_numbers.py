@@ -97,3 +97,9 @@ def test_plus_grades_are_read_spoken_or_written():
 
 def test_a_decimal_written_with_a_stray_period_by_speech_to_text():
     assert quantities("aldactone twelve . five milligrams daily")[0].low == 12.5
+
+
+def test_a_range_written_with_hyphens_is_read_whole():
+    course = only("a 6-to-8-week course")
+    assert (course.low, course.high, course.unit, course.is_range) == (6.0, 8.0, "week", True)
+    assert same_amount(course, only("six to eight weeks"))
