@@ -871,6 +871,8 @@ def transcript_polarities(
     for (_speaker, tokens), words, spans, turn in zip(turns, all_words, all_spans, result, strict=True):
         if "?" in words:
             _open_questions(words, spans, turn)
+        if "?" not in words and "any" in words:
+            _open_inline_questions(words, turn.polarities)
         first = _first_cue(words, spans)
         if first is not None:
             # Unpunctuated speech: what follows the first question word is asked, except what the speaker
@@ -951,6 +953,28 @@ def transcript_polarities(
         if "anything" in words:
             _answered_within(words, turn.polarities)
     return result
+
+
+_INLINE_ASKS = frozenset({("do", "you"), ("have", "you"), ("are", "you"), ("did", "you"), ("were", "you")})
+# What ends a question asked in the middle of unpunctuated speech: the answer's first words, or a new sentence.
+_INLINE_ENDS = _PUNCT_END | frozenset(
+    {"i", "i'm", "i've", "i'd", "my", "yes", "yeah", "no", "nope", "okay", "ok", "alright", "so", "well", "um", "uh"}
+)
+_INLINE_REACH = 12
+
+
+def _open_inline_questions(words: Sequence[str], polarities: list[Polarity]) -> None:
+    """A question asked mid-turn in speech written without "?" ("do you have any nausea vomiting any fever chills
+    i feel nauseated but i'm not vomiting", a question and its answer run together) asks; it does not say."""
+    count = len(words)
+    for index in range(count - 3):
+        if (words[index], words[index + 1]) not in _INLINE_ASKS or "any" not in words[index + 2 : index + 5]:
+            continue
+        for position in range(index, min(index + _INLINE_REACH, count)):
+            if position > index + 2 and words[position] in _INLINE_ENDS:
+                break
+            if polarities[position] is Polarity.AFFIRMED:
+                polarities[position] = Polarity.OPEN
 
 
 def _sentence_spans(words: Sequence[str]) -> list[tuple[int, int]]:

@@ -373,3 +373,22 @@ def test_a_finding_said_of_the_opposite_end_of_a_part_is_not_said_of_this_one(sa
     # The words as said start at the sentence that denies it, not at the end of the one before.
     assert flags[0].said.startswith("i do n't feel any tenderness")
     assert "negation" not in kinds_for(visit, f"PHYSICAL EXAM\nTenderness over the {said} {other}.", "Tenderness")
+
+
+def test_a_question_asked_mid_turn_without_punctuation_asks_and_does_not_say():
+    # A question and its answer run together in one turn, as speech-to-text without speaker turns writes them.
+    visit = (
+        "[doctor] and what have you taken for the pain i have taken some tylenol but it has n't really helped "
+        "okay and do you have any nausea vomiting any fever chills i feel nauseated but i'm not vomiting okay is "
+        "anyone in your family had kidney stones in the past that you know of or any other problems like that\n"
+        "[patient] yes my dad had them\n"
+    )
+    assert "negation" in kinds_for(visit, "ROS\nReports vomiting.", "vomiting")
+    assert check(visit, "ROS\nDenies vomiting.").statements[0].flags == ()
+    assert check(visit, "ROS\nReports nausea.").statements[0].flags == ()
+    # The question's words end where the answer starts: "i feel nauseated" is said.
+    tokens = tokenize(visit.split("\n", maxsplit=1)[0].split("] ", 1)[1])
+    polarities = transcript_polarities([("doctor", tokens)])[0].polarities
+    said = dict(zip((t.text for t in tokens), polarities, strict=False))
+    assert said["fever"] is Polarity.OPEN
+    assert said["nauseated"] is Polarity.AFFIRMED
