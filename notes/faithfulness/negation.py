@@ -890,7 +890,7 @@ def transcript_polarities(
         while answer_index < len(turns) and turns[answer_index][0] == speaker and len(turns[answer_index][1]) <= 3:
             answer_index += 1  # a stray "okay ?" of the same speaker before the answer
         if answer_index >= len(turns) or turns[answer_index][0] == speaker:
-            _leave_open(result[index], start, end, words)
+            _leave_open(result[index], start, end, tokens, words)
             continue
         answer_tokens = turns[answer_index][1]
         kind = answer_kind(answer_tokens)
@@ -916,7 +916,7 @@ def transcript_polarities(
         # "a little congestion, but everything else has been okay": what the answer does not take up is denied
         rest_denied = rest_denied and (mentions_some or kind is None)
         if kind is None and not mentions_some and not rest_denied:
-            _leave_open(result[index], start, end, words)
+            _leave_open(result[index], start, end, tokens, words)
             continue
         # A list of findings asked at once: "any weight loss or decreased appetite or night sweats? coughs?"
         asked_findings = {
@@ -1065,8 +1065,16 @@ def _answered_within(words: Sequence[str], polarities: list[Polarity]) -> None:
                 polarities[asked] = Polarity.NEGATED
 
 
-def _leave_open(turn: TurnPolarity, start: int, end: int, words: Sequence[str]) -> None:
+_NAMING_WORDS = _TAGS | _FILLERS | frozenset({"or", "any", "and"})
+
+
+def _leave_open(turn: TurnPolarity, start: int, end: int, tokens: Sequence[Token], words: Sequence[str]) -> None:
+    """A question no answer settles stays open. So does a finding named alone ("okay coughing headache"), a
+    question by naming, which says nothing of the patient."""
     asked = "?" in words[start:end] or any(_asks(words, position, strong=True) for position in range(start, end))
+    named = [token for token in tokens[start:end] if token.is_word and token.text not in _NAMING_WORDS]
+    if not asked and named and _few_words(words[start:end], 6):
+        asked = all(is_clinical(token.stem) for token in named)
     if asked and not _presupposes(words, start, end):
         for position in range(start, end):
             turn.polarities[position] = Polarity.OPEN

@@ -392,3 +392,15 @@ def test_a_question_asked_mid_turn_without_punctuation_asks_and_does_not_say():
     said = dict(zip((t.text for t in tokens), polarities, strict=False))
     assert said["fever"] is Polarity.OPEN
     assert said["nauseated"] is Polarity.AFFIRMED
+
+
+def test_findings_named_alone_and_left_unanswered_are_only_asked():
+    visit = "[doctor] any fever or chills ?\n[patient] no\n[doctor] okay coughing headache\n[patient] ma'am\n"
+    flags = flags_for(visit, "ROS\nReports cough.", "cough")
+    assert [(str(flag.kind), flag.said) for flag in flags] == [("unsupported", "okay coughing headache")]
+    # What a patient says in a few words is said, answered or not.
+    said = "[patient] my knee hurts\n[doctor] okay\n"
+    assert check(said, "HPI\nReports knee pain.").statements[0].flags == ()
+    # A finding named alone and answered is settled by the answer.
+    answered = "[doctor] okay coughing headache\n[patient] no\n"
+    assert "negation" in kinds_for(answered, "ROS\nReports cough.", "cough")
