@@ -880,6 +880,12 @@ def transcript_polarities(
             for position in range(first, len(tokens)):
                 if turn.polarities[position] is Polarity.AFFIRMED:
                     turn.polarities[position] = Polarity.OPEN
+
+    def naming_of(index: int) -> Sequence[Token]:
+        """A turn's tokens when it may ask by naming findings: not when it answers the question before it."""
+        answering = index > 0 and turns[index - 1][0] != turns[index][0] and _asks_something(all_words[index - 1])
+        return () if answering else turns[index][1]
+
     for index, (speaker, tokens) in enumerate(turns):
         words = all_words[index]
         span = _question_span(words, all_spans[index])
@@ -890,7 +896,7 @@ def transcript_polarities(
         while answer_index < len(turns) and turns[answer_index][0] == speaker and len(turns[answer_index][1]) <= 3:
             answer_index += 1  # a stray "okay ?" of the same speaker before the answer
         if answer_index >= len(turns) or turns[answer_index][0] == speaker:
-            _leave_open(result[index], start, end, tokens, words)
+            _leave_open(result[index], start, end, words, naming_of(index))
             continue
         answer_tokens = turns[answer_index][1]
         kind = answer_kind(answer_tokens)
@@ -916,7 +922,7 @@ def transcript_polarities(
         # "a little congestion, but everything else has been okay": what the answer does not take up is denied
         rest_denied = rest_denied and (mentions_some or kind is None)
         if kind is None and not mentions_some and not rest_denied:
-            _leave_open(result[index], start, end, tokens, words)
+            _leave_open(result[index], start, end, words, naming_of(index))
             continue
         # A list of findings asked at once: "any weight loss or decreased appetite or night sweats? coughs?"
         asked_findings = {
@@ -1068,11 +1074,19 @@ def _answered_within(words: Sequence[str], polarities: list[Polarity]) -> None:
 _NAMING_WORDS = _TAGS | _FILLERS | frozenset({"or", "any", "and"})
 
 
-def _leave_open(turn: TurnPolarity, start: int, end: int, tokens: Sequence[Token], words: Sequence[str]) -> None:
+def _asks_something(words: Sequence[str]) -> bool:
+    """Whether a turn asks anything: a "?", a question word first, or a cue that never starts a statement."""
+    if "?" in words or (words and words[0] in _WH_WORDS):
+        return True
+    return any(words[i] in _STRONG_CUE_TABLE and _asks(words, i, strong=True) for i in range(len(words)))
+
+
+def _leave_open(turn: TurnPolarity, start: int, end: int, words: Sequence[str], naming: Sequence[Token]) -> None:
     """A question no answer settles stays open. So does a finding named alone ("okay coughing headache"), a
-    question by naming, which says nothing of the patient."""
+    question by naming, which says nothing of the patient; ``naming``: the turn's tokens where it may be one (a
+    turn answering a question names what the patient has: "what brings you in?" — "headaches")."""
     asked = "?" in words[start:end] or any(_asks(words, position, strong=True) for position in range(start, end))
-    named = [token for token in tokens[start:end] if token.is_word and token.text not in _NAMING_WORDS]
+    named = [token for token in naming[start:end] if token.is_word and token.text not in _NAMING_WORDS]
     if not asked and named and _few_words(words[start:end], 6):
         asked = all(is_clinical(token.stem) for token in named)
     if asked and not _presupposes(words, start, end):

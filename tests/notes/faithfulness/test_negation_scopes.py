@@ -401,6 +401,9 @@ def test_findings_named_alone_and_left_unanswered_are_only_asked():
     # What a patient says in a few words is said, answered or not.
     said = "[patient] my knee hurts\n[doctor] okay\n"
     assert check(said, "HPI\nReports knee pain.").statements[0].flags == ()
+    # A finding named in answer to a question is what the patient has.
+    answer = "[doctor] what brings you in today ?\n[patient] headaches\n[doctor] okay how long have you had them\n"
+    assert check(answer, "HPI\nReports headaches.").statements[0].flags == ()
     # A finding named alone and answered is settled by the answer.
     answered = "[doctor] okay coughing headache\n[patient] no\n"
     assert "negation" in kinds_for(answered, "ROS\nReports cough.", "cough")
