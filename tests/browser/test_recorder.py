@@ -110,6 +110,20 @@ def _record(page: Page) -> None:
     expect(page.locator("#recorder-state")).to_have_text("Recording.")
 
 
+def _record_then_lose_the_connection(
+    context: BrowserContext, alice: User, live_server: LiveServer, session: ClinicalSession
+) -> tuple[Page, float]:
+    """A page recording ``session`` with some of it saved, whose part uploads then fail as if offline; returns the
+    page and the seconds recorded when the connection went."""
+    log_in(context, alice, live_server)
+    page = context.new_page()
+    page.goto(f"/sessions/{session.pk}/")
+    _record(page)
+    _wait_until(page, "Number(r.savedSeconds) > 0", timeout=20_000)
+    page.route(PARTS, lambda route: route.abort("internetdisconnected"))
+    return page, _number(page, "elapsed")
+
+
 def _stop_and_process(page: Page) -> float:
     """Stops the recorder; returns the recorded seconds it showed. The page then reloads with processing started."""
     _wait_until(page, "Number(r.elapsed) > 0")
@@ -194,14 +208,7 @@ def test_a_connection_dropped_while_recording_loses_nothing(
     screenshot_dir: Path,
 ) -> None:
     session = _consented_session(alice)
-    log_in(recorder_context, alice, live_server)
-    page = recorder_context.new_page()
-    page.goto(f"/sessions/{session.pk}/")
-    _record(page)
-    _wait_until(page, "Number(r.savedSeconds) > 0", timeout=20_000)
-
-    page.route(PARTS, lambda route: route.abort("internetdisconnected"))
-    offline_from = _number(page, "elapsed")
+    page, offline_from = _record_then_lose_the_connection(recorder_context, alice, live_server, session)
     expect(page.locator("#recorder-state")).to_contain_text("Connection lost", timeout=15_000)
     _wait_until(page, f"Number(r.elapsed) >= {offline_from + 12}")
     saved_while_offline = _number(page, "saved-seconds")
@@ -269,13 +276,7 @@ def test_finishing_an_interrupted_recording_waits_for_the_parts_this_browser_sti
     page_problems: PageProblems,
 ) -> None:
     session = _consented_session(alice)
-    log_in(recorder_context, alice, live_server)
-    page = recorder_context.new_page()
-    page.goto(f"/sessions/{session.pk}/")
-    _record(page)
-    _wait_until(page, "Number(r.savedSeconds) > 0", timeout=20_000)
-    page.route(PARTS, lambda route: route.abort("internetdisconnected"))
-    offline_from = _number(page, "elapsed")
+    page, offline_from = _record_then_lose_the_connection(recorder_context, alice, live_server, session)
     _wait_until(page, f"Number(r.elapsed) >= {offline_from + 16}", timeout=40_000)
     expect(page.locator("#recorder-saved")).to_contain_text("waiting in this browser")
     page.close()
