@@ -105,6 +105,22 @@ class Recorder {
     }
     this.panel.hidden = false;
     this.holdInterruptedForms();
+    let handled = false;
+    try {
+      handled = await this.prepare();
+    } finally {
+      // Whatever happens on the way, the offer to finish or discard the interrupted recording acts again.
+      if (!handled) this.releaseInterruptedForms();
+    }
+    if (handled) return;
+    // When recording is not possible yet, the hint above the button says why.
+    this.setState("idle", this.canRecord() ? "Ready to record." : "");
+    this.buttons.start.disabled = !this.canRecord();
+  }
+
+  // Opens the browser's store, wires the controls and sends what an earlier visit kept; true when that took
+  // the page over (the parts are being finished, or the page reloads).
+  async prepare() {
     this.store = await openStore();
     this.uploader = this.newUploader();
     this.buttons.start.addEventListener("click", () => this.start());
@@ -123,16 +139,7 @@ class Recorder {
       navigator.mediaDevices.addEventListener("devicechange", () => this.listDevices());
     }
     await this.listDevices();
-    let handled = false;
-    try {
-      handled = await this.sendLeftovers();
-    } finally {
-      if (!handled) this.releaseInterruptedForms();
-    }
-    if (handled) return;
-    // When recording is not possible yet, the hint above the button says why.
-    this.setState("idle", this.canRecord() ? "Ready to record." : "");
-    this.buttons.start.disabled = !this.canRecord();
+    return this.sendLeftovers();
   }
 
   canRecord() {
