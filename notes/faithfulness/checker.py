@@ -580,8 +580,8 @@ class _Context:
             return None
         for end in (quantity.low, quantity.high):
             single = dataclasses.replace(quantity, low=end, high=end, is_range=False)
-            # An end is backed by a number said, or by an end of a range said: "3 to 4 weeks" backs neither "4 to
-            # 4 weeks" nor "2 to 4 weeks", though each meets it.
+            # An end is backed by a number said, or by an end of a range said: "20 to 30 miles" backs neither "20
+            # to 23" nor "25 to 30", though each meets it.
             backed = any(
                 not said.is_vague
                 and compatible(single, said)
